@@ -1,0 +1,139 @@
+// blacklist/evidence.cpp — names of statuses and verdicts, and the versioned JSON shape of a visit.
+#include "blacklist/evidence.hpp"
+
+#include <array>
+#include <cmath>
+#include <utility>
+
+namespace blacklist {
+namespace {
+
+constexpr std::array<std::pair<Status, std::string_view>, 8> kStatusNames{{
+    {Status::ok, "ok"},
+    {Status::timeout, "timeout"},
+    {Status::dns_error, "dns_error"},
+    {Status::connection_error, "connection_error"},
+    {Status::tls_error, "tls_error"},
+    {Status::http_error, "http_error"},
+    {Status::redirect_loop, "redirect_loop"},
+    {Status::crash, "crash"},
+}};
+
+constexpr std::array<std::pair<Verdict, std::string_view>, 3> kVerdictNames{{
+    {Verdict::clean, "clean"},
+    {Verdict::suspicious, "suspicious"},
+    {Verdict::cryptojacking, "cryptojacking"},
+}};
+
+// CPU use between two samples, in percent of one core.
+double interval_percent(const CpuSample& before, const CpuSample& after) {
+  const double wall = after.t_seconds - before.t_seconds;
+  if (wall <= 0) return 0;
+  return 100.0 * (after.cpu_seconds - before.cpu_seconds) / wall;
+}
+
+// Frame payloads are page data: serialise text frames as text (invalid UTF-8 replaced by nlohmann's
+// dump), binary frames as a note of their size only.
+nlohmann::json frame_json(const FrameRecord& frame) {
+  nlohmann::json out{{"direction", frame.sent ? "sent" : "received"},
+                     {"t_ms", static_cast<std::int64_t>(frame.t_seconds * 1000)},
+                     {"opcode", frame.opcode},
+                     {"length", frame.length}};
+  if (frame.opcode == 1) out["payload"] = frame.payload;
+  return out;
+}
+
+}  // namespace
+
+std::string to_string(Status status) {
+  for (const auto& [value, name] : kStatusNames)
+    if (value == status) return std::string(name);
+  return "unknown";
+}
+
+std::string to_string(Verdict verdict) {
+  for (const auto& [value, name] : kVerdictNames)
+    if (value == verdict) return std::string(name);
+  return "unknown";
+}
+
+std::optional<Status> status_from_string(std::string_view text) {
+  for (const auto& [value, name] : kStatusNames)
+    if (name == text) return value;
+  return std::nullopt;
+}
+
+std::optional<Verdict> verdict_from_string(std::string_view text) {
+  for (const auto& [value, name] : kVerdictNames)
+    if (name == text) return value;
+  return std::nullopt;
+}
+
+nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
+  nlohmann::json reasons = nlohmann::json::array();
+  for (const auto& reason : judgement.reasons)
+    reasons.push_back({{"signal", reason.signal}, {"detail", reason.detail}, {"strength", reason.strength}});
+
+  // Samples are reported as per-interval CPU percentages, the quantity the rule thresholds.
+  nlohmann::json samples = nlohmann::json::array();
+  for (std::size_t i = 1; i < evidence.cpu_samples.size(); ++i) {
+    const auto& sample = evidence.cpu_samples[i];
+    samples.push_back({{"t_ms", static_cast<std::int64_t>(sample.t_seconds * 1000)},
+                       {"cpu_percent", std::round(interval_percent(evidence.cpu_samples[i - 1], sample) * 10) / 10}});
+  }
+
+  nlohmann::json sockets = nlohmann::json::array();
+  for (const auto& socket : evidence.websockets) {
+    nlohmann::json frames = nlohmann::json::array();
+    for (const auto& frame : socket.frames) frames.push_back(frame_json(frame));
+    sockets.push_back({{"url", socket.url},
+                       {"target_type", socket.target_type},
+                       {"target_url", socket.target_url},
+                       {"handshake_status", socket.handshake_status},
+                       {"closed", socket.closed},
+                       {"error", socket.error},
+                       {"frames_sent", socket.frames_sent},
+                       {"frames_received", socket.frames_received},
+                       {"bytes_sent", socket.bytes_sent},
+                       {"bytes_received", socket.bytes_received},
+                       {"frames", std::move(frames)}});
+  }
+
+  nlohmann::json scripts = nlohmann::json::array();
+  for (const auto& script : evidence.scripts)
+    scripts.push_back({{"url", script.url},
+                       {"sha256", script.sha256},
+                       {"length", script.length},
+                       {"language", script.language},
+                       {"target_type", script.target_type},
+                       {"target_url", script.target_url},
+                       {"source", script.source_state}});
+
+  nlohmann::json targets = nlohmann::json::array();
+  for (const auto& target : evidence.targets)
+    targets.push_back({{"type", target.type}, {"url", target.url}, {"instrumented", target.instrumented}});
+
+  return {
+      {"schema_version", kSchemaVersion},
+      {"input", evidence.input},
+      {"url", evidence.url},
+      {"final_url", evidence.final_url},
+      {"status", to_string(evidence.status)},
+      {"status_reason", evidence.status_reason},
+      {"http_status", evidence.http_status},
+      {"verdict", to_string(judgement.verdict)},
+      {"confidence", judgement.confidence},
+      {"reasons", std::move(reasons)},
+      {"sample_period_ms", static_cast<std::int64_t>(evidence.sample_period_seconds * 1000)},
+      {"cpu_samples", std::move(samples)},
+      {"websockets", std::move(sockets)},
+      {"scripts", std::move(scripts)},
+      {"remote_ips", evidence.remote_ips},
+      {"targets", std::move(targets)},
+      {"counters", evidence.counters},
+      {"started_at_ms", evidence.started_at_ms},
+      {"elapsed_ms", evidence.elapsed_ms},
+  };
+}
+
+}  // namespace blacklist

@@ -1,0 +1,115 @@
+// blacklist/evidence.hpp — what one visit saw, and what was concluded from it.
+//
+// `Evidence` is produced by the crawler (crawler::visit) and consumed by the rules (blacklist::judge)
+// and the store (db::Store). It is plain data: no I/O, no references back into the CDP layer.
+// Every collection here is bounded by the producer; what it had to drop is counted in `counters`.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace blacklist {
+
+// The version of the JSON shape below (check --json, crawl lines, visits.evidence_json).
+// Bump it when a field changes meaning or disappears; adding a field does not bump it.
+inline constexpr int kSchemaVersion = 1;
+
+// Whether the page could be checked at all. Independent of the verdict.
+enum class Status { ok, timeout, dns_error, connection_error, tls_error, http_error, redirect_loop, crash };
+
+enum class Verdict { clean, suspicious, cryptojacking };
+
+std::string to_string(Status status);
+std::string to_string(Verdict verdict);
+std::optional<Status> status_from_string(std::string_view text);
+std::optional<Verdict> verdict_from_string(std::string_view text);
+
+// One reading of the visit's renderer CPU: seconds since sampling began, and cumulative CPU seconds
+// spent by the visit's renderer processes since sampling began (monotonic, starts near 0).
+struct CpuSample {
+  double t_seconds = 0;
+  double cpu_seconds = 0;
+};
+
+// A script or WebAssembly module as Debugger.scriptParsed reported it.
+struct ScriptRecord {
+  std::string url;          // may be empty (inline / eval)
+  std::string sha256;       // hex, as CDP gives it
+  std::uint64_t length = 0; // characters (JS) or bytes (Wasm), as CDP reports
+  std::string language;     // "JavaScript" or "WebAssembly"
+  std::string target_type;  // page, iframe, worker, shared_worker, service_worker, ...
+  std::string target_url;
+  // fetched: `source` holds it; oversize: over the fetch cap; unavailable: fetch failed or budget spent;
+  // duplicate: same hash already fetched for this visit.
+  std::string source_state;
+  std::string source;       // script text, or raw Wasm bytes; never serialised to JSON
+};
+
+struct FrameRecord {
+  bool sent = false;        // true: page → server
+  double t_seconds = 0;     // since navigation started
+  int opcode = 1;           // 1 text, 2 binary
+  std::uint64_t length = 0; // full payload length
+  std::string payload;      // truncated to a cap
+};
+
+struct WebSocketRecord {
+  std::string url;
+  std::string target_type;  // the target that opened it
+  std::string target_url;
+  int handshake_status = 0; // HTTP status of the handshake response, 0 if none seen
+  bool closed = false;
+  std::string error;        // Network.webSocketFrameError text, if any
+  std::uint64_t frames_sent = 0;
+  std::uint64_t frames_received = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  std::vector<FrameRecord> frames;  // the first few, bounded
+};
+
+struct TargetRecord {
+  std::string type;
+  std::string url;
+  bool instrumented = true;  // false: over the target cap, only resumed
+};
+
+struct Evidence {
+  std::string input;        // what the user gave
+  std::string url;          // what was navigated to
+  std::string final_url;    // main frame URL at the end
+  Status status = Status::ok;
+  std::string status_reason;
+  int http_status = 0;      // main document's HTTP status, 0 if unknown
+  std::vector<ScriptRecord> scripts;
+  std::vector<WebSocketRecord> websockets;
+  std::vector<std::string> remote_ips;  // distinct, bounded
+  std::vector<TargetRecord> targets;
+  std::vector<CpuSample> cpu_samples;
+  double sample_period_seconds = 0;
+  std::int64_t started_at_ms = 0;  // Unix epoch milliseconds
+  std::int64_t elapsed_ms = 0;
+  std::map<std::string, std::uint64_t> counters;  // drops and oddities, e.g. "frames_not_stored"
+};
+
+// One ground for a verdict. strength: "conclusive", "strong", "weak", "info".
+struct Reason {
+  std::string signal;
+  std::string detail;
+  std::string strength;
+};
+
+struct Judgement {
+  Verdict verdict = Verdict::clean;
+  int confidence = 0;  // 0–100
+  std::vector<Reason> reasons;
+};
+
+// The documented JSON shape (README "JSON output"). Script sources are never included.
+nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement);
+
+}  // namespace blacklist

@@ -1,0 +1,438 @@
+// cdp/chrome_process.cpp — launch headless Chrome sandboxed (as an unprivileged user when root),
+// read its DevTools URL, keep draining its stderr, and tear it down without leaks.
+#include "cdp/chrome_process.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace cdp {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+constexpr std::size_t kStderrLinesKept = 30;
+constexpr std::size_t kStderrLineMaxBytes = 600;
+constexpr std::chrono::milliseconds kTerminateGrace{2'000};
+constexpr std::string_view kDevToolsBanner = "DevTools listening on ";
+
+// Flags that would weaken the sandbox or take over what cjcrawl owns.
+constexpr std::array<std::string_view, 6> kRefusedFlags{
+    "--no-sandbox", "--disable-setuid-sandbox", "--remote-debugging-", "--user-data-dir", "--single-process",
+    "--no-zygote"};
+
+// Always passed. Background networking flags keep Chrome from calling home (CDP-NOTES: on a closed
+// network those attempts fail and retry); the rest keep a fresh profile quiet and deterministic.
+// Deliberately absent: --enable-automation (it sets navigator.webdriver, which some miners check).
+// --disable-popup-blocking: pop-unders are a miner hiding place, and headless Chrome 156 blocks a
+// window.open without a user gesture; we want to see every window a page tries to open.
+constexpr std::array<std::string_view, 14> kBaseFlags{
+    "--headless",
+    "--remote-debugging-port=0",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-breakpad",
+    "--mute-audio",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--disable-features=Translate,MediaRouter,OptimizationHints",
+    "--disable-popup-blocking",
+};
+
+bool is_executable(const fs::path& path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec) && ::access(path.c_str(), X_OK) == 0;
+}
+
+std::optional<fs::path> search_path(std::string_view name) {
+  const char* path = std::getenv("PATH");
+  if (!path) return std::nullopt;
+  std::string_view rest(path);
+  while (!rest.empty()) {
+    const auto colon = rest.find(':');
+    const auto dir = rest.substr(0, colon);
+    if (!dir.empty()) {
+      fs::path candidate = fs::path(dir) / name;
+      if (is_executable(candidate)) return candidate;
+    }
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  return std::nullopt;
+}
+
+// The unprivileged account Chrome runs as when cjcrawl is root, resolved before fork (getpwnam and
+// getgrouplist are not async-signal-safe).
+struct Identity {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+};
+
+std::optional<Identity> lookup_identity(const std::string& user, std::string& error) {
+  std::array<char, 16384> buffer{};
+  passwd entry{};
+  passwd* found = nullptr;
+  if (::getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found) {
+    error = fmt::format("--chrome-user {}: no such user (create one, e.g. `useradd -r cjcrawl`, or pick another)", user);
+    return std::nullopt;
+  }
+  if (found->pw_uid == 0) {
+    error = fmt::format("--chrome-user {} is root; Chrome refuses to sandbox as root. Use an unprivileged user.", user);
+    return std::nullopt;
+  }
+  Identity identity{found->pw_uid, found->pw_gid, {}};
+  int count = 64;
+  identity.groups.resize(static_cast<std::size_t>(count));
+  if (::getgrouplist(user.c_str(), found->pw_gid, identity.groups.data(), &count) < 0) {
+    identity.groups.resize(static_cast<std::size_t>(count));
+    ::getgrouplist(user.c_str(), found->pw_gid, identity.groups.data(), &count);
+  }
+  identity.groups.resize(static_cast<std::size_t>(std::max(count, 0)));
+  return identity;
+}
+
+// Writes a fixed message in the forked child, where only async-signal-safe calls are allowed.
+void child_fail(const char* message) {
+  [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, message, std::strlen(message));
+  ::_exit(127);
+}
+
+}  // namespace
+
+struct ChromeProcess::StderrPipe {
+  explicit StderrPipe(asio::posix::stream_descriptor descriptor) : fd(std::move(descriptor)) {}
+  asio::posix::stream_descriptor fd;
+  std::deque<std::string> last_lines;
+  std::string partial;
+  bool eof = false;
+
+  // Splits what was read into lines, keeps the last few, and returns the DevTools URL if one appeared.
+  std::optional<std::string> take(std::string_view chunk) {
+    std::optional<std::string> url;
+    partial.append(chunk);
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = partial.find('\n', start)) != std::string::npos; start = nl + 1) {
+      std::string line = partial.substr(start, std::min(nl - start, kStderrLineMaxBytes));
+      if (const auto at = line.find(kDevToolsBanner); at != std::string::npos)
+        url = line.substr(at + kDevToolsBanner.size());
+      last_lines.push_back(std::move(line));
+      if (last_lines.size() > kStderrLinesKept) last_lines.pop_front();
+    }
+    partial.erase(0, start);
+    // A line longer than we care about: drop its middle rather than grow.
+    if (partial.size() > kStderrLineMaxBytes) partial.resize(kStderrLineMaxBytes);
+    return url;
+  }
+};
+
+namespace {
+
+// Keeps reading Chrome's stderr until EOF or close: a full pipe would stall Chrome.
+asio::awaitable<void> drain_stderr(std::shared_ptr<ChromeProcess::StderrPipe> pipe) {
+  std::array<char, 4096> chunk{};
+  for (;;) {
+    auto [ec, n] = co_await pipe->fd.async_read_some(asio::buffer(chunk), kNoThrow);
+    if (ec) break;
+    pipe->take(std::string_view(chunk.data(), n));
+  }
+  pipe->eof = true;
+}
+
+// Reads stderr until the DevTools banner appears or the pipe closes (Chrome died).
+asio::awaitable<std::optional<std::string>> read_devtools_url(std::shared_ptr<ChromeProcess::StderrPipe> pipe) {
+  std::array<char, 4096> chunk{};
+  for (;;) {
+    auto [ec, n] = co_await pipe->fd.async_read_some(asio::buffer(chunk), kNoThrow);
+    if (ec) {
+      pipe->eof = true;
+      co_return std::nullopt;
+    }
+    if (auto url = pipe->take(std::string_view(chunk.data(), n))) co_return url;
+  }
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& line : lines) out += "\n    " + line;
+  return out;
+}
+
+}  // namespace
+
+std::optional<fs::path> find_chrome(const std::optional<fs::path>& flag, std::vector<std::string>* tried) {
+  auto note = [&](const std::string& what) {
+    if (tried) tried->push_back(what);
+  };
+  if (flag) {
+    note("--chrome " + flag->string());
+    return is_executable(*flag) ? flag : std::nullopt;  // an explicit choice is never second-guessed
+  }
+  if (const char* env = std::getenv("CJCRAWL_CHROME"); env && *env) {
+    note(std::string("$CJCRAWL_CHROME=") + env);
+    return is_executable(env) ? std::optional<fs::path>(env) : std::nullopt;
+  }
+  // The real binary first: /usr/bin/chromium is a wrapper that loads extensions from /etc/chromium.d,
+  // and an ad-blocking extension would hide exactly the miners we look for.
+  for (const char* candidate : {"/usr/lib/chromium/chromium", "/usr/bin/chromium"}) {
+    note(candidate);
+    if (is_executable(candidate)) return fs::path(candidate);
+  }
+  for (const char* name : {"google-chrome", "google-chrome-stable", "chromium-browser", "chromium"}) {
+    note(std::string(name) + " on $PATH");
+    if (auto found = search_path(name)) return found;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> check_chrome_arg(std::string_view arg) {
+  if (!arg.starts_with("--")) return fmt::format("--chrome-arg {}: expected a flag starting with --", arg);
+  for (auto refused : kRefusedFlags) {
+    if (arg.starts_with(refused)) {
+      if (refused == "--no-sandbox" || refused == "--disable-setuid-sandbox" || refused == "--no-zygote" ||
+          refused == "--single-process")
+        return fmt::format("--chrome-arg {}: refused; cjcrawl keeps Chrome's sandbox (use --unsafe-no-sandbox "
+                           "to opt out explicitly)", arg);
+      return fmt::format("--chrome-arg {}: refused; cjcrawl manages the DevTools endpoint and the profile itself",
+                         arg);
+    }
+  }
+  return std::nullopt;
+}
+
+int remove_orphaned_profiles() {
+  std::error_code ec;
+  const fs::path temp = fs::temp_directory_path(ec);
+  if (ec) return 0;
+  int removed = 0;
+  for (fs::directory_iterator it(temp, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(kProfilePrefix)) continue;
+    const std::string rest = name.substr(kProfilePrefix.size());
+    const pid_t owner = static_cast<pid_t>(std::atol(rest.c_str()));
+    if (owner <= 0 || owner == ::getpid()) continue;
+    if (::kill(owner, 0) == 0 || errno != ESRCH) continue;  // owner alive (or not ours to judge)
+    std::error_code remove_ec;
+    fs::remove_all(it->path(), remove_ec);
+    if (!remove_ec) ++removed;
+  }
+  return removed;
+}
+
+asio::awaitable<Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::launch(const LaunchOptions& options) {
+  const std::string method = "launch";
+  auto fail = [&](std::string message) { return Error{ErrorKind::connection_closed, method, 0, std::move(message)}; };
+
+  for (const auto& arg : options.extra_args)
+    if (auto why = check_chrome_arg(arg)) co_return fail(*why);
+
+  // Step 1: decide who Chrome runs as. Root keeps the sandbox by dropping to an unprivileged user.
+  const bool as_root = ::geteuid() == 0;
+  const bool drop_privileges = as_root && !options.unsafe_no_sandbox;
+  std::optional<Identity> identity;
+  if (drop_privileges) {
+    std::string error;
+    identity = lookup_identity(options.chrome_user, error);
+    if (!identity) co_return fail(error);
+  }
+
+  // Step 2: a fresh profile, named after us so an orphan can be recognised, owned by Chrome's user.
+  std::unique_ptr<ChromeProcess> process(new ChromeProcess());
+  process->sandboxed_ = !options.unsafe_no_sandbox;
+  std::error_code ec;
+  std::string pattern = (fs::temp_directory_path(ec) / fmt::format("{}{}-XXXXXX", kProfilePrefix, ::getpid())).string();
+  if (!::mkdtemp(pattern.data())) co_return fail(fmt::format("cannot create a profile directory: {}", std::strerror(errno)));
+  process->profile_dir_ = pattern;
+  const fs::path home = process->profile_dir_ / "home";
+  const fs::path data = process->profile_dir_ / "data";
+  fs::create_directories(home, ec);
+  fs::create_directories(data, ec);
+  if (ec) co_return fail(fmt::format("cannot create {}: {}", data.string(), ec.message()));
+  if (identity) {
+    for (const fs::path& dir : {process->profile_dir_, home, data})
+      if (::chown(dir.c_str(), identity->uid, identity->gid) != 0)
+        co_return fail(fmt::format("cannot hand {} to --chrome-user {}: {}", dir.string(), options.chrome_user,
+                                   std::strerror(errno)));
+  }
+
+  // Step 3: argv and a minimal environment, built before fork.
+  std::vector<std::string> args{options.chrome.string()};
+  for (auto flag : kBaseFlags) args.emplace_back(flag);
+  args.push_back("--user-data-dir=" + data.string());
+  if (options.unsafe_no_sandbox) args.emplace_back("--no-sandbox");
+  for (const auto& arg : options.extra_args) args.push_back(arg);
+  args.emplace_back("about:blank");
+  std::vector<std::string> env{"HOME=" + home.string(), "PATH=/usr/local/bin:/usr/bin:/bin",
+                               "XDG_CONFIG_HOME=" + (home / ".config").string(),
+                               "XDG_CACHE_HOME=" + (home / ".cache").string(), "LANG=C.UTF-8"};
+  if (const char* tz = std::getenv("TZ")) env.push_back(std::string("TZ=") + tz);
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& item : env) envp.push_back(item.data());
+  envp.push_back(nullptr);
+
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) co_return fail(fmt::format("pipe: {}", std::strerror(errno)));
+  const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  const pid_t parent = ::getpid();
+
+  // Step 4: fork. The child's order matters: groups, gid, uid, then the death signal (a credential
+  // change clears it), then check the parent is still there, then exec.
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    if (devnull >= 0) ::close(devnull);
+    co_return fail(fmt::format("fork: {}", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    if (devnull >= 0) {
+      ::dup2(devnull, STDIN_FILENO);
+      ::dup2(devnull, STDOUT_FILENO);
+    }
+    ::dup2(pipe_fds[1], STDERR_FILENO);
+    ::close_range(3, ~0U, 0);
+    sigset_t all;
+    sigemptyset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    if (identity) {
+      if (::setgroups(identity->groups.size(), identity->groups.data()) != 0) child_fail("cjcrawl: setgroups failed\n");
+      if (::setgid(identity->gid) != 0) child_fail("cjcrawl: setgid failed\n");
+      if (::setuid(identity->uid) != 0) child_fail("cjcrawl: setuid failed\n");
+      if (::getuid() != identity->uid || ::geteuid() != identity->uid) child_fail("cjcrawl: privileges not dropped\n");
+    }
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(0);
+    ::execve(argv[0], argv.data(), envp.data());
+    child_fail("cjcrawl: exec of Chrome failed\n");
+  }
+  ::setpgid(pid, pid);  // also from the parent, so the group exists before we might signal it
+  ::close(pipe_fds[1]);
+  if (devnull >= 0) ::close(devnull);
+  process->pid_ = pid;
+
+  // Step 5: wait for the DevTools banner under the startup deadline.
+  auto executor = co_await asio::this_coro::executor;
+  process->stderr_ = std::make_shared<StderrPipe>(asio::posix::stream_descriptor(executor, pipe_fds[0]));
+  asio::steady_timer deadline(executor);
+  deadline.expires_after(options.startup_timeout);
+  using namespace asio::experimental::awaitable_operators;
+  auto outcome = co_await (read_devtools_url(process->stderr_) || deadline.async_wait(kNoThrow));
+  if (outcome.index() == 1 || !std::get<0>(outcome)) {
+    const bool timed_out = outcome.index() == 1;
+    const auto lines = process->last_stderr_lines();
+    process->terminate();
+    co_return fail(fmt::format("Chrome ({}) {} without printing its DevTools URL. Last stderr lines:{}",
+                               options.chrome.string(),
+                               timed_out ? fmt::format("did not start within {} ms", options.startup_timeout.count())
+                                         : std::string("exited"),
+                               join_lines(lines)));
+  }
+  process->devtools_url_ = *std::get<0>(outcome);
+  while (!process->devtools_url_.empty() && std::isspace(static_cast<unsigned char>(process->devtools_url_.back())))
+    process->devtools_url_.pop_back();
+
+  // Step 6: keep draining stderr for Chrome's whole life; the pipe is shared with the drainer.
+  asio::co_spawn(executor, drain_stderr(process->stderr_), [](std::exception_ptr) {});
+  co_return std::move(process);
+}
+
+ChromeProcess::~ChromeProcess() { terminate(); }
+
+bool ChromeProcess::exited() noexcept {
+  if (pid_ <= 0 || reaped_) return true;
+  int status = 0;
+  const pid_t result = ::waitpid(pid_, &status, WNOHANG);
+  if (result == pid_ || (result < 0 && errno == ECHILD)) reaped_ = true;
+  return reaped_;
+}
+
+asio::awaitable<bool> ChromeProcess::wait_exit(std::chrono::milliseconds grace) {
+  asio::steady_timer poll(co_await asio::this_coro::executor);
+  const auto until = std::chrono::steady_clock::now() + grace;
+  while (!exited()) {
+    if (std::chrono::steady_clock::now() >= until) co_return false;
+    poll.expires_after(std::chrono::milliseconds(25));
+    co_await poll.async_wait(kNoThrow);
+  }
+  co_return true;
+}
+
+void ChromeProcess::terminate() noexcept {
+  try {
+    if (pid_ > 0) {
+      if (!exited()) {
+        ::kill(-pid_, SIGTERM);
+        const auto until = std::chrono::steady_clock::now() + kTerminateGrace;
+        while (!exited() && std::chrono::steady_clock::now() < until)
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (!exited()) {
+          ::kill(-pid_, SIGKILL);
+          int status = 0;
+          while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+          }
+          reaped_ = true;
+        }
+      }
+      // Renderers and the zygote share the group; none may outlive the browser.
+      ::kill(-pid_, SIGKILL);
+      pid_ = -1;
+    }
+    if (stderr_) {
+      boost::system::error_code ignored;
+      stderr_->fd.close(ignored);
+      stderr_.reset();
+    }
+    if (!profile_dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(profile_dir_, ec);
+      if (ec) {  // a dying renderer may still have had a file open: one retry
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        fs::remove_all(profile_dir_, ec);
+      }
+      if (ec) spdlog::warn("could not remove Chrome profile {}: {}", profile_dir_.string(), ec.message());
+      profile_dir_.clear();
+    }
+  } catch (...) {
+    // Teardown never throws; anything left over is removed by remove_orphaned_profiles next start.
+  }
+}
+
+std::vector<std::string> ChromeProcess::last_stderr_lines() const {
+  if (!stderr_) return {};
+  return {stderr_->last_lines.begin(), stderr_->last_lines.end()};
+}
+
+}  // namespace cdp

@@ -1,0 +1,87 @@
+// cdp/chrome_process.hpp — finding, launching (sandboxed) and tearing down one headless Chrome.
+//
+// A `ChromeProcess` owns the process group, its temporary profile and its stderr pipe. Destroying it
+// never throws and never leaks: SIGTERM to the group, a grace period, SIGKILL, waitpid, then the
+// profile is removed. Chrome keeps its sandbox; as root it runs as an unprivileged user instead.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include "cdp/error.hpp"
+
+namespace cdp {
+
+namespace asio = boost::asio;
+
+// Temporary profiles are named kProfilePrefix + "<owner pid>-XXXXXX" in the temp directory, so the
+// next start can remove those whose owner died (kill -9).
+inline constexpr std::string_view kProfilePrefix = "cjcrawl-profile-";
+
+struct LaunchOptions {
+  std::filesystem::path chrome;           // the binary (see find_chrome)
+  std::vector<std::string> extra_args;    // validated with check_chrome_arg
+  bool unsafe_no_sandbox = false;         // only from --unsafe-no-sandbox
+  std::string chrome_user = "nobody";     // who Chrome runs as when cjcrawl is root
+  std::chrono::milliseconds startup_timeout{20'000};
+};
+
+// --chrome PATH, then $CJCRAWL_CHROME, then the real Debian binary, then wrappers and other names.
+// Returns the first executable candidate, or nullopt with the list of places tried in `tried`.
+std::optional<std::filesystem::path> find_chrome(const std::optional<std::filesystem::path>& flag,
+                                                 std::vector<std::string>* tried = nullptr);
+
+// Flags cjcrawl must own (sandbox, DevTools endpoint, profile) are refused: returns why, or nullopt.
+std::optional<std::string> check_chrome_arg(std::string_view arg);
+
+// Removes temporary profiles whose owning cjcrawl process no longer exists. Returns how many.
+int remove_orphaned_profiles();
+
+class ChromeProcess {
+ public:
+  // Starts Chrome and waits (under options.startup_timeout) for its DevTools URL on stderr.
+  // On failure the message says what happened, with Chrome's last stderr lines.
+  static asio::awaitable<Result<std::unique_ptr<ChromeProcess>>> launch(const LaunchOptions& options);
+
+  ~ChromeProcess();  // terminate()
+  ChromeProcess(const ChromeProcess&) = delete;
+  ChromeProcess& operator=(const ChromeProcess&) = delete;
+
+  const std::string& devtools_url() const noexcept { return devtools_url_; }
+  pid_t pid() const noexcept { return pid_; }
+  const std::filesystem::path& profile_dir() const noexcept { return profile_dir_; }
+  bool sandboxed() const noexcept { return sandboxed_; }
+
+  // True once the browser process has exited (reaps it if so).
+  bool exited() noexcept;
+  // Waits up to `grace` for the browser to exit by itself (after Browser.close).
+  asio::awaitable<bool> wait_exit(std::chrono::milliseconds grace);
+  // SIGTERM to the process group, grace, SIGKILL, waitpid, remove the profile. Idempotent, never throws.
+  void terminate() noexcept;
+  // The last lines Chrome wrote to stderr (bounded), for diagnostics.
+  std::vector<std::string> last_stderr_lines() const;
+
+  struct StderrPipe;  // shared with the draining coroutine, which may outlive this object briefly
+
+ private:
+  ChromeProcess() = default;
+
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  bool sandboxed_ = true;
+  std::filesystem::path profile_dir_;
+  std::string devtools_url_;
+  std::shared_ptr<StderrPipe> stderr_;
+};
+
+}  // namespace cdp

@@ -1,0 +1,144 @@
+// cdp/commands.hpp — the handful of CDP commands cjcrawl sends, as types.
+//
+// Each command has a fixed method name (kMethod), its parameters (params()) and a result type parsed
+// from the reply (parse()), so `connection.send(PageNavigate{url})` yields a `Result<PageNavigate::Result>`.
+// The raw `Connection::call` sits underneath for anything not listed here.
+// Field meanings: shared/data/devtools-protocol/browser_protocol.json.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cdp {
+
+using Json = nlohmann::json;
+
+// Commands whose reply carries nothing we use.
+struct Empty {};
+
+template <const char* Method>
+struct NoParamsCommand {
+  static constexpr std::string_view kMethod = Method;
+  using Result = Empty;
+  Json params() const { return Json::object(); }
+  static Result parse(const Json&) { return {}; }
+};
+
+namespace method_names {
+inline constexpr char kRunIfWaiting[] = "Runtime.runIfWaitingForDebugger";
+inline constexpr char kRuntimeEnable[] = "Runtime.enable";
+inline constexpr char kPageEnable[] = "Page.enable";
+inline constexpr char kDebuggerEnable[] = "Debugger.enable";
+inline constexpr char kBrowserClose[] = "Browser.close";
+inline constexpr char kGetProcessInfo[] = "SystemInfo.getProcessInfo";
+}  // namespace method_names
+
+using RuntimeRunIfWaitingForDebugger = NoParamsCommand<method_names::kRunIfWaiting>;
+using RuntimeEnable = NoParamsCommand<method_names::kRuntimeEnable>;
+using PageEnable = NoParamsCommand<method_names::kPageEnable>;
+using DebuggerEnable = NoParamsCommand<method_names::kDebuggerEnable>;
+using BrowserClose = NoParamsCommand<method_names::kBrowserClose>;
+
+struct TargetCreateTarget {
+  static constexpr std::string_view kMethod = "Target.createTarget";
+  std::string url = "about:blank";
+  struct Result {
+    std::string target_id;
+  };
+  Json params() const { return {{"url", url}}; }
+  static Result parse(const Json& reply) { return {reply.at("targetId").get<std::string>()}; }
+};
+
+struct TargetSetAutoAttach {
+  static constexpr std::string_view kMethod = "Target.setAutoAttach";
+  bool wait_for_debugger_on_start = true;
+  using Result = Empty;
+  Json params() const {
+    return {{"autoAttach", true}, {"waitForDebuggerOnStart", wait_for_debugger_on_start}, {"flatten", true}};
+  }
+  static Result parse(const Json&) { return {}; }
+};
+
+struct NetworkEnable {
+  static constexpr std::string_view kMethod = "Network.enable";
+  // We never read response bodies, so Chrome need not buffer them for us.
+  using Result = Empty;
+  Json params() const { return {{"maxTotalBufferSize", 0}, {"maxResourceBufferSize", 0}}; }
+  static Result parse(const Json&) { return {}; }
+};
+
+struct DebuggerSetSkipAllPauses {
+  static constexpr std::string_view kMethod = "Debugger.setSkipAllPauses";
+  using Result = Empty;
+  // Hostile pages run `debugger;` in a loop to freeze instrumented visitors: never pause.
+  Json params() const { return {{"skip", true}}; }
+  static Result parse(const Json&) { return {}; }
+};
+
+struct PageNavigate {
+  static constexpr std::string_view kMethod = "Page.navigate";
+  std::string url;
+  struct Result {
+    std::string frame_id;
+    std::string loader_id;
+    std::string error_text;  // e.g. "net::ERR_NAME_NOT_RESOLVED"; empty on success
+  };
+  Json params() const { return {{"url", url}}; }
+  static Result parse(const Json& reply) {
+    return {reply.value("frameId", std::string()), reply.value("loaderId", std::string()),
+            reply.value("errorText", std::string())};
+  }
+};
+
+struct PageHandleJavaScriptDialog {
+  static constexpr std::string_view kMethod = "Page.handleJavaScriptDialog";
+  bool accept = false;
+  using Result = Empty;
+  Json params() const { return {{"accept", accept}}; }
+  static Result parse(const Json&) { return {}; }
+};
+
+struct BrowserSetDownloadBehavior {
+  static constexpr std::string_view kMethod = "Browser.setDownloadBehavior";
+  using Result = Empty;
+  Json params() const { return {{"behavior", "deny"}}; }
+  static Result parse(const Json&) { return {}; }
+};
+
+struct DebuggerGetScriptSource {
+  static constexpr std::string_view kMethod = "Debugger.getScriptSource";
+  std::string script_id;
+  struct Result {
+    std::string script_source;
+    std::string bytecode_base64;  // Wasm modules: the whole binary, base64
+  };
+  Json params() const { return {{"scriptId", script_id}}; }
+  static Result parse(const Json& reply) {
+    return {reply.value("scriptSource", std::string()), reply.value("bytecode", std::string())};
+  }
+};
+
+struct ProcessInfo {
+  std::string type;  // browser, renderer, GPU, utility...
+  std::int64_t pid = 0;
+  double cpu_seconds = 0;  // cumulative over all threads
+};
+
+struct SystemInfoGetProcessInfo : NoParamsCommand<method_names::kGetProcessInfo> {
+  struct Result {
+    std::vector<ProcessInfo> processes;
+  };
+  static Result parse(const Json& reply) {
+    Result out;
+    for (const auto& item : reply.at("processInfo"))
+      out.processes.push_back({item.value("type", std::string()), item.value("id", std::int64_t{0}),
+                               item.value("cpuTime", 0.0)});
+    return out;
+  }
+};
+
+}  // namespace cdp

@@ -1,0 +1,141 @@
+// cdp/connection.hpp — one DevTools WebSocket, its calls, and its sessions (flatten mode).
+//
+// A `Connection` owns the socket, one reader loop and one writer loop. Calls are matched to replies by
+// id; every call has a deadline; when the socket closes every pending call fails at once with
+// `connection_closed`. Attached targets get a `Session`, created when `Target.attachedToTarget` arrives
+// and before any event of that session is dispatched (Puppeteer's Connection does the same).
+//
+// Threading: everything runs on one single-threaded io_context, no strands. Events are dispatched
+// synchronously from the reader loop to one handler, which must not block; work that needs calls is
+// spawned by the handler's owner. There is therefore no event queue to overflow: backpressure is the
+// socket itself. The collections the handler fills are bounded by the handler (crawler::visit).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cdp/error.hpp"
+
+namespace cdp {
+
+namespace asio = boost::asio;
+using Json = nlohmann::json;
+
+// CDP messages over this are refused: the connection fails with a clear error rather than buffering
+// without bound. Chrome sends whole script sources and Wasm modules (base64) in one message.
+inline constexpr std::size_t kMaxMessageBytes = 64u * 1024 * 1024;
+inline constexpr std::chrono::milliseconds kDefaultCallTimeout{30'000};
+
+class Connection;
+
+// One attached target, in flatten mode. The browser itself is the session with an empty id.
+struct Session {
+  std::string id;         // CDP sessionId; empty for the browser session
+  std::string target_id;
+  std::string type;       // page, iframe, worker, shared_worker, service_worker, browser, browser_ui, ...
+  std::string url;
+  std::string parent_id;  // the session that auto-attached it
+  bool waiting_for_debugger = false;
+};
+
+struct ConnectionCounters {
+  std::uint64_t messages_received = 0;
+  std::uint64_t events_dispatched = 0;
+  std::uint64_t unknown_session_events = 0;  // events for a session we never saw attach (or already detached)
+  std::uint64_t late_replies = 0;            // replies whose call had already timed out
+  std::uint64_t bad_messages = 0;            // unparseable JSON, or neither reply nor event
+  std::uint64_t handler_errors = 0;          // exceptions thrown by the event handler (bugs), logged
+};
+
+// Called for each event, with the session it arrived on.
+using EventHandler = std::function<void(const Session& session, std::string_view method, const Json& params)>;
+
+class Connection {
+ public:
+  using Socket = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+
+  // Connects to a DevTools WebSocket URL. Only loopback hosts are accepted: DevTools must never be
+  // reached over a network.
+  static asio::awaitable<Result<std::unique_ptr<Connection>>> connect(std::string ws_url,
+                                                                      std::size_t max_message_bytes = kMaxMessageBytes);
+
+  explicit Connection(Socket socket, std::size_t max_message_bytes = kMaxMessageBytes);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Reads and writes until the socket closes, then fails every pending call. Run it exactly once,
+  // concurrently with the calls (co_spawn it); it completes after close() or when Chrome goes away.
+  asio::awaitable<void> run();
+
+  // A raw call. `session_id` empty means the browser session. The reply's "result", or an Error.
+  asio::awaitable<Result<Json>> call(std::string_view method, Json params = Json::object(),
+                                     std::string_view session_id = {},
+                                     std::chrono::milliseconds timeout = kDefaultCallTimeout);
+
+  // A typed call: C has kMethod, params() and a static parse(const Json&) -> C::Result.
+  template <class C>
+  asio::awaitable<Result<typename C::Result>> send(const C& command, std::string_view session_id = {},
+                                                   std::chrono::milliseconds timeout = kDefaultCallTimeout) {
+    Json params = command.params();
+    auto reply = co_await call(C::kMethod, std::move(params), session_id, timeout);
+    if (!reply) co_return reply.error();
+    try {
+      co_return C::parse(reply.value());
+    } catch (const std::exception& e) {
+      co_return Error{ErrorKind::bad_message, std::string(C::kMethod), 0, e.what()};
+    }
+  }
+
+  void on_event(EventHandler handler) { handler_ = std::move(handler); }
+
+  // Starts the WebSocket close handshake; run() then completes. Safe to call more than once.
+  asio::awaitable<void> close();
+
+  bool is_open() const noexcept { return open_; }
+  // Why the connection ended, once it has (e.g. "CDP message over the 64 MB limit").
+  const std::string& close_reason() const noexcept { return close_reason_; }
+  const ConnectionCounters& counters() const noexcept { return counters_; }
+  const Session* session(std::string_view id) const;
+  std::size_t session_count() const noexcept { return sessions_.size(); }
+
+ private:
+  struct Pending;
+
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> write_loop();
+  void handle_message(std::string_view text);
+  void dispatch_event(const std::string& session_id, const std::string& method, const Json& params);
+  void fail_all_pending(const std::string& reason);
+
+  Socket socket_;
+  std::size_t max_message_bytes_;
+  bool open_ = true;
+  bool closing_ = false;
+  std::string close_reason_;
+  std::int64_t next_id_ = 1;
+  std::unordered_map<std::int64_t, Pending*> pending_;
+  std::deque<std::string> outbox_;
+  asio::steady_timer outbox_signal_;  // cancelled to wake the writer
+  std::map<std::string, Session, std::less<>> sessions_;
+  EventHandler handler_;
+  ConnectionCounters counters_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // lets suspended calls know we still exist
+};
+
+}  // namespace cdp

@@ -1,0 +1,33 @@
+// crawler/rules_path.cpp — the rules directory lookup.
+#include "crawler/rules_path.hpp"
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+namespace crawler {
+
+RulesLocation find_rules(const std::optional<std::filesystem::path>& flag) {
+  namespace fs = std::filesystem;
+  auto usable = [](const fs::path& dir) {
+    std::error_code ec;
+    return fs::is_directory(dir, ec);
+  };
+  // An explicit choice that does not exist is an error, never silently replaced by a default.
+  if (flag) {
+    if (usable(*flag)) return {*flag, "--rules", {}};
+    return {*flag, "--rules", fmt::format("--rules {}: not a directory", flag->string())};
+  }
+  if (const char* env = std::getenv("CJCRAWL_RULES"); env && *env) {
+    if (usable(env)) return {env, "$CJCRAWL_RULES", {}};
+    return {env, "$CJCRAWL_RULES", fmt::format("$CJCRAWL_RULES={}: not a directory", env)};
+  }
+  const fs::path installed = fs::path(CJCRAWL_INSTALL_DATADIR) / "rules";
+  if (usable(installed)) return {installed, "installed", {}};
+  const fs::path source = CJCRAWL_SOURCE_RULES;
+  if (usable(source)) return {source, "source tree", {}};
+  return {{}, {}, fmt::format("no rules directory: tried --rules, $CJCRAWL_RULES, {} and {}", installed.string(),
+                              source.string())};
+}
+
+}  // namespace crawler

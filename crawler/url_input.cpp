@@ -1,0 +1,66 @@
+// crawler/url_input.cpp — input URL validation and normalisation with Boost.URL.
+#include "crawler/url_input.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <fmt/format.h>
+
+namespace crawler {
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+// Normalises one absolute http(s) URL: lower-case scheme and host, "/" for an empty path, no fragment.
+ParsedInput normalise(std::string_view text, bool bare) {
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) return {{}, fmt::format("not a valid URL ({})", parsed.error().message())};
+  boost::urls::url url = *parsed;
+  const std::string scheme = std::string(url.scheme());
+  if (scheme != "http" && scheme != "https")
+    return {{}, fmt::format("unsupported scheme '{}': only http and https sites can be checked", scheme)};
+  if (!url.has_authority() || url.encoded_host().empty()) return {{}, "the URL has no host"};
+  if (url.has_userinfo()) return {{}, "credentials in URLs are not accepted"};
+  std::string host(url.encoded_host());
+  std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+  url.set_encoded_host(host);
+  if (url.encoded_path().empty()) url.set_encoded_path("/");
+  url.remove_fragment();
+  url.normalize_scheme();
+  std::vector<std::string> candidates{std::string(url.buffer())};
+  if (bare) {
+    url.set_scheme("http");
+    candidates.emplace_back(url.buffer());
+  }
+  return {std::move(candidates), {}};
+}
+
+}  // namespace
+
+ParsedInput parse_input(std::string_view text) {
+  text = trim(text);
+  if (text.empty()) return {{}, "empty input"};
+  if (text.size() > kMaxInputUrlBytes)
+    return {{}, fmt::format("URL longer than {} bytes", kMaxInputUrlBytes)};
+  if (std::any_of(text.begin(), text.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f || c == ' '; }))
+    return {{}, "control characters or spaces in the URL"};
+  const auto colon = text.find("://");
+  if (colon != std::string_view::npos) return normalise(text, false);
+  // A scheme without "//" (javascript:, data:, file:) is not a bare host either.
+  const auto first_colon = text.find(':');
+  if (first_colon != std::string_view::npos) {
+    const auto scheme = text.substr(0, first_colon);
+    const bool looks_like_port = first_colon + 1 < text.size() && std::isdigit(static_cast<unsigned char>(text[first_colon + 1]));
+    if (!looks_like_port)
+      return {{}, fmt::format("unsupported scheme '{}': only http and https sites can be checked", scheme)};
+  }
+  return normalise("https://" + std::string(text), true);
+}
+
+}  // namespace crawler

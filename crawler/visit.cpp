@@ -1,0 +1,661 @@
+// crawler/visit.cpp — one instrumented visit: launch, attach everywhere, navigate, sample, tear down.
+//
+// Flow (each step under the site deadline):
+//   1. launch sandboxed Chrome; connect to its DevTools socket
+//   2. browser session: deny downloads, discover targets, auto-attach (popups, shared/service workers)
+//   3. create our page; every attached target is wired in a fixed order: enable domains, auto-attach
+//      its children, then Runtime.runIfWaitingForDebugger (a target left waiting never runs)
+//   4. navigate; a net error becomes the status
+//   5. wait for the load event (or the load deadline), then sample renderer CPU until the rule decides
+//   6. Browser.close, close the socket, reap Chrome, remove the profile
+#include "crawler/visit.hpp"
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cdp/commands.hpp"
+#include "cdp/connection.hpp"
+
+namespace crawler {
+namespace {
+
+namespace asio = boost::asio;
+using blacklist::Status;
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+using std::chrono::milliseconds;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+constexpr milliseconds kSetupCallTimeout{10'000};   // domain enables and the like
+constexpr milliseconds kSourceFetchTimeout{15'000};
+constexpr milliseconds kPageAttachTimeout{10'000};  // createTarget → our page wired
+constexpr milliseconds kCloseGrace{2'000};          // Browser.close → process exit
+constexpr std::size_t kMaxTargetRecords = 256;
+
+double seconds_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+// Decodes standard base64 (CDP's `bytecode`, binary frames). Stops at the first invalid character.
+std::string decode_base64(std::string_view text) {
+  static const std::array<int, 256> table = [] {
+    std::array<int, 256> t{};
+    t.fill(-1);
+    constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (std::size_t i = 0; i < kAlphabet.size(); ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int>(i);
+    return t;
+  }();
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  unsigned buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    const int value = table[static_cast<unsigned char>(c)];
+    if (value < 0) break;  // '=' padding or garbage
+    buffer = (buffer << 6) | static_cast<unsigned>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+std::uint64_t base64_decoded_size(std::string_view text) {
+  std::size_t padding = 0;
+  while (!text.empty() && text.back() == '=') {
+    ++padding;
+    text.remove_suffix(1);
+  }
+  return text.size() * 3 / 4;
+}
+
+// Renderer CPU for the whole visit: the sum of every renderer's cumulative cpuTime deltas. With one
+// page per Chrome, all renderer CPU is the visit's (workers run in their page's renderer; cross-site
+// iframes and popups have their own). A renderer first seen after the baseline counts in full, since
+// it started during the interval; one that disappears stops counting.
+class RendererCpu {
+ public:
+  double update(const std::vector<cdp::ProcessInfo>& processes) {
+    std::map<std::int64_t, double> now;
+    double delta = 0;
+    for (const auto& process : processes) {
+      if (process.type != "renderer") continue;
+      now[process.pid] = process.cpu_seconds;
+      auto before = last_.find(process.pid);
+      if (before != last_.end()) delta += std::max(0.0, process.cpu_seconds - before->second);
+      else if (!first_) delta += process.cpu_seconds;
+    }
+    last_ = std::move(now);
+    first_ = false;
+    cumulative_ += delta;
+    return cumulative_;
+  }
+
+ private:
+  std::map<std::int64_t, double> last_;
+  double cumulative_ = 0;
+  bool first_ = true;
+};
+
+class Visit : public std::enable_shared_from_this<Visit> {
+ public:
+  Visit(std::string input, std::string url, const VisitOptions& options)
+      : options_(options), url_(std::move(url)) {
+    evidence().input = std::move(input);
+    evidence().url = url_;
+    evidence().sample_period_seconds = std::chrono::duration<double>(options.sample_period).count();
+  }
+
+  asio::awaitable<void> run();
+  VisitOutcome take_outcome() { return std::move(outcome_); }
+
+ private:
+  blacklist::Evidence& evidence() { return outcome_.evidence; }
+  Clock::time_point deadline() const { return started_ + options_.site_deadline; }
+  milliseconds remaining() const {
+    return std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(deadline() - Clock::now()));
+  }
+  void count(const std::string& counter, std::uint64_t by = 1) { evidence().counters[counter] += by; }
+  void notify() { changed_->cancel(); }
+  void set_status(Status status, std::string reason) {
+    if (evidence().status != Status::ok && evidence().status != Status::http_error) return;  // first cause wins
+    evidence().status = status;
+    evidence().status_reason = std::move(reason);
+  }
+  bool stopped() const { return crashed_ || connection_done_; }
+
+  // Waits until pred() holds (true) or `until` passes (false). Everything that changes state notifies.
+  template <class Pred>
+  asio::awaitable<bool> wait_for(Pred pred, Clock::time_point until) {
+    while (!pred()) {
+      if (Clock::now() >= until) co_return false;
+      changed_->expires_at(until);
+      co_await changed_->async_wait(kNoThrow);
+    }
+    co_return true;
+  }
+
+  // Runs `task` alongside the visit; the visit stays alive until it completes.
+  void spawn(asio::awaitable<void> task) {
+    ++tasks_;
+    asio::co_spawn(executor_, std::move(task), [self = shared_from_this()](std::exception_ptr error) {
+      --self->tasks_;
+      if (error) {
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          spdlog::error("visit task failed: {}", e.what());
+        }
+      }
+      self->notify();
+    });
+  }
+
+  asio::awaitable<bool> setup_browser();
+  asio::awaitable<void> navigate_and_watch();
+  asio::awaitable<void> sample_cpu();
+  asio::awaitable<void> finish();
+  asio::awaitable<void> wire(std::string session_id, std::string type, std::string target_id, bool instrument);
+  asio::awaitable<void> answer_dialog(std::string session_id, bool accept);
+  asio::awaitable<void> fetch_sources();
+
+  void on_event(const cdp::Session& session, std::string_view method, const Json& params);
+  void on_attached(const cdp::Session& parent, const Json& params);
+  void on_script_parsed(const cdp::Session& session, const Json& params);
+  void on_websocket_created(const cdp::Session& session, const Json& params);
+  void on_websocket_frame(const cdp::Session& session, const Json& params, bool sent);
+  void on_response(const cdp::Session& session, const Json& params);
+  blacklist::WebSocketRecord* socket_for(const cdp::Session& session, const Json& params);
+
+  VisitOptions options_;
+  std::string url_;
+  VisitOutcome outcome_;
+  asio::any_io_executor executor_;
+  std::unique_ptr<asio::steady_timer> changed_;
+  Clock::time_point started_ = Clock::now();
+  Clock::time_point navigation_started_ = started_;
+
+  std::unique_ptr<cdp::ChromeProcess> chrome_;
+  std::unique_ptr<cdp::Connection> connection_;
+  int tasks_ = 0;
+  bool connection_done_ = false;
+  bool browser_ready_ = false;  // targets attached before this are Chrome's own (about:blank, browser_ui)
+  bool loaded_ = false;
+  bool crashed_ = false;
+
+  std::string page_target_id_;
+  std::string page_session_id_;
+  std::string main_frame_id_;
+  std::map<std::string, std::string> wired_targets_;  // target id → session id
+  std::size_t instrumented_targets_ = 0;
+
+  struct SourceFetch {
+    std::string session_id;
+    std::string script_id;
+    std::size_t script_index;
+    bool wasm;
+  };
+  std::deque<SourceFetch> fetch_queue_;
+  bool fetcher_running_ = false;
+  std::set<std::string> fetched_hashes_;
+  std::uint64_t source_bytes_ = 0;
+
+  std::map<std::string, std::size_t> socket_index_;  // session id + request id → websockets index
+  std::set<std::string> remote_ips_;
+};
+
+asio::awaitable<void> Visit::run() {
+  executor_ = co_await asio::this_coro::executor;
+  changed_ = std::make_unique<asio::steady_timer>(executor_);
+  evidence().started_at_ms = std::chrono::duration_cast<milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+
+  // g++ 12 coroutine bugs shape this file (and cdp/): no co_await inside an if/while condition (the
+  // frame resumes at an invalid point: SIGILL), and no aggregate temporaries with member initialisers
+  // inside a co_await expression (destroyed twice): commands with data are named locals.
+  const bool ready = co_await setup_browser();
+  if (ready) co_await navigate_and_watch();
+  co_await finish();
+}
+
+// Steps 1–3: Chrome, the socket, browser-level settings, and our page, wired and waiting.
+asio::awaitable<bool> Visit::setup_browser() {
+  cdp::LaunchOptions launch = options_.launch;
+  launch.startup_timeout = std::min(launch.startup_timeout, remaining());
+  auto chrome = co_await cdp::ChromeProcess::launch(launch);
+  if (!chrome) {
+    outcome_.tool_error = chrome.error().message;
+    co_return false;
+  }
+  chrome_ = std::move(chrome).value();
+
+  auto connection = co_await cdp::Connection::connect(chrome_->devtools_url());
+  if (!connection) {
+    outcome_.tool_error = connection.error().describe();
+    co_return false;
+  }
+  connection_ = std::move(connection).value();
+  connection_->on_event([this](const cdp::Session& session, std::string_view method, const Json& params) {
+    on_event(session, method, params);
+  });
+  ++tasks_;
+  asio::co_spawn(executor_, connection_->run(), [self = shared_from_this()](std::exception_ptr) {
+    self->connection_done_ = true;
+    --self->tasks_;
+    self->notify();
+  });
+
+  // Browser session: no downloads; target discovery (for Target.targetCrashed); auto-attach with
+  // flatten catches popups and shared/service workers, which page-level auto-attach misses.
+  auto denied = co_await connection_->send(cdp::BrowserSetDownloadBehavior{});
+  if (!denied)
+    spdlog::debug("downloads not denied: {}", denied.error().describe());
+  // (params built outside the co_await: g++ 12 miscompiles braced string literals inside one)
+  Json discover_params{{"discover", true}};
+  auto discover = co_await connection_->call("Target.setDiscoverTargets", std::move(discover_params));
+  if (!discover)
+    spdlog::debug("target discovery off: {}", discover.error().describe());
+  const cdp::TargetSetAutoAttach auto_attach;
+  auto attach = co_await connection_->send(auto_attach);
+  if (!attach) {
+    outcome_.tool_error = "cannot auto-attach to targets: " + attach.error().describe();
+    co_return false;
+  }
+  browser_ready_ = true;
+
+  const cdp::TargetCreateTarget blank_page;
+  auto created = co_await connection_->send(blank_page);
+  if (!created) {
+    outcome_.tool_error = "cannot open a page: " + created.error().describe();
+    co_return false;
+  }
+  page_target_id_ = created->target_id;
+  // The attach event may come before or after the reply; wiring finishes in its own task.
+  const auto until = std::min(deadline(), Clock::now() + kPageAttachTimeout);
+  co_await wait_for([&] { return wired_targets_.contains(page_target_id_) || stopped(); }, until);
+  if (!wired_targets_.contains(page_target_id_)) {
+    outcome_.tool_error = "Chrome did not attach the new page in time";
+    co_return false;
+  }
+  page_session_id_ = wired_targets_[page_target_id_];
+  co_return true;
+}
+
+// Steps 4–5: navigate, wait for load, sample.
+asio::awaitable<void> Visit::navigate_and_watch() {
+  using namespace asio::experimental::awaitable_operators;
+  navigation_started_ = Clock::now();
+  // Page.navigate replies when the navigation commits or fails; a crash must cut the wait short.
+  const cdp::PageNavigate navigate{url_};
+  auto navigation = co_await (connection_->send(navigate, page_session_id_, remaining()) ||
+                              wait_for([this] { return stopped(); }, deadline()));
+  if (navigation.index() == 1) {
+    if (stopped()) set_status(Status::crash, crashed_ ? "renderer crashed during navigation" : "browser connection lost");
+    else set_status(Status::timeout, "navigation did not commit before the site deadline");
+    co_return;
+  }
+  auto& result = std::get<0>(navigation);
+  if (!result) {
+    if (result.error().kind == cdp::ErrorKind::timeout)
+      set_status(Status::timeout, "navigation did not commit before the site deadline");
+    else if (result.error().kind == cdp::ErrorKind::connection_closed)
+      set_status(Status::crash, "browser connection lost: " + result.error().message);
+    else
+      set_status(Status::connection_error, result.error().describe());
+    co_return;
+  }
+  if (!result->error_text.empty()) {
+    set_status(classify_net_error(result->error_text), result->error_text);
+    co_return;
+  }
+  main_frame_id_ = result->frame_id;
+
+  const auto load_until = std::min(deadline(), Clock::now() + options_.load_timeout);
+  co_await wait_for([this] { return loaded_ || stopped(); }, load_until);
+  if (stopped()) {
+    set_status(Status::crash, crashed_ ? "renderer crashed" : "browser connection lost");
+    co_return;
+  }
+  if (!loaded_) count("load_timeout");  // sampling starts anyway: a hanging subresource is no excuse
+  co_await sample_cpu();
+}
+
+asio::awaitable<void> Visit::sample_cpu() {
+  const auto sampling_started = Clock::now();
+  RendererCpu renderer_cpu;
+  auto take_sample = [&]() -> asio::awaitable<bool> {
+    const auto timeout = std::max(milliseconds(2'000), options_.sample_period * 4);
+    auto info = co_await connection_->send(cdp::SystemInfoGetProcessInfo{}, {}, timeout);
+    if (!info) {
+      count("cpu_sample_failed");
+      co_return false;
+    }
+    evidence().cpu_samples.push_back({seconds_between(sampling_started, Clock::now()),
+                                      renderer_cpu.update(info->processes)});
+    co_return true;
+  };
+
+  co_await take_sample();  // the baseline
+  const int horizon = options_.cpu_rule.window;
+  auto next = sampling_started + options_.sample_period;
+  for (;;) {
+    const bool stop = co_await wait_for([this] { return stopped(); }, std::min(next, deadline()));
+    if (stop) break;
+    if (Clock::now() >= deadline()) break;
+    co_await take_sample();
+    outcome_.cpu = blacklist::decide(options_.cpu_rule, evidence().cpu_samples, horizon);
+    if (outcome_.cpu.decision != blacklist::CpuDecision::undecided) break;
+    next += options_.sample_period;
+    if (next < Clock::now()) next = Clock::now() + options_.sample_period;  // fell behind: don't burst
+  }
+  outcome_.cpu = blacklist::decide(options_.cpu_rule, evidence().cpu_samples, horizon);
+  if (crashed_) set_status(Status::crash, "renderer crashed during sampling");
+  else if (connection_done_) set_status(Status::crash, "browser connection lost during sampling");
+  else if (evidence().cpu_samples.size() < 2)
+    set_status(Status::timeout, "site deadline reached before CPU could be sampled");
+}
+
+// Step 6: always runs, whatever happened before.
+asio::awaitable<void> Visit::finish() {
+  if (evidence().final_url.empty()) evidence().final_url = url_;
+  if (connection_) {
+    if (connection_->is_open()) {
+      auto closed = co_await connection_->send(cdp::BrowserClose{}, {}, kCloseGrace);
+      (void)closed;  // Chrome may drop the socket before replying
+    }
+    co_await connection_->close();
+    co_await wait_for([this] { return connection_done_; }, Clock::now() + kCloseGrace);
+    const auto& counters = connection_->counters();
+    if (counters.unknown_session_events) count("unknown_session_events", counters.unknown_session_events);
+    if (counters.bad_messages) count("bad_cdp_messages", counters.bad_messages);
+    if (counters.handler_errors) count("handler_errors", counters.handler_errors);
+  }
+  if (chrome_) {
+    co_await chrome_->wait_exit(kCloseGrace);
+    chrome_->terminate();
+  }
+  // Child tasks see connection_closed at once; wait for them so none outlives what it references.
+  co_await wait_for([this] { return tasks_ == 0; }, Clock::now() + kCloseGrace);
+  evidence().elapsed_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started_).count();
+}
+
+// The fixed wiring order for every attached target (Puppeteer's TargetManager does the same).
+asio::awaitable<void> Visit::wire(std::string session_id, std::string type, std::string target_id, bool instrument) {
+  auto step = [&](auto command) -> asio::awaitable<void> {
+    auto result = co_await connection_->send(command, session_id, kSetupCallTimeout);
+    if (!result) spdlog::debug("{} on {} target: {}", command.kMethod, type, result.error().describe());
+  };
+  if (instrument) {
+    co_await step(cdp::NetworkEnable{});
+    co_await step(cdp::DebuggerEnable{});
+    co_await step(cdp::DebuggerSetSkipAllPauses{});
+    co_await step(cdp::RuntimeEnable{});
+    const bool has_page_domain = type == "page" || type == "iframe";
+    if (has_page_domain) co_await step(cdp::PageEnable{});
+    const cdp::TargetSetAutoAttach auto_attach;
+    co_await step(auto_attach);
+  }
+  // Always last, and always sent: a target left waiting for the debugger never runs.
+  co_await step(cdp::RuntimeRunIfWaitingForDebugger{});
+  if (instrument) wired_targets_[target_id] = session_id;
+  notify();
+}
+
+asio::awaitable<void> Visit::answer_dialog(std::string session_id, bool accept) {
+  const cdp::PageHandleJavaScriptDialog answer{accept};
+  auto answered = co_await connection_->send(answer, session_id, kSetupCallTimeout);
+  if (!answered) spdlog::debug("dialog not answered: {}", answered.error().describe());
+}
+
+// One fetcher at a time drains the bounded queue of script sources to read.
+asio::awaitable<void> Visit::fetch_sources() {
+  while (!fetch_queue_.empty() && !connection_done_) {
+    SourceFetch job = std::move(fetch_queue_.front());
+    fetch_queue_.pop_front();
+    const cdp::DebuggerGetScriptSource get_source{job.script_id};
+    auto reply = co_await connection_->send(get_source, job.session_id,
+                                            kSourceFetchTimeout);
+    auto& script = evidence().scripts[job.script_index];
+    if (!reply) {
+      script.source_state = "unavailable";
+      count("source_fetch_failed");
+      continue;
+    }
+    std::string source = job.wasm ? decode_base64(reply->bytecode_base64) : std::move(reply->script_source);
+    if (source.size() > options_.limits.max_script_source_bytes) {
+      script.source_state = "oversize";
+      continue;
+    }
+    if (source_bytes_ + source.size() > options_.limits.max_total_source_bytes) {
+      script.source_state = "unavailable";
+      count("source_budget_exhausted");
+      continue;
+    }
+    source_bytes_ += source.size();
+    script.source = std::move(source);
+    script.source_state = "fetched";
+  }
+  fetcher_running_ = false;
+}
+
+void Visit::on_event(const cdp::Session& session, std::string_view method, const Json& params) {
+  if (method == "Network.webSocketFrameReceived") return on_websocket_frame(session, params, false);
+  if (method == "Network.webSocketFrameSent") return on_websocket_frame(session, params, true);
+  if (method == "Debugger.scriptParsed") return on_script_parsed(session, params);
+  if (method == "Network.responseReceived") return on_response(session, params);
+  if (method == "Network.webSocketCreated") return on_websocket_created(session, params);
+  if (method == "Target.attachedToTarget") return on_attached(session, params);
+  if (method == "Network.webSocketHandshakeResponseReceived") {
+    if (auto* socket = socket_for(session, params))
+      socket->handshake_status = params.value("response", Json::object()).value("status", 0);
+    return;
+  }
+  if (method == "Network.webSocketClosed") {
+    if (auto* socket = socket_for(session, params)) socket->closed = true;
+    return;
+  }
+  if (method == "Network.webSocketFrameError") {
+    if (auto* socket = socket_for(session, params)) socket->error = params.value("errorMessage", std::string());
+    return;
+  }
+  if (method == "Page.loadEventFired") {
+    if (session.id == page_session_id_) {
+      loaded_ = true;
+      notify();
+    }
+    return;
+  }
+  if (method == "Page.frameNavigated") {
+    const Json& frame = params.value("frame", Json::object());
+    if (session.id == page_session_id_ && !frame.contains("parentId"))
+      evidence().final_url = frame.value("url", evidence().final_url);
+    return;
+  }
+  if (method == "Page.javascriptDialogOpening") {
+    // Dismiss alert/confirm/prompt; let beforeunload through so nothing can trap the visit.
+    count("dialogs_dismissed");
+    spawn(answer_dialog(session.id, params.value("type", std::string()) == "beforeunload"));
+    return;
+  }
+  if (method == "Target.targetCrashed") {
+    const std::string target = params.value("targetId", std::string());
+    if (target == page_target_id_) {
+      crashed_ = true;
+      notify();
+    } else {
+      count("subtarget_crashes");
+    }
+    return;
+  }
+  if (method == "Inspector.targetCrashed") {
+    if (session.id == page_session_id_) {
+      crashed_ = true;
+      notify();
+    } else {
+      count("subtarget_crashes");
+    }
+    return;
+  }
+  if (method == "Debugger.paused") {
+    // setSkipAllPauses should prevent this; never leave a target frozen if it happens anyway.
+    count("debugger_pauses_resumed");
+    spawn([](cdp::Connection* connection, std::string id) -> asio::awaitable<void> {
+      auto resumed = co_await connection->call("Debugger.resume", Json::object(), id, kSetupCallTimeout);
+      (void)resumed;
+    }(connection_.get(), session.id));
+  }
+}
+
+void Visit::on_attached(const cdp::Session& parent, const Json& params) {
+  const Json& info = params.value("targetInfo", Json::object());
+  std::string session_id = params.value("sessionId", std::string());
+  std::string type = info.value("type", std::string());
+  std::string target_id = info.value("targetId", std::string());
+  // Chrome's own targets (the initial about:blank, browser_ui) attach during setup: resume, don't watch.
+  const bool ours = browser_ready_ && type != "browser_ui" && type != "other" && type != "tab";
+  const bool instrument = ours && instrumented_targets_ < options_.limits.max_targets;
+  if (ours) {
+    if (instrument) ++instrumented_targets_;
+    else count("targets_over_cap");
+    if (evidence().targets.size() < kMaxTargetRecords)
+      evidence().targets.push_back({type, info.value("url", std::string()), instrument});
+    else
+      count("targets_not_stored");
+  }
+  (void)parent;
+  spawn(wire(std::move(session_id), std::move(type), std::move(target_id), instrument));
+}
+
+void Visit::on_script_parsed(const cdp::Session& session, const Json& params) {
+  const auto& limits = options_.limits;
+  if (evidence().scripts.size() >= limits.max_scripts) {
+    count("scripts_not_stored");
+    return;
+  }
+  blacklist::ScriptRecord script;
+  script.url = params.value("url", std::string());
+  script.sha256 = params.value("hash", std::string());
+  script.length = params.value("length", std::uint64_t{0});
+  script.language = params.value("scriptLanguage", std::string("JavaScript"));
+  script.target_type = session.type;
+  script.target_url = session.url;
+  const bool wasm = script.language == "WebAssembly";
+  // JS length is in UTF-16 units, at most 3 UTF-8 bytes each; the fetcher re-checks the real size.
+  if (!wasm && script.length > limits.max_script_source_bytes) {
+    script.source_state = "oversize";
+  } else if (!script.sha256.empty() && !fetched_hashes_.insert(script.sha256).second) {
+    script.source_state = "duplicate";
+  } else if (fetch_queue_.size() >= limits.max_pending_source_fetches) {
+    script.source_state = "unavailable";
+    count("source_fetch_queue_full");
+  } else {
+    script.source_state = "pending";
+    fetch_queue_.push_back({session.id, params.value("scriptId", std::string()), evidence().scripts.size(), wasm});
+  }
+  evidence().scripts.push_back(std::move(script));
+  if (!fetch_queue_.empty() && !fetcher_running_) {
+    fetcher_running_ = true;
+    spawn(fetch_sources());
+  }
+}
+
+blacklist::WebSocketRecord* Visit::socket_for(const cdp::Session& session, const Json& params) {
+  auto it = socket_index_.find(session.id + "/" + params.value("requestId", std::string()));
+  return it == socket_index_.end() ? nullptr : &evidence().websockets[it->second];
+}
+
+void Visit::on_websocket_created(const cdp::Session& session, const Json& params) {
+  if (evidence().websockets.size() >= options_.limits.max_websockets) {
+    count("websockets_not_stored");
+    return;
+  }
+  const std::string key = session.id + "/" + params.value("requestId", std::string());
+  if (socket_index_.contains(key)) return;
+  socket_index_[key] = evidence().websockets.size();
+  blacklist::WebSocketRecord socket;
+  socket.url = params.value("url", std::string());
+  socket.target_type = session.type;
+  socket.target_url = session.url;
+  evidence().websockets.push_back(std::move(socket));
+}
+
+void Visit::on_websocket_frame(const cdp::Session& session, const Json& params, bool sent) {
+  count(sent ? "frames_sent" : "frames_received");
+  auto* socket = socket_for(session, params);
+  if (!socket) return;
+  const Json& response = params.value("response", Json::object());
+  const int opcode = response.value("opcode", 1);
+  const auto payload = response.find("payloadData");
+  const std::string_view data = payload != response.end() && payload->is_string()
+                                    ? std::string_view(payload->get_ref<const std::string&>())
+                                    : std::string_view();
+  const std::uint64_t length = opcode == 1 ? data.size() : base64_decoded_size(data);
+  (sent ? socket->frames_sent : socket->frames_received) += 1;
+  (sent ? socket->bytes_sent : socket->bytes_received) += length;
+  if (socket->frames.size() >= options_.limits.max_frames_per_socket) {
+    count("frames_not_stored");
+    return;
+  }
+  blacklist::FrameRecord frame;
+  frame.sent = sent;
+  frame.t_seconds = seconds_between(navigation_started_, Clock::now());
+  frame.opcode = opcode;
+  frame.length = length;
+  if (opcode == 1) frame.payload = std::string(data.substr(0, options_.limits.max_frame_payload_bytes));
+  socket->frames.push_back(std::move(frame));
+}
+
+void Visit::on_response(const cdp::Session& session, const Json& params) {
+  const Json& response = params.value("response", Json::object());
+  const std::string ip = response.value("remoteIPAddress", std::string());
+  if (!ip.empty() && !remote_ips_.contains(ip)) {
+    if (remote_ips_.size() < options_.limits.max_remote_ips) {
+      remote_ips_.insert(ip);
+      evidence().remote_ips.push_back(ip);
+    } else {
+      count("remote_ips_not_stored");
+    }
+  }
+  // The main document's HTTP status: an error page is still analysed, but the status says so.
+  if (session.id == page_session_id_ && params.value("type", std::string()) == "Document" &&
+      params.value("frameId", std::string()) == main_frame_id_) {
+    const int code = response.value("status", 0);
+    evidence().http_status = code;
+    if (code >= 400) set_status(Status::http_error, fmt::format("HTTP {}", code));
+  }
+}
+
+}  // namespace
+
+blacklist::Status classify_net_error(std::string_view error) {
+  auto has = [&](std::string_view part) { return error.find(part) != std::string_view::npos; };
+  if (has("ERR_NAME_NOT_RESOLVED") || has("ERR_NAME_RESOLUTION_FAILED") || has("ERR_DNS_")) return Status::dns_error;
+  if (has("ERR_CERT_") || has("ERR_SSL_") || has("_SSL_") || has("ERR_BAD_SSL")) return Status::tls_error;
+  if (has("ERR_TOO_MANY_REDIRECTS")) return Status::redirect_loop;
+  if (has("ERR_HTTP_RESPONSE_CODE_FAILURE")) return Status::http_error;
+  if (has("ERR_TIMED_OUT")) return Status::timeout;
+  return Status::connection_error;
+}
+
+asio::awaitable<VisitOutcome> visit(std::string input, std::string url, const VisitOptions& options) {
+  auto state = std::make_shared<Visit>(std::move(input), std::move(url), options);
+  co_await state->run();
+  co_return state->take_outcome();
+}
+
+}  // namespace crawler

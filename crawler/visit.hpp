@@ -1,0 +1,57 @@
+// crawler/visit.hpp — one site, one fresh sandboxed Chrome, full instrumentation, evidence out.
+//
+// A visit launches Chrome, auto-attaches to every target the page creates (workers, cross-site
+// iframes, popups, shared and service workers), collects scripts, WebSockets, frames and remote IPs,
+// samples renderer CPU from the load event until the CPU rule decides, and tears Chrome down. It
+// produces `blacklist::Evidence` plus the rule's outcome; judging and storing happen elsewhere.
+// Everything it keeps from the page is bounded by the limits below; drops are counted in evidence.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "blacklist/cpu_rule.hpp"
+#include "blacklist/evidence.hpp"
+#include "cdp/chrome_process.hpp"
+
+namespace crawler {
+
+struct VisitLimits {
+  std::uint64_t max_script_source_bytes = 8u << 20;   // per script; longer ones are recorded `oversize`
+  std::uint64_t max_total_source_bytes = 64u << 20;   // per visit, over all fetched sources
+  std::size_t max_scripts = 2'000;                    // script records kept per visit
+  std::size_t max_pending_source_fetches = 256;       // queued Debugger.getScriptSource calls
+  std::size_t max_targets = 64;                       // instrumented targets; more are only resumed
+  std::size_t max_websockets = 64;                    // socket records kept per visit
+  std::size_t max_frames_per_socket = 20;             // frames stored per socket (all are counted)
+  std::size_t max_frame_payload_bytes = 2'048;        // stored prefix of each frame
+  std::size_t max_remote_ips = 256;
+};
+
+struct VisitOptions {
+  cdp::LaunchOptions launch;
+  std::chrono::milliseconds site_deadline{45'000};   // launch + load + sampling
+  std::chrono::milliseconds load_timeout{15'000};    // sampling starts at load, or at this deadline
+  std::chrono::milliseconds sample_period{500};
+  blacklist::CpuRule cpu_rule;
+  VisitLimits limits;
+};
+
+struct VisitOutcome {
+  blacklist::Evidence evidence;
+  blacklist::CpuOutcome cpu;
+  // Set when cjcrawl itself could not run the visit (Chrome missing or failing to start): the site
+  // was not checked, and this is the message for the user.
+  std::string tool_error;
+};
+
+// Runs one visit of `url` (already normalised, http or https). `input` is what the user typed.
+boost::asio::awaitable<VisitOutcome> visit(std::string input, std::string url, const VisitOptions& options);
+
+// Maps a net error from Page.navigate (e.g. "net::ERR_NAME_NOT_RESOLVED") to a status.
+blacklist::Status classify_net_error(std::string_view error_text);
+
+}  // namespace crawler

@@ -1,0 +1,100 @@
+// db/store.hpp — the crawl's SQLite store: one row per visit (with its full evidence JSON) and the
+// blacklist of pages and WebSocket endpoints seen cryptojacking, deduplicated by (kind, value).
+// The schema is versioned with PRAGMA user_version and migrated forward on open.
+//
+// Raw columns (visits.input/url/final_url/status_reason, blacklist.value) are stored verbatim as
+// TEXT with an explicit length: bytes round-trip exactly, even NUL or invalid UTF-8. The JSON columns
+// (evidence_json, cpu_samples_json) are valid UTF-8: invalid bytes inside them become U+FFFD.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blacklist/evidence.hpp"
+#include "db/sqlite.hpp"
+
+namespace db {
+
+// One row of the blacklist table.
+struct BlacklistEntry {
+  std::string kind;   // "page" or "ws_endpoint" (later: domain, script_url, ip, wasm_sha256, allow)
+  std::string value;  // the page URL, or the socket URL without query and fragment
+  std::int64_t first_seen_ms = 0;  // Unix epoch milliseconds of the first / latest recording visit
+  std::int64_t last_seen_ms = 0;
+  std::int64_t hits = 0;           // cryptojacking visits that named this entry
+  int confidence = 0;              // the highest judgement confidence seen, 0–100
+  std::string evidence_json;       // {"visit_id": <latest visit>, "reasons": [...]} of the latest visit
+};
+
+// One row of the visits table. status and verdict are blacklist::to_string names.
+struct VisitRow {
+  std::int64_t id = 0;
+  std::int64_t started_at_ms = 0;
+  std::string input;
+  std::string url;
+  std::string final_url;
+  std::string status;
+  std::string status_reason;
+  std::string verdict;
+  int confidence = 0;
+  std::string evidence_json;     // blacklist::to_json(evidence, judgement)
+  std::string cpu_samples_json;  // raw samples: [{"t_seconds": ..., "cpu_seconds": ...}, ...]
+  std::int64_t elapsed_ms = 0;
+};
+
+// The key under which a WebSocket endpoint is blacklisted: `url` cut at the first '?' or '#'.
+// Mining pools put per-user keys in the query, so without this every site would add a new entry for
+// the same pool. Plain string surgery: no case folding or other normalisation.
+// "wss://pool.example:443/ws?key=abc#x" -> "wss://pool.example:443/ws".
+std::string strip_query_and_fragment(std::string_view url);
+
+// Owns one connection. Move-only; single-threaded (one Store per thread). Several processes may
+// share a file: WAL lets readers run beside the writer, and writers wait up to kBusyTimeoutMs.
+class Store {
+ public:
+  // The schema this binary writes. A file with a newer user_version is refused; an older one is
+  // migrated forward on open.
+  static constexpr int kSchemaVersion = 1;
+  // How long a write waits for another process's write lock before failing with SQLITE_BUSY.
+  static constexpr int kBusyTimeoutMs = 5000;
+
+  // Opens or creates the database at `path` (creating missing parent directories), switches it to
+  // WAL, enables foreign keys and migrates it to kSchemaVersion. Throws db::Error naming the file:
+  // if it cannot be created, is not a SQLite database, cannot use WAL, or was written by a newer
+  // cjcrawl (user_version > kSchemaVersion).
+  static Store open(const std::filesystem::path& path);
+  // A private, empty, migrated in-memory database (for tests and dry runs).
+  static Store open_memory();
+
+  // Records one visit in one transaction: the visits row and, if the verdict is cryptojacking, an
+  // upsert of the page (final_url, or url if that is empty) and of each distinct WebSocket endpoint
+  // (strip_query_and_fragment of the socket URL) into the blacklist. An upsert never duplicates a
+  // (kind, value): it keeps first_seen_ms, sets last_seen_ms = now_ms, adds one hit, keeps the
+  // highest confidence and replaces evidence_json. Empty URLs are not blacklisted.
+  // On any error nothing of the visit is stored, and db::Error is thrown. Returns the visit id.
+  std::int64_t record_visit(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
+                            std::int64_t now_ms);
+
+  // All blacklist entries, sorted by kind, then value (bytewise).
+  std::vector<BlacklistEntry> blacklist_entries() const;
+  std::optional<VisitRow> visit(std::int64_t id) const;
+  std::int64_t visit_count() const;
+  // PRAGMA user_version of the open database; kSchemaVersion once open() has returned.
+  int schema_version() const;
+
+  // The file name given to open(), or ":memory:".
+  const std::string& filename() const noexcept { return database_.filename(); }
+
+ private:
+  explicit Store(Database database);
+  // Applies the pending migrations, each in its own transaction with its user_version bump.
+  void migrate();
+
+  Database database_;
+};
+
+}  // namespace db

@@ -1,0 +1,196 @@
+// tests/browser/test_check.cpp — `cjcrawl check` end to end: the real binary, real sandboxed headless
+// Chromium, fixture sites and a fake pool served on loopback by the test itself. Fixture hosts
+// (*.test) resolve to 127.0.0.1; every other name fails to resolve, so nothing leaves the machine.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/fixture_server.hpp"
+#include "tests/support/subprocess.hpp"
+
+namespace {
+
+using Json = nlohmann::json;
+using testsupport::FixtureServer;
+using testsupport::TempDir;
+
+constexpr std::chrono::seconds kRunTimeout{90};
+const std::string kResolverRules = "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
+
+FixtureServer& server() {
+  static FixtureServer instance(std::filesystem::path(CJCRAWL_FIXTURES) / "sites");
+  return instance;
+}
+
+struct CheckRun {
+  testsupport::ProcessResult process;
+  Json report;
+};
+
+// Short sampling keeps the suite fast; fixture CPU is ~0% or ~100% of a core, far from 50%.
+std::vector<std::string> check_command(const std::string& url, const std::filesystem::path& db) {
+  return {CJCRAWL_BINARY, "check", url,      "--json",   "--db", db.string(), "--sample-period", "200",
+          "--window",     "10",    "--deadline", "40", kResolverRules};
+}
+
+CheckRun check(const std::string& url, const std::filesystem::path& db) {
+  CheckRun run;
+  run.process = testsupport::run_process(check_command(url, db), kRunTimeout);
+  INFO("stderr: " << run.process.err);
+  REQUIRE_FALSE(run.process.timed_out);
+  if (!run.process.out.empty()) run.report = Json::parse(run.process.out, nullptr, false);
+  return run;
+}
+
+bool has_target(const Json& report, const std::string& type) {
+  for (const auto& target : report["targets"])
+    if (target["type"] == type) return true;
+  return false;
+}
+
+std::string socket_opened_by(const Json& report, const std::string& path) {
+  for (const auto& socket : report["websockets"])
+    if (socket["url"].get<std::string>().find(path) != std::string::npos) return socket["target_type"];
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("idle page is clean", "[browser]") {
+  TempDir dir;
+  auto run = check(server().url("site.test", "/idle.html"), dir.path() / "t.db");
+  INFO(run.process.out << run.process.err);
+  CHECK(run.process.exit_code == 0);
+  REQUIRE(run.report.is_object());
+  CHECK(run.report["schema_version"] == 1);
+  CHECK(run.report["status"] == "ok");
+  CHECK(run.report["verdict"] == "clean");
+  CHECK(run.report["cpu_rule"]["decision"] == "cannot_fire");
+  // Early stop: an idle page is settled after a handful of samples, not a whole window.
+  CHECK(run.report["cpu_samples"].size() <= 4);
+}
+
+TEST_CASE("main-thread busy loop is suspicious, not cryptojacking", "[browser]") {
+  TempDir dir;
+  auto run = check(server().url("site.test", "/busy-main.html"), dir.path() / "t.db");
+  INFO(run.process.out << run.process.err);
+  CHECK(run.process.exit_code == 0);
+  REQUIRE(run.report.is_object());
+  CHECK(run.report["status"] == "ok");
+  CHECK(run.report["verdict"] == "suspicious");
+  CHECK(run.report["cpu_rule"]["decision"] == "fired");
+  CHECK(run.report["websockets"].empty());
+}
+
+TEST_CASE("worker that mines over a worker-side WebSocket is cryptojacking and blacklisted", "[browser]") {
+  TempDir dir;
+  const auto before = server().stats().pool_submits;
+  auto run = check(server().url("site.test", "/worker-miner.html"), dir.path() / "t.db");
+  INFO(run.process.out << run.process.err);
+  CHECK(run.process.exit_code == 3);
+  REQUIRE(run.report.is_object());
+  CHECK(run.report["verdict"] == "cryptojacking");
+  CHECK(has_target(run.report, "worker"));
+  // The socket is only visible on the worker's own session.
+  CHECK(socket_opened_by(run.report, "/ws/pool") == "worker");
+  CHECK(server().stats().pool_submits > before);
+
+  // The blacklist now holds the page and the pool endpoint, once each.
+  auto run_again = check(server().url("site.test", "/worker-miner.html"), dir.path() / "t.db");
+  CHECK(run_again.process.exit_code == 3);
+  auto listed = testsupport::run_process({"/usr/bin/sqlite3", (dir.path() / "t.db").string(),
+                                          "SELECT kind, hits FROM blacklist ORDER BY kind"},
+                                         std::chrono::seconds(10));
+  CHECK(listed.out == "page|2\nws_endpoint|2\n");
+}
+
+TEST_CASE("miner inside a cross-site iframe is cryptojacking", "[browser]") {
+  TempDir dir;
+  auto run = check(server().url("site.test", "/iframe-outer.html"), dir.path() / "t.db");
+  INFO(run.process.out << run.process.err);
+  CHECK(run.process.exit_code == 3);
+  REQUIRE(run.report.is_object());
+  CHECK(run.report["verdict"] == "cryptojacking");
+  CHECK(has_target(run.report, "iframe"));
+  CHECK_FALSE(socket_opened_by(run.report, "/ws/pool").empty());
+}
+
+TEST_CASE("benign chat socket with idle CPU is clean", "[browser]") {
+  TempDir dir;
+  auto run = check(server().url("site.test", "/chat.html"), dir.path() / "t.db");
+  INFO(run.process.out << run.process.err);
+  CHECK(run.process.exit_code == 0);
+  REQUIRE(run.report.is_object());
+  CHECK(run.report["verdict"] == "clean");
+  CHECK(socket_opened_by(run.report, "/ws/echo") == "page");
+}
+
+TEST_CASE("a popup that mines is cryptojacking", "[browser]") {
+  TempDir dir;
+  auto run = check(server().url("site.test", "/popup-opener.html"), dir.path() / "t.db");
+  INFO(run.process.out << run.process.err);
+  CHECK(run.process.exit_code == 3);
+  REQUIRE(run.report.is_object());
+  CHECK(run.report["verdict"] == "cryptojacking");
+  int pages = 0;
+  for (const auto& target : run.report["targets"]) pages += target["type"] == "page";
+  CHECK(pages >= 2);  // our page and the popup
+}
+
+TEST_CASE("an unresolvable host is dns_error and exit 1", "[browser]") {
+  TempDir dir;
+  auto run = check("http://nowhere.invalid/", dir.path() / "t.db");
+  INFO(run.process.out << run.process.err);
+  CHECK(run.process.exit_code == 1);
+  REQUIRE(run.report.is_object());
+  CHECK(run.report["status"] == "dns_error");
+  CHECK(run.report["status_reason"].get<std::string>().find("ERR_NAME_NOT_RESOLVED") != std::string::npos);
+}
+
+TEST_CASE("Chrome runs sandboxed as an unprivileged user, and Ctrl-C leaves nothing behind", "[browser]") {
+  TempDir dir;
+  testsupport::Process process(check_command(server().url("site.test", "/busy-main.html"), dir.path() / "t.db"));
+  // Find the Chrome processes of this run by their profile, while the visit is sampling.
+  std::vector<std::string> cmdlines;
+  std::vector<uid_t> owners;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (cmdlines.empty() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      std::ifstream file(entry.path() / "cmdline", std::ios::binary);
+      std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+      if (cmdline.find("cjcrawl-profile-" + std::to_string(process.pid())) == std::string::npos) continue;
+      struct stat info {};
+      if (::stat(entry.path().c_str(), &info) != 0) continue;
+      cmdlines.push_back(cmdline);
+      owners.push_back(info.st_uid);
+    }
+  }
+  REQUIRE_FALSE(cmdlines.empty());
+  for (std::size_t i = 0; i < cmdlines.size(); ++i) {
+    CHECK(cmdlines[i].find("--no-sandbox") == std::string::npos);
+    if (::geteuid() == 0) CHECK(owners[i] != 0);
+  }
+
+  process.signal(SIGINT);
+  auto result = process.wait(std::chrono::seconds(20));
+  CHECK(result.exit_code == 130);
+  // No process and no profile of this run remain.
+  const std::string marker = "cjcrawl-profile-" + std::to_string(process.pid());
+  bool left = false;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream file(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    left = left || cmdline.find(marker) != std::string::npos;
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+    left = left || entry.path().filename().string().starts_with(marker);
+  CHECK_FALSE(left);
+}

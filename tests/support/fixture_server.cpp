@@ -1,0 +1,674 @@
+// Loopback fixture server: static fixture sites, a fake mining pool and a chat echo socket.
+// One single-threaded io_context on its own thread; every connection is one coroutine that is the
+// only reader of its socket and writes only between its own reads, so one write is in flight.
+#include "tests/support/fixture_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <exception>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace testsupport {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace fs = std::filesystem;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// Every asynchronous step reports its error as a value; exceptions are left for bugs.
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+constexpr std::string_view kServerName = "cjcrawl-fixture-server";
+constexpr std::string_view kPortPlaceholder = "{{PORT}}";
+constexpr std::size_t kJobBlobHexChars = 152;  // a 76-byte CryptoNight hashing blob, as coinhive sent
+constexpr std::string_view kJobTarget = "ffffff00";
+constexpr std::size_t kMaxPathKeyChars = 256;  // longer paths are counted under "<other>"
+constexpr std::string_view kOtherPathsKey = "<other>";
+constexpr std::size_t kHangReadChunk = 4096;
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+// How long the destructor lets connections finish after closing them before stopping the loop.
+constexpr std::chrono::seconds kShutdownGrace{5};
+
+enum class SocketKind { pool, echo };
+
+// Beast's parser errors are answered with a status; transport errors just end the connection.
+bool is_http_parse_error(const error_code& error) {
+    return error.category() == http::make_error_code(http::error::bad_target).category() &&
+           error != http::error::end_of_stream && error != http::error::partial_message;
+}
+
+// Only 127.0.0.0/8: the server must never be reachable from outside this machine.
+bool is_ipv4_loopback(const asio::ip::address& address) {
+    return address.is_v4() && address.to_v4().to_bytes()[0] == 127;
+}
+
+// Decodes %XX escapes; nullopt for a malformed escape or a decoded NUL.
+std::optional<std::string> percent_decode(std::string_view text) {
+    auto hex_value = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string decoded;
+    decoded.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '%') {
+            if (i + 2 >= text.size()) return std::nullopt;
+            int high = hex_value(text[i + 1]);
+            int low = hex_value(text[i + 2]);
+            if (high < 0 || low < 0) return std::nullopt;
+            c = static_cast<char>(high * 16 + low);
+            i += 2;
+        }
+        if (c == '\0') return std::nullopt;
+        decoded.push_back(c);
+    }
+    return decoded;
+}
+
+// The decoded path of a request target, without query or fragment; nullopt if undecodable.
+std::optional<std::string> url_path_of(std::string_view target) {
+    std::size_t end = target.find_first_of("?#");
+    return percent_decode(target.substr(0, end));
+}
+
+bool is_within(const fs::path& candidate, const fs::path& root) {
+    auto [root_end, candidate_end] =
+        std::mismatch(root.begin(), root.end(), candidate.begin(), candidate.end());
+    return root_end == root.end();
+}
+
+std::string_view content_type_for(const fs::path& file) {
+    const std::string extension = file.extension().string();
+    if (extension == ".html" || extension == ".htm") return "text/html; charset=utf-8";
+    if (extension == ".js" || extension == ".mjs") return "text/javascript; charset=utf-8";
+    if (extension == ".wasm") return "application/wasm";
+    if (extension == ".css") return "text/css; charset=utf-8";
+    if (extension == ".json") return "application/json";
+    if (extension == ".txt") return "text/plain; charset=utf-8";
+    return "application/octet-stream";
+}
+
+bool has_port_placeholders(const fs::path& file) {
+    const std::string extension = file.extension().string();
+    return extension == ".html" || extension == ".htm" || extension == ".js" || extension == ".mjs" ||
+           extension == ".css" || extension == ".json";
+}
+
+void replace_all(std::string& text, std::string_view from, std::string_view to) {
+    for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+        text.replace(at, from.size(), to);
+    }
+}
+
+// A deterministic pseudo-random blob per job (splitmix64), so traces are reproducible.
+std::string job_blob(std::uint64_t job_number) {
+    static constexpr std::string_view kHexDigits = "0123456789abcdef";
+    std::string blob;
+    blob.reserve(kJobBlobHexChars);
+    auto mix = [](std::uint64_t z) {
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+    };
+    std::uint64_t state = mix(job_number + 0x2545f4914f6cdd1dULL);  // unrelated streams per job
+    while (blob.size() < kJobBlobHexChars) {
+        const std::uint64_t z = mix(state += 0x9e3779b97f4a7c15ULL);
+        for (int nibble = 0; nibble < 16 && blob.size() < kJobBlobHexChars; ++nibble) {
+            blob.push_back(kHexDigits[(z >> (nibble * 4)) & 0xf]);
+        }
+    }
+    return blob;
+}
+
+std::string html_page(std::string_view title, std::string_view message) {
+    std::string page = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>";
+    page += title;
+    page += "</title></head><body><h1>";
+    page += title;
+    page += "</h1><p>";
+    page += message;
+    page += "</p></body></html>\n";
+    return page;
+}
+
+// Per-socket state of the fake pool's protocol.
+struct PoolSession {
+    bool authed = false;
+    std::uint64_t hashes_accepted = 0;
+};
+
+}  // namespace
+
+std::uint64_t FixtureServer::Stats::requests_for(std::string_view path) const {
+    auto found = requests_by_path.find(path);
+    return found == requests_by_path.end() ? 0 : found->second;
+}
+
+struct FixtureServer::Impl {
+    // Keeps a connection listed while its coroutine lives, so shutdown can close its socket.
+    // Lives in the coroutine frame; frames destroyed by ~io_context still find the map alive.
+    class ConnectionSlot {
+    public:
+        explicit ConnectionSlot(Impl& impl) : impl_(impl), id_(impl.next_connection_id_++) {
+            impl_.live_connections_.emplace(id_, nullptr);
+        }
+        ~ConnectionSlot() { impl_.live_connections_.erase(id_); }
+        ConnectionSlot(const ConnectionSlot&) = delete;
+        ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+        // Replaces how shutdown closes this connection (the socket moves on a WebSocket upgrade).
+        void set_closer(std::function<void()> closer) { impl_.live_connections_[id_] = std::move(closer); }
+
+    private:
+        Impl& impl_;
+        std::uint64_t id_;
+    };
+
+    Impl(fs::path root, const asio::ip::address& address, std::uint16_t requested_port);
+    ~Impl();
+
+    void run_io_thread() noexcept;
+    void begin_shutdown();
+    void record_internal_error(std::exception_ptr error) noexcept;
+    void record_request(std::string_view path);
+    template <class Update>
+    void update_stats(Update update) {
+        std::lock_guard lock(stats_mutex_);
+        update(stats_);
+    }
+    auto spawn_completion() {
+        return [this](std::exception_ptr error) {
+            if (error) record_internal_error(error);
+        };
+    }
+
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> serve_connection(tcp::socket socket, std::unique_ptr<ConnectionSlot> slot);
+    asio::awaitable<void> serve_websocket(websocket::stream<beast::tcp_stream>& ws, const Request& request,
+                                          SocketKind kind);
+    asio::awaitable<void> hang(beast::tcp_stream& stream);
+    std::vector<std::string> pool_replies(PoolSession& session, std::string_view text, bool is_text);
+    std::string next_job_message();
+    Response respond(const Request& request, const std::optional<std::string>& path) const;
+    Response static_file(const Request& request, const std::string& path) const;
+    std::optional<fs::path> resolve_static(std::string_view url_path) const;
+
+    // Fixed at construction.
+    const fs::path docroot_;
+    std::uint16_t port_ = 0;
+
+    // Shared with other threads.
+    mutable std::mutex stats_mutex_;
+    Stats stats_;
+
+    // Touched only on the io thread. Declared before io_context_ so that coroutine frames
+    // destroyed by ~io_context can still unregister themselves.
+    std::unordered_map<std::uint64_t, std::function<void()>> live_connections_;
+    std::uint64_t next_connection_id_ = 0;
+    std::uint64_t jobs_issued_ = 0;
+    bool stopping_ = false;
+
+    asio::io_context io_context_{1};
+    tcp::acceptor acceptor_{io_context_};
+    asio::steady_timer accept_retry_timer_{io_context_};
+    std::promise<void> io_thread_done_;
+    std::thread io_thread_;
+};
+
+FixtureServer::Impl::Impl(fs::path root, const asio::ip::address& address, std::uint16_t requested_port)
+    : docroot_(std::move(root)) {
+    // Bind and listen now, so errors throw here and port() is valid when the constructor returns.
+    const tcp::endpoint endpoint(address, requested_port);
+    error_code error;
+    acceptor_.open(endpoint.protocol(), error);
+    if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
+    if (!error) acceptor_.bind(endpoint, error);
+    if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+    if (error) {
+        throw boost::system::system_error(error, "FixtureServer: cannot listen on " + address.to_string() + ":" +
+                                                     std::to_string(requested_port) +
+                                                     " (pass port 0 to let the kernel pick a free one)");
+    }
+    port_ = acceptor_.local_endpoint().port();
+    // The accept loop runs once the thread starts; the thread is the last thing that can fail.
+    asio::co_spawn(io_context_, accept_loop(), spawn_completion());
+    io_thread_ = std::thread([this] { run_io_thread(); });
+}
+
+FixtureServer::Impl::~Impl() {
+    if (!io_thread_.joinable()) return;
+    std::future<void> done = io_thread_done_.get_future();
+    try {
+        // Close the listener and every socket on the io thread; their coroutines then finish.
+        asio::post(io_context_, [this] { begin_shutdown(); });
+    } catch (...) {
+        io_context_.stop();
+    }
+    // A coroutine that does not finish in time (a bug) is abandoned: ~io_context destroys it.
+    if (done.wait_for(kShutdownGrace) != std::future_status::ready) io_context_.stop();
+    io_thread_.join();
+}
+
+void FixtureServer::Impl::run_io_thread() noexcept {
+    // A handler that throws is a bug; record it and keep serving until stopped.
+    for (;;) {
+        try {
+            io_context_.run();
+            break;
+        } catch (...) {
+            record_internal_error(std::current_exception());
+        }
+    }
+    io_thread_done_.set_value();
+}
+
+void FixtureServer::Impl::begin_shutdown() {
+    stopping_ = true;
+    error_code ignored;
+    acceptor_.close(ignored);
+    accept_retry_timer_.cancel();
+    // Closing completes every pending read and write with an error; no handler runs from here.
+    for (auto& [id, close] : live_connections_) {
+        if (close) close();
+    }
+}
+
+void FixtureServer::Impl::record_internal_error(std::exception_ptr error) noexcept {
+    std::string what = "unknown exception";
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& exception) {
+        what = exception.what();
+    } catch (...) {
+    }
+    try {
+        update_stats([&](Stats& stats) {
+            ++stats.internal_errors;
+            stats.last_internal_error = std::move(what);
+        });
+    } catch (...) {
+        // Out of memory while recording: nothing more can be done from a server thread.
+    }
+}
+
+void FixtureServer::Impl::record_request(std::string_view path) {
+    update_stats([&](Stats& stats) {
+        ++stats.http_requests;
+        auto found = stats.requests_by_path.find(path);
+        if (found != stats.requests_by_path.end()) {
+            ++found->second;
+        } else if (stats.requests_by_path.size() < kMaxDistinctPaths && path.size() <= kMaxPathKeyChars) {
+            stats.requests_by_path.emplace(std::string(path), 1);
+        } else {
+            ++stats.requests_by_path[std::string(kOtherPathsKey)];
+        }
+    });
+}
+
+asio::awaitable<void> FixtureServer::Impl::accept_loop() {
+    for (;;) {
+        // Wait for the next client.
+        auto [accept_error, socket] = co_await acceptor_.async_accept(kNoThrow);
+        if (stopping_) co_return;
+        if (accept_error) {
+            // Transient (e.g. out of file descriptors): pause so a lasting error cannot spin.
+            accept_retry_timer_.expires_after(kAcceptRetryDelay);
+            co_await accept_retry_timer_.async_wait(kNoThrow);
+            continue;
+        }
+        // Over the connection budget: refuse by closing, and count it.
+        if (live_connections_.size() >= kMaxConnections) {
+            error_code ignored;
+            socket.close(ignored);
+            update_stats([](Stats& stats) { ++stats.connections_rejected; });
+            continue;
+        }
+        // Register before spawning so the budget counts connections not yet started.
+        auto slot = std::make_unique<ConnectionSlot>(*this);
+        asio::co_spawn(io_context_, serve_connection(std::move(socket), std::move(slot)), spawn_completion());
+    }
+}
+
+asio::awaitable<void> FixtureServer::Impl::serve_connection(tcp::socket socket,
+                                                            std::unique_ptr<ConnectionSlot> slot) {
+    // Shutdown may have run between accept and this first step; the socket then just closes.
+    if (stopping_) co_return;
+    beast::tcp_stream stream(std::move(socket));
+    slot->set_closer([&stream] { stream.close(); });
+    beast::flat_buffer buffer(kMaxRequestHeaderBytes + kMaxRequestBodyBytes);
+
+    for (;;) {
+        // Read one request, bounded in header size, body size and idle time.
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(kMaxRequestHeaderBytes);
+        parser.body_limit(kMaxRequestBodyBytes);
+        stream.expires_after(kHttpIdleTimeout);
+        auto [read_error, bytes_read] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+        if (read_error) {
+            // A malformed or oversized request gets a status saying so; then the connection ends.
+            if (is_http_parse_error(read_error)) {
+                http::status status = http::status::bad_request;
+                if (read_error == http::error::header_limit || read_error == http::error::buffer_overflow) {
+                    status = http::status::request_header_fields_too_large;
+                } else if (read_error == http::error::body_limit) {
+                    status = http::status::payload_too_large;
+                }
+                Response response{status, 11};
+                response.set(http::field::server, kServerName);
+                response.set(http::field::content_type, "text/plain; charset=utf-8");
+                response.body() = "fixture server: " + read_error.message() + "\n";
+                response.keep_alive(false);
+                response.prepare_payload();
+                stream.expires_after(kHttpIdleTimeout);
+                co_await http::async_write(stream, response, kNoThrow);
+            }
+            break;
+        }
+        Request request = parser.release();
+        const std::optional<std::string> path = url_path_of(request.target());
+        record_request(path ? std::string_view(*path) : std::string_view(kOtherPathsKey));
+
+        // A WebSocket route: hand the socket to the WebSocket stream for the rest of its life.
+        const bool is_pool = path == "/ws/pool";
+        if ((is_pool || path == "/ws/echo") && websocket::is_upgrade(request)) {
+            websocket::stream<beast::tcp_stream> ws(std::move(stream));
+            slot->set_closer([&ws] { beast::get_lowest_layer(ws).close(); });
+            co_await serve_websocket(ws, request, is_pool ? SocketKind::pool : SocketKind::echo);
+            co_return;
+        }
+        // /hang never answers.
+        if (path == "/hang") {
+            co_await hang(stream);
+            co_return;
+        }
+        // Everything else is one response.
+        Response response = respond(request, path);
+        stream.expires_after(kHttpIdleTimeout);
+        auto [write_error, bytes_written] = co_await http::async_write(stream, response, kNoThrow);
+        if (write_error || response.need_eof()) break;
+    }
+    // Send FIN; the socket closes when the stream goes out of scope.
+    error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> FixtureServer::Impl::hang(beast::tcp_stream& stream) {
+    // Keep reading (and discarding) until the client gives up, the server stops, or kHangLimit.
+    stream.expires_after(kHangLimit);
+    std::array<char, kHangReadChunk> discard{};
+    for (;;) {
+        auto [read_error, bytes_read] = co_await stream.async_read_some(asio::buffer(discard), kNoThrow);
+        if (read_error) co_return;
+    }
+}
+
+asio::awaitable<void> FixtureServer::Impl::serve_websocket(websocket::stream<beast::tcp_stream>& ws,
+                                                           const Request& request, SocketKind kind) {
+    // The WebSocket stream's own handshake and idle timeouts replace the HTTP ones.
+    beast::get_lowest_layer(ws).expires_never();
+    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& response) { response.set(http::field::server, kServerName); }));
+    ws.read_message_max(kMaxWsMessageBytes);
+
+    // Complete the handshake with the request already read.
+    auto [accept_error] = co_await ws.async_accept(request, kNoThrow);
+    if (accept_error) co_return;
+    update_stats([kind](Stats& stats) {
+        ++(kind == SocketKind::pool ? stats.pool_connections : stats.echo_connections);
+    });
+
+    PoolSession session;
+    beast::flat_buffer buffer;
+    for (;;) {
+        // The only reader of this socket: one message at a time.
+        auto [read_error, bytes_read] = co_await ws.async_read(buffer, kNoThrow);
+        if (read_error) co_return;  // closed by either side, idle timeout, or over kMaxWsMessageBytes
+        std::string text = beast::buffers_to_string(buffer.data());
+        buffer.consume(buffer.size());
+        const bool is_text = ws.got_text();
+
+        // Decide the replies, then write them one after another: one write in flight.
+        std::vector<std::string> replies;
+        if (kind == SocketKind::pool) {
+            replies = pool_replies(session, text, is_text);
+        } else {
+            update_stats([](Stats& stats) { ++stats.echo_messages; });
+            replies.push_back(std::move(text));
+        }
+        ws.text(kind == SocketKind::pool || is_text);
+        for (const std::string& reply : replies) {
+            auto [write_error, bytes_written] = co_await ws.async_write(asio::buffer(reply), kNoThrow);
+            if (write_error) co_return;
+        }
+    }
+}
+
+std::string FixtureServer::Impl::next_job_message() {
+    const std::uint64_t job_number = ++jobs_issued_;
+    nlohmann::ordered_json job = {{"type", "job"},
+                          {"params",
+                           {{"job_id", std::to_string(job_number)},
+                            {"blob", job_blob(job_number)},
+                            {"target", kJobTarget}}}};
+    update_stats([](Stats& stats) { ++stats.pool_jobs_sent; });
+    return job.dump();
+}
+
+std::vector<std::string> FixtureServer::Impl::pool_replies(PoolSession& session, std::string_view text,
+                                                           bool is_text) {
+    auto error_reply = [](std::string_view what) {
+        return nlohmann::ordered_json{{"type", "error"}, {"params", {{"error", what}}}}.dump();
+    };
+    // Parse without exceptions: a bad message is the client's problem, answered with an error.
+    nlohmann::json message = is_text ? nlohmann::json::parse(text, nullptr, false) : nlohmann::json();
+    if (!is_text || message.is_discarded() || !message.is_object() || !message.contains("type") ||
+        !message["type"].is_string()) {
+        return {error_reply("expected a JSON text message {\"type\": ..., \"params\": {...}}")};
+    }
+    const std::string type = message["type"].get<std::string>();
+    if (type == "auth") {
+        session.authed = true;
+        update_stats([](Stats& stats) { ++stats.pool_auths; });
+        nlohmann::ordered_json authed = {{"type", "authed"}, {"params", {{"token", ""}, {"hashes", 0}}}};
+        return {authed.dump(), next_job_message()};
+    }
+    if (type == "submit") {
+        if (!session.authed) return {error_reply("submit before auth")};
+        ++session.hashes_accepted;
+        update_stats([](Stats& stats) { ++stats.pool_submits; });
+        nlohmann::ordered_json accepted = {{"type", "hash_accepted"},
+                                           {"params", {{"hashes", session.hashes_accepted}}}};
+        return {accepted.dump(), next_job_message()};
+    }
+    return {error_reply("unknown message type '" + type + "'; expected auth or submit")};
+}
+
+Response FixtureServer::Impl::respond(const Request& request, const std::optional<std::string>& path) const {
+    Response response{http::status::ok, request.version()};
+    response.set(http::field::server, kServerName);
+    response.set(http::field::cache_control, "no-store");
+    response.keep_alive(request.keep_alive());
+    auto set_page = [&](http::status status, std::string_view title, std::string_view message) {
+        response.result(status);
+        response.set(http::field::content_type, "text/html; charset=utf-8");
+        response.body() = html_page(title, message);
+    };
+
+    if (request.method() != http::verb::get && request.method() != http::verb::head) {
+        set_page(http::status::method_not_allowed, "405 Method Not Allowed",
+                 "The fixture server answers only GET and HEAD.");
+        response.set(http::field::allow, "GET, HEAD");
+    } else if (!path) {
+        set_page(http::status::not_found, "404 Not Found", "The request path has a malformed escape or a NUL.");
+    } else if (*path == "/redirect-loop") {
+        response.result(http::status::found);
+        response.set(http::field::location, "/redirect-loop");
+    } else if (*path == "/status/404") {
+        set_page(http::status::not_found, "404 Not Found", "This page intentionally does not exist.");
+    } else if (*path == "/ws/pool" || *path == "/ws/echo") {
+        set_page(http::status::upgrade_required, "426 Upgrade Required", "This route is a WebSocket endpoint.");
+        response.set(http::field::upgrade, "websocket");
+    } else {
+        return static_file(request, *path);
+    }
+    response.prepare_payload();
+    if (request.method() == http::verb::head) {
+        const std::size_t length = response.body().size();
+        response.body().clear();
+        response.content_length(length);
+    }
+    return response;
+}
+
+Response FixtureServer::Impl::static_file(const Request& request, const std::string& path) const {
+    Response response{http::status::ok, request.version()};
+    response.set(http::field::server, kServerName);
+    response.set(http::field::cache_control, "no-store");
+    response.keep_alive(request.keep_alive());
+
+    const std::optional<fs::path> file = resolve_static(path);
+    std::error_code size_error;
+    const std::uintmax_t size = file ? fs::file_size(*file, size_error) : 0;
+    std::string body;
+    if (!file || size_error) {
+        response.result(http::status::not_found);
+        response.set(http::field::content_type, "text/html; charset=utf-8");
+        body = html_page("404 Not Found", "No such fixture file.");
+    } else if (size > kMaxFileBytes) {
+        response.result(http::status::internal_server_error);
+        response.set(http::field::content_type, "text/plain; charset=utf-8");
+        body = "fixture server: " + file->string() + " is larger than the " + std::to_string(kMaxFileBytes) +
+               "-byte limit for fixture files\n";
+    } else {
+        std::ifstream input(*file, std::ios::binary);
+        body.resize(static_cast<std::size_t>(size));
+        input.read(body.data(), static_cast<std::streamsize>(size));
+        if (!input) {
+            response.result(http::status::internal_server_error);
+            response.set(http::field::content_type, "text/plain; charset=utf-8");
+            body = "fixture server: could not read " + file->string() + "\n";
+        } else {
+            response.set(http::field::content_type, content_type_for(*file));
+            if (has_port_placeholders(*file)) replace_all(body, kPortPlaceholder, std::to_string(port_));
+        }
+    }
+    // HEAD gets the GET headers, Content-Length included, and no body.
+    const std::size_t length = body.size();
+    if (request.method() != http::verb::head) response.body() = std::move(body);
+    response.content_length(length);
+    return response;
+}
+
+std::optional<fs::path> FixtureServer::Impl::resolve_static(std::string_view url_path) const {
+    // Only "/relative/path": no absolute ("//x"), no backslashes, no NUL, no "." or ".." segments.
+    if (url_path.empty() || url_path.front() != '/') return std::nullopt;
+    std::string_view relative = url_path.substr(1);
+    if (relative.find('\0') != std::string_view::npos || relative.find('\\') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::size_t segment_start = 0;
+    while (segment_start <= relative.size()) {
+        std::size_t segment_end = relative.find('/', segment_start);
+        if (segment_end == std::string_view::npos) segment_end = relative.size();
+        std::string_view segment = relative.substr(segment_start, segment_end - segment_start);
+        const bool is_last = segment_end == relative.size();
+        if (segment == "." || segment == ".." || (segment.empty() && !is_last)) return std::nullopt;
+        segment_start = segment_end + 1;
+    }
+
+    // Directories serve their index.html.
+    fs::path candidate = docroot_ / fs::path(std::string(relative));
+    std::error_code error;
+    if (fs::is_directory(candidate, error)) candidate /= "index.html";
+    // Resolve symlinks and make sure the result is still inside the docroot.
+    const fs::path resolved = fs::weakly_canonical(candidate, error);
+    if (error || !is_within(resolved, docroot_)) return std::nullopt;
+    if (!fs::is_regular_file(resolved, error)) return std::nullopt;
+    return resolved;
+}
+
+namespace {
+
+asio::ip::address loopback_address_or_throw(const std::string& bind_address) {
+    error_code parse_error;
+    const asio::ip::address address = asio::ip::make_address(bind_address, parse_error);
+    if (parse_error || !is_ipv4_loopback(address)) {
+        throw std::invalid_argument("FixtureServer: bind address '" + bind_address +
+                                    "' is not an IPv4 loopback address (127.x.y.z); the fixture server "
+                                    "serves only on loopback");
+    }
+    return address;
+}
+
+fs::path docroot_or_throw(const fs::path& docroot) {
+    std::error_code error;
+    fs::path canonical = fs::canonical(docroot, error);
+    if (error || !fs::is_directory(canonical, error)) {
+        throw std::invalid_argument("FixtureServer: docroot '" + docroot.string() +
+                                    "' is not an existing directory" +
+                                    (error ? " (" + error.message() + ")" : std::string()));
+    }
+    return canonical;
+}
+
+}  // namespace
+
+FixtureServer::FixtureServer(std::filesystem::path docroot, std::string bind_address, std::uint16_t port)
+    : impl_(std::make_unique<Impl>(docroot_or_throw(docroot), loopback_address_or_throw(bind_address), port)) {}
+
+FixtureServer::~FixtureServer() = default;
+
+std::uint16_t FixtureServer::port() const { return impl_->port_; }
+
+std::string FixtureServer::url(std::string_view host, std::string_view path) const {
+    if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    std::string url = "http://";
+    url += host;
+    url += ':';
+    url += std::to_string(impl_->port_);
+    url += '/';
+    url += path;
+    return url;
+}
+
+FixtureServer::Stats FixtureServer::stats() const {
+    std::lock_guard lock(impl_->stats_mutex_);
+    return impl_->stats_;
+}
+
+const std::filesystem::path& FixtureServer::docroot() const { return impl_->docroot_; }
+
+}  // namespace testsupport

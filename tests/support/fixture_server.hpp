@@ -1,0 +1,93 @@
+// Loopback HTTP + WebSocket server for the browser tests and the demo: serves the fixture sites
+// from a docroot and plays a fake coinhive-style mining pool (/ws/pool) and a benign chat
+// socket (/ws/echo). It binds only on 127.0.0.0/8 and runs on its own thread until destroyed.
+//
+// Contract:
+// - The constructor binds and listens before it returns (so `port()` is valid at once) and throws
+//   std::invalid_argument for a non-loopback bind address or a docroot that is not a directory,
+//   and boost::system::system_error if the port cannot be bound.
+// - The destructor closes the listener and every live connection, stops the thread and joins it.
+//   It never throws and never waits on a client.
+// - `stats()` may be called from any thread. The server never asserts; tests assert on snapshots.
+//
+// Routes (any Host header; fixture hosts are mapped to 127.0.0.1 by the browser):
+//   GET/HEAD /PATH      static file under docroot ("/" and directories serve index.html);
+//                       `{{PORT}}` in .html .js .css .json is replaced by the server's port;
+//                       every response carries `Cache-Control: no-store`.
+//   /ws/pool            WebSocket fake pool: auth -> authed + job; submit -> hash_accepted + job.
+//   /ws/echo            WebSocket chat: echoes every message.
+//   /hang               reads the request and never answers (until the client or server closes,
+//                       at most kHangLimit).
+//   /redirect-loop      302 to itself.
+//   /status/404         an HTML 404 page.
+//   anything else       404 (also for `..`, NUL, absolute or escaping paths).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace testsupport {
+
+// Limits, all enforced per connection or per server.
+inline constexpr std::size_t kMaxConnections = 256;                 // live sockets at once; more are closed on accept
+inline constexpr std::uint32_t kMaxRequestHeaderBytes = 16 * 1024;  // Beast parser header limit
+inline constexpr std::uint64_t kMaxRequestBodyBytes = 64 * 1024;    // GET bodies are not expected
+inline constexpr std::size_t kMaxWsMessageBytes = 1024 * 1024;      // WebSocket read_message_max
+inline constexpr std::uintmax_t kMaxFileBytes = 16 * 1024 * 1024;   // larger files get a 500
+inline constexpr std::size_t kMaxDistinctPaths = 1024;              // keys kept in Stats::requests_by_path
+inline constexpr std::chrono::seconds kHttpIdleTimeout{30};         // per HTTP read or write
+inline constexpr std::chrono::minutes kHangLimit{10};               // /hang gives up after this
+
+class FixtureServer {
+public:
+    // A consistent snapshot of the server's counters.
+    struct Stats {
+        std::uint64_t http_requests = 0;         // HTTP requests parsed, WebSocket upgrades included
+        std::uint64_t pool_connections = 0;      // accepted /ws/pool WebSocket handshakes
+        std::uint64_t pool_auths = 0;            // "auth" messages answered with "authed"
+        std::uint64_t pool_jobs_sent = 0;        // "job" messages sent
+        std::uint64_t pool_submits = 0;          // "submit" messages answered with "hash_accepted"
+        std::uint64_t echo_connections = 0;      // accepted /ws/echo WebSocket handshakes
+        std::uint64_t echo_messages = 0;         // messages echoed on /ws/echo
+        std::uint64_t connections_rejected = 0;  // closed on accept because kMaxConnections were live
+        std::uint64_t internal_errors = 0;       // exceptions escaping a connection (bugs); expect 0
+        std::string last_internal_error;         // what() of the last one
+        // Requests per URL path (query stripped), e.g. {"/worker-miner.js", 1}. After
+        // kMaxDistinctPaths keys, new paths are counted under "<other>".
+        std::map<std::string, std::uint64_t, std::less<>> requests_by_path;
+
+        std::uint64_t requests_for(std::string_view path) const;  // 0 if never requested
+    };
+
+    explicit FixtureServer(std::filesystem::path docroot, std::string bind_address = "127.0.0.1",
+                           std::uint16_t port = 0);
+    ~FixtureServer();
+
+    FixtureServer(const FixtureServer&) = delete;
+    FixtureServer& operator=(const FixtureServer&) = delete;
+    FixtureServer(FixtureServer&&) = delete;
+    FixtureServer& operator=(FixtureServer&&) = delete;
+
+    // The bound port (the kernel's choice when constructed with port 0).
+    std::uint16_t port() const;
+
+    // "http://HOST:PORT/PATH"; a leading '/' on path is not doubled.
+    std::string url(std::string_view host, std::string_view path) const;
+
+    Stats stats() const;
+
+    const std::filesystem::path& docroot() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace testsupport
