@@ -22,17 +22,18 @@ ParsedInput normalise(std::string_view text, bool bare) {
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) return {{}, fmt::format("not a valid URL ({})", parsed.error().message())};
   boost::urls::url url = *parsed;
-  const std::string scheme = std::string(url.scheme());
-  if (scheme != "http" && scheme != "https")
-    return {{}, fmt::format("unsupported scheme '{}': only http and https sites can be checked", scheme)};
+  if (url.scheme_id() != boost::urls::scheme::http && url.scheme_id() != boost::urls::scheme::https)
+    return {{}, fmt::format("unsupported scheme '{}': only http and https sites can be checked", url.scheme())};
   if (!url.has_authority() || url.encoded_host().empty()) return {{}, "the URL has no host"};
   if (url.has_userinfo()) return {{}, "credentials in URLs are not accepted"};
   std::string host(url.encoded_host());
   std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
   url.set_encoded_host(host);
-  if (url.encoded_path().empty()) url.set_encoded_path("/");
   url.remove_fragment();
   url.normalize_scheme();
+  // Boost.URL 1.81 writes an empty path set to "/" as "/./"; normalising removes the dot segment.
+  if (url.encoded_path().empty()) url.set_encoded_path("/");
+  url.normalize_path();
   std::vector<std::string> candidates{std::string(url.buffer())};
   if (bare) {
     url.set_scheme("http");

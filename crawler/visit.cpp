@@ -200,7 +200,6 @@ class Visit : public std::enable_shared_from_this<Visit> {
 
   std::string page_target_id_;
   std::string page_session_id_;
-  std::string main_frame_id_;
   std::map<std::string, std::string> wired_targets_;  // target id → session id
   std::size_t instrumented_targets_ = 0;
 
@@ -323,7 +322,6 @@ asio::awaitable<void> Visit::navigate_and_watch() {
     set_status(classify_net_error(result->error_text), result->error_text);
     co_return;
   }
-  main_frame_id_ = result->frame_id;
 
   const auto load_until = std::min(deadline(), Clock::now() + options_.load_timeout);
   co_await wait_for([this] { return loaded_ || stopped(); }, load_until);
@@ -632,8 +630,9 @@ void Visit::on_response(const cdp::Session& session, const Json& params) {
     }
   }
   // The main document's HTTP status: an error page is still analysed, but the status says so.
+  // This arrives before Page.navigate replies; a page's main frame id is its target id.
   if (session.id == page_session_id_ && params.value("type", std::string()) == "Document" &&
-      params.value("frameId", std::string()) == main_frame_id_) {
+      params.value("frameId", std::string()) == page_target_id_) {
     const int code = response.value("status", 0);
     evidence().http_status = code;
     if (code >= 400) set_status(Status::http_error, fmt::format("HTTP {}", code));

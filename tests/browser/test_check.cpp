@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -193,4 +194,78 @@ TEST_CASE("Chrome runs sandboxed as an unprivileged user, and Ctrl-C leaves noth
   for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
     left = left || entry.path().filename().string().starts_with(marker);
   CHECK_FALSE(left);
+}
+
+namespace {
+
+// Live processes (not zombies: their cmdline reads empty) whose command line contains `marker`.
+int processes_matching(const std::string& marker) {
+  int found = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream file(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    found += cmdline.find(marker) != std::string::npos;
+  }
+  return found;
+}
+
+bool profile_exists(const std::string& marker) {
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+    if (entry.path().filename().string().starts_with(marker)) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 of cjcrawl: Chrome dies with it, the next start removes the orphaned profile", "[browser]") {
+  TempDir dir;
+  testsupport::Process process(check_command(server().url("site.test", "/busy-main.html"), dir.path() / "t.db"));
+  const std::string marker = "cjcrawl-profile-" + std::to_string(process.pid());
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (processes_matching(marker) == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(processes_matching(marker) > 0);
+
+  process.signal(SIGKILL);
+  CHECK(process.wait(std::chrono::seconds(10)).exit_code == 128 + SIGKILL);
+  // The browser gets the parent-death signal; its renderers and zygote follow it.
+  const auto gone_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (processes_matching(marker) > 0 && std::chrono::steady_clock::now() < gone_by)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(processes_matching(marker) == 0);
+  CHECK(profile_exists(marker));  // nobody could remove it...
+
+  auto next = check(server().url("site.test", "/idle.html"), dir.path() / "t.db");
+  CHECK(next.process.exit_code == 0);
+  CHECK_FALSE(profile_exists(marker));  // ...until the next start
+}
+
+TEST_CASE("page status: HTTP error, redirect loop, a main document that never answers", "[browser]") {
+  TempDir dir;
+  SECTION("404 is http_error, still analysed, exit 1") {
+    auto run = check(server().url("site.test", "/status/404"), dir.path() / "t.db");
+    CHECK(run.process.exit_code == 1);
+    REQUIRE(run.report.is_object());
+    CHECK(run.report["status"] == "http_error");
+    CHECK(run.report["http_status"] == 404);
+    CHECK_FALSE(run.report["cpu_samples"].empty());
+  }
+  SECTION("redirect loop") {
+    auto run = check(server().url("site.test", "/redirect-loop"), dir.path() / "t.db");
+    CHECK(run.process.exit_code == 1);
+    REQUIRE(run.report.is_object());
+    CHECK(run.report["status"] == "redirect_loop");
+  }
+  SECTION("hanging main document times out at the site deadline") {
+    auto command = check_command(server().url("site.test", "/hang"), dir.path() / "t.db");
+    *(std::find(command.begin(), command.end(), "--deadline") + 1) = "4";
+    const auto started = std::chrono::steady_clock::now();
+    auto run = testsupport::run_process(command, kRunTimeout);
+    const auto took = std::chrono::steady_clock::now() - started;
+    CHECK(run.exit_code == 1);
+    auto report = Json::parse(run.out, nullptr, false);
+    REQUIRE(report.is_object());
+    CHECK(report["status"] == "timeout");
+    CHECK(took < std::chrono::seconds(15));  // the deadline holds, with teardown
+  }
 }

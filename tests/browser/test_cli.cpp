@@ -1,0 +1,61 @@
+// tests/browser/test_cli.cpp — the command line as a user meets it: usage errors exit 2 with a message
+// naming the problem, before any browser starts.
+#include <catch2/catch.hpp>
+
+#include "tests/support/subprocess.hpp"
+
+namespace {
+
+testsupport::ProcessResult cjcrawl(std::vector<std::string> args) {
+  args.insert(args.begin(), CJCRAWL_BINARY);
+  return testsupport::run_process(args, std::chrono::seconds(30));
+}
+
+}  // namespace
+
+TEST_CASE("usage errors exit 2 and say what is wrong", "[cli]") {
+  testsupport::TempDir dir;
+  const std::string db = (dir.path() / "t.db").string();
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases{
+      {{"check", "file:///etc/passwd", "--db", db}, "unsupported scheme 'file'"},
+      {{"check", "javascript:alert(1)", "--db", db}, "unsupported scheme 'javascript'"},
+      {{"check", "http://user:pw@site.test/", "--db", db}, "credentials"},
+      {{"check", "http://site.test/", "--db", db, "--chrome-arg=--no-sandbox"}, "--unsafe-no-sandbox"},
+      {{"check", "http://site.test/", "--db", db, "--chrome-arg=--user-data-dir=/tmp/x"}, "refused"},
+      {{"check", "http://site.test/", "--db", db, "--window", "0"}, "--window 0"},
+      {{"check", "http://site.test/", "--db", db, "--ratio", "1.5"}, "--ratio 1.5"},
+      {{"check", "http://site.test/", "--db", db, "--rules", "/nonexistent/rules"}, "not a directory"},
+      {{"check"}, "URL is required"},
+      {{"frobnicate"}, "frobnicate"},
+  };
+  for (const auto& c : cases) {
+    auto result = cjcrawl(c.args);
+    INFO(c.args[1] << ": " << result.err);
+    CHECK(result.exit_code == 2);
+    CHECK(result.err.find(c.message) != std::string::npos);
+  }
+}
+
+TEST_CASE("--help and --version", "[cli]") {
+  auto help = cjcrawl({"check", "--help"});
+  CHECK(help.exit_code == 0);
+  CHECK(help.out.find("--threshold") != std::string::npos);
+  auto version = cjcrawl({"--version"});
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.find("rules:") != std::string::npos);
+  CHECK(version.out.find("source tree") != std::string::npos);
+}
+
+TEST_CASE("a database written by a newer cjcrawl is refused, exit 1", "[cli]") {
+  testsupport::TempDir dir;
+  const auto db = (dir.path() / "new.db").string();
+  auto made = testsupport::run_process({"/usr/bin/sqlite3", db, "PRAGMA user_version=99;"}, std::chrono::seconds(10));
+  REQUIRE(made.exit_code == 0);
+  auto result = cjcrawl({"check", "http://site.test/", "--db", db});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find("newer cjcrawl") != std::string::npos);
+}

@@ -1,0 +1,49 @@
+// tests/unit/test_url_input.cpp — what `check` accepts as a site, and how it normalises it.
+#include <catch2/catch.hpp>
+
+#include "crawler/url_input.hpp"
+
+using crawler::parse_input;
+
+TEST_CASE("accepted inputs and their candidates", "[url_input]") {
+  struct Case {
+    std::string input;
+    std::vector<std::string> candidates;
+  };
+  const std::vector<Case> cases{
+      {"http://Example.COM", {"http://example.com/"}},
+      {"HTTPS://example.com/a?b=1#frag", {"https://example.com/a?b=1"}},
+      {"  example.com  ", {"https://example.com/", "http://example.com/"}},
+      {"example.com:8080/path", {"https://example.com:8080/path", "http://example.com:8080/path"}},
+      {"http://127.0.0.1:9/x", {"http://127.0.0.1:9/x"}},
+      {"http://[::1]:9/", {"http://[::1]:9/"}},
+  };
+  for (const auto& c : cases) {
+    INFO(c.input);
+    auto parsed = parse_input(c.input);
+    CHECK(parsed.error.empty());
+    CHECK(parsed.candidates == c.candidates);
+  }
+}
+
+TEST_CASE("refused inputs say why", "[url_input]") {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"", "empty"},
+      {"file:///etc/passwd", "unsupported scheme 'file'"},
+      {"javascript:alert(1)", "unsupported scheme 'javascript'"},
+      {"data:text/html,hi", "unsupported scheme 'data'"},
+      {"chrome://settings", "unsupported scheme 'chrome'"},
+      {"ftp://example.com/", "unsupported scheme 'ftp'"},
+      {"http://user:pass@example.com/", "credentials"},
+      {"http:///nohost", "no host"},
+      {"http://exa mple.com/", "control characters or spaces"},
+      {std::string("http://a.com/\x1b[31m"), "control characters"},
+      {"http://a.com/" + std::string(9000, 'a'), "longer than"},
+  };
+  for (const auto& [input, message] : cases) {
+    INFO(input.substr(0, 60));
+    auto parsed = parse_input(input);
+    CHECK(parsed.candidates.empty());
+    CHECK(parsed.error.find(message) != std::string::npos);
+  }
+}
