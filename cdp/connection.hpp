@@ -81,6 +81,7 @@ class Connection {
 
   // Reads and writes until the socket closes, then fails every pending call. Run it exactly once,
   // concurrently with the calls (co_spawn it); it completes after close() or when Chrome goes away.
+  // The Connection must outlive run(): destroy it only after run() has completed.
   asio::awaitable<void> run();
 
   // A raw call. `session_id` empty means the browser session. The reply's "result", or an Error.
