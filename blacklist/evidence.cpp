@@ -74,6 +74,10 @@ nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
   for (const auto& reason : judgement.reasons)
     reasons.push_back({{"signal", reason.signal}, {"detail", reason.detail}, {"strength", reason.strength}});
 
+  nlohmann::json offenders = nlohmann::json::array();
+  for (const auto& offender : judgement.offenders)
+    offenders.push_back({{"kind", offender.kind}, {"value", offender.value}});
+
   // Samples are reported as per-interval CPU percentages, the quantity the rule thresholds.
   nlohmann::json samples = nlohmann::json::array();
   for (std::size_t i = 1; i < evidence.cpu_samples.size(); ++i) {
@@ -96,18 +100,38 @@ nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
                        {"frames_received", socket.frames_received},
                        {"bytes_sent", socket.bytes_sent},
                        {"bytes_received", socket.bytes_received},
+                       {"pool", {{"protocol", socket.pool_protocol},
+                                 {"confirmed", socket.pool_confirmed},
+                                 {"logins", socket.pool_logins},
+                                 {"jobs", socket.pool_jobs},
+                                 {"submits", socket.pool_submits},
+                                 {"accepted", socket.pool_accepted}}},
                        {"frames", std::move(frames)}});
   }
 
   nlohmann::json scripts = nlohmann::json::array();
-  for (const auto& script : evidence.scripts)
-    scripts.push_back({{"url", script.url},
-                       {"sha256", script.sha256},
-                       {"length", script.length},
-                       {"language", script.language},
-                       {"target_type", script.target_type},
-                       {"target_url", script.target_url},
-                       {"source", script.source_state}});
+  for (const auto& script : evidence.scripts) {
+    nlohmann::json item{{"url", script.url},
+                        {"sha256", script.sha256},
+                        {"length", script.length},
+                        {"language", script.language},
+                        {"target_type", script.target_type},
+                        {"target_url", script.target_url},
+                        {"source", script.source_state}};
+    if (!script.keyword_hits.empty()) {
+      nlohmann::json hits = nlohmann::json::array();
+      for (const auto& hit : script.keyword_hits) hits.push_back({{"pattern", hit.pattern}, {"count", hit.count}});
+      item["keywords"] = {{"score", std::round(script.keyword_score * 10) / 10}, {"miner", script.keyword_miner},
+                          {"hits", std::move(hits)}};
+    }
+    if (!script.scan_note.empty()) item["scan_note"] = script.scan_note;
+    if (script.wasm_fingerprinted)
+      item["wasm"] = {{"miner", script.wasm_miner},
+                      {"score", std::round(script.wasm_score * 100) / 100},
+                      {"primitives", script.wasm_primitives},
+                      {"summary", script.wasm_summary}};
+    scripts.push_back(std::move(item));
+  }
 
   nlohmann::json targets = nlohmann::json::array();
   for (const auto& target : evidence.targets)
@@ -124,6 +148,7 @@ nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
       {"verdict", to_string(judgement.verdict)},
       {"confidence", judgement.confidence},
       {"reasons", std::move(reasons)},
+      {"offenders", std::move(offenders)},
       {"sample_period_ms", static_cast<std::int64_t>(evidence.sample_period_seconds * 1000)},
       {"cpu_samples", std::move(samples)},
       {"websockets", std::move(sockets)},

@@ -48,6 +48,21 @@ struct ScriptRecord {
   // duplicate: same hash already fetched for this visit.
   std::string source_state;
   std::string source;       // script text, or raw Wasm bytes; never serialised to JSON
+
+  // Findings from the source (Detector::examine_script), kept after the source is dropped.
+  struct KeywordCount {
+    std::string pattern;
+    std::uint64_t count = 0;
+  };
+  double keyword_score = 0;
+  bool keyword_miner = false;             // score at or over the miner threshold
+  std::vector<KeywordCount> keyword_hits;
+  std::string scan_note;                  // e.g. why the RE2::Set fell back to per-pattern matching
+  bool wasm_fingerprinted = false;
+  bool wasm_miner = false;                // mining-hash structure (several distinct primitives)
+  double wasm_score = 0;
+  std::vector<std::string> wasm_primitives;
+  std::string wasm_summary;
 };
 
 struct FrameRecord {
@@ -70,6 +85,14 @@ struct WebSocketRecord {
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
   std::vector<FrameRecord> frames;  // the first few, bounded
+
+  // Pool protocol seen in its frames (every frame, stored or not; Detector::examine_frame).
+  std::string pool_protocol;  // "", "coinhive", "webminerpool", "stratum"
+  std::uint64_t pool_logins = 0;
+  std::uint64_t pool_jobs = 0;     // well-formed jobs received
+  std::uint64_t pool_submits = 0;  // well-formed shares sent
+  std::uint64_t pool_accepted = 0;
+  bool pool_confirmed = false;     // a well-formed job received or share sent
 };
 
 struct TargetRecord {
@@ -103,10 +126,19 @@ struct Reason {
   std::string strength;
 };
 
+// An entry a cryptojacking verdict writes to the blacklist. kind: page, script_url, ws_endpoint,
+// domain, wasm_sha256. Never an IP: shared CDN addresses must not be written back.
+struct Offender {
+  std::string kind;
+  std::string value;
+  friend bool operator==(const Offender&, const Offender&) = default;
+};
+
 struct Judgement {
   Verdict verdict = Verdict::clean;
   int confidence = 0;  // 0–100
   std::vector<Reason> reasons;
+  std::vector<Offender> offenders;  // empty unless cryptojacking
 };
 
 // The documented JSON shape (README "JSON output"). Script sources are never included.

@@ -19,7 +19,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "blacklist/judge.hpp"
+#include "blacklist/detector.hpp"
 #include "crawler/report.hpp"
 #include "crawler/rules_path.hpp"
 #include "crawler/url_input.hpp"
@@ -81,8 +81,16 @@ int run_check(const CheckArgs& args) {
     if (auto why = cdp::check_chrome_arg(arg)) return usage_error(*why);
   const auto input = crawler::parse_input(args.input);
   if (!input.error.empty()) return usage_error(fmt::format("{}: {}", args.input, input.error));
-  const auto rules = crawler::find_rules(args.rules);
-  if (!rules.error.empty() && args.rules) return usage_error(rules.error);
+  const auto rules_location = crawler::find_rules(args.rules);
+  if (!rules_location.error.empty()) {
+    if (args.rules) return usage_error(rules_location.error);
+    fmt::print(stderr, "cjcrawl: {}\n", rules_location.error);
+    return kExitCouldNotCheck;
+  }
+  // A bad rule is reported with file and line and skipped; it never stops the check.
+  auto loaded = blacklist::Rules::load(rules_location.dir);
+  for (const auto& problem : loaded.problems)
+    fmt::print(stderr, "cjcrawl: warning: rule skipped: {}\n", blacklist::to_string(problem));
 
   std::vector<std::string> tried;
   const auto chrome = cdp::find_chrome(args.chrome, &tried);
@@ -105,6 +113,8 @@ int run_check(const CheckArgs& args) {
     return kExitCouldNotCheck;
   }
 
+  const blacklist::Detector detector(std::move(loaded.rules), store->known_entries());
+
   const int orphans = cdp::remove_orphaned_profiles();
   if (orphans > 0) spdlog::info("removed {} Chrome profile(s) left by an earlier, killed cjcrawl", orphans);
 
@@ -117,6 +127,7 @@ int run_check(const CheckArgs& args) {
   options.load_timeout = std::chrono::milliseconds(static_cast<long>(args.load_timeout_seconds * 1000));
   options.sample_period = std::chrono::milliseconds(args.sample_period_ms);
   options.cpu_rule = args.rule;
+  options.detector = &detector;
 
   std::optional<crawler::VisitOutcome> outcome;
   bool interrupted = false;
@@ -149,7 +160,7 @@ int run_check(const CheckArgs& args) {
     return kExitCouldNotCheck;
   }
 
-  const auto judgement = blacklist::judge(outcome->evidence, args.rule, outcome->cpu);
+  const auto judgement = detector.judge(outcome->evidence, args.rule, outcome->cpu);
   try {
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch()).count();

@@ -115,7 +115,7 @@ class RendererCpu {
 class Visit : public std::enable_shared_from_this<Visit> {
  public:
   Visit(std::string input, std::string url, const VisitOptions& options)
-      : options_(options), url_(std::move(url)) {
+      : options_(options), detector_(options.detector ? *options.detector : kNoRules), url_(std::move(url)) {
     evidence().input = std::move(input);
     evidence().url = url_;
     evidence().sample_period_seconds = std::chrono::duration<double>(options.sample_period).count();
@@ -182,7 +182,9 @@ class Visit : public std::enable_shared_from_this<Visit> {
   void on_response(const cdp::Session& session, const Json& params);
   blacklist::WebSocketRecord* socket_for(const cdp::Session& session, const Json& params);
 
+  static inline const blacklist::Detector kNoRules{};
   VisitOptions options_;
+  const blacklist::Detector& detector_;
   std::string url_;
   VisitOutcome outcome_;
   asio::any_io_executor executor_;
@@ -197,6 +199,7 @@ class Visit : public std::enable_shared_from_this<Visit> {
   bool browser_ready_ = false;  // targets attached before this are Chrome's own (about:blank, browser_ui)
   bool loaded_ = false;
   bool crashed_ = false;
+  bool watched_ = false;  // weak signals kept the visit sampling past one window
 
   std::string page_target_id_;
   std::string page_session_id_;
@@ -348,20 +351,30 @@ asio::awaitable<void> Visit::sample_cpu() {
     co_return true;
   };
 
+  // Intervals that still fit before the deadline: the horizon of a page that asks for more watching.
+  auto intervals_left = [&] {
+    return static_cast<int>((deadline() - Clock::now()) / options_.sample_period);
+  };
   co_await take_sample();  // the baseline
-  const int horizon = options_.cpu_rule.window;
   auto next = sampling_started + options_.sample_period;
   for (;;) {
     const bool stop = co_await wait_for([this] { return stopped(); }, std::min(next, deadline()));
     if (stop) break;
     if (Clock::now() >= deadline()) break;
     co_await take_sample();
-    outcome_.cpu = blacklist::decide(options_.cpu_rule, evidence().cpu_samples, horizon);
-    if (outcome_.cpu.decision != blacklist::CpuDecision::undecided) break;
+    const auto assessment = detector_.assess(evidence(), options_.cpu_rule, intervals_left());
+    if (assessment.keep_watching) watched_ = true;
+    // Not while sources are still being read: their keywords or Wasm may change the verdict.
+    if (assessment.settled && !fetcher_running_) {
+      spdlog::debug("visit settled after {} samples: {}", evidence().cpu_samples.size(), assessment.why);
+      break;
+    }
     next += options_.sample_period;
     if (next < Clock::now()) next = Clock::now() + options_.sample_period;  // fell behind: don't burst
   }
-  outcome_.cpu = blacklist::decide(options_.cpu_rule, evidence().cpu_samples, horizon);
+  outcome_.cpu = blacklist::decide(options_.cpu_rule, evidence().cpu_samples,
+                                   detector_.horizon(evidence(), options_.cpu_rule, intervals_left()));
+  if (watched_) count("watched_for_late_start");
   if (crashed_) set_status(Status::crash, "renderer crashed during sampling");
   else if (connection_done_) set_status(Status::crash, "browser connection lost during sampling");
   else if (evidence().cpu_samples.size() < 2)
@@ -447,6 +460,9 @@ asio::awaitable<void> Visit::fetch_sources() {
     source_bytes_ += source.size();
     script.source = std::move(source);
     script.source_state = "fetched";
+    // Keep the findings, not the bytes: per-visit memory stays flat however many scripts come.
+    detector_.examine_script(script);
+    std::string().swap(script.source);
   }
   fetcher_running_ = false;
 }
@@ -603,6 +619,8 @@ void Visit::on_websocket_frame(const cdp::Session& session, const Json& params, 
                                     ? std::string_view(payload->get_ref<const std::string&>())
                                     : std::string_view();
   const std::uint64_t length = opcode == 1 ? data.size() : base64_decoded_size(data);
+  // Every frame is offered to the detector, stored or not.
+  detector_.examine_frame(*socket, data, sent, opcode);
   (sent ? socket->frames_sent : socket->frames_received) += 1;
   (sent ? socket->bytes_sent : socket->bytes_received) += length;
   if (socket->frames.size() >= options_.limits.max_frames_per_socket) {

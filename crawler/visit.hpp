@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "blacklist/cpu_rule.hpp"
+#include "blacklist/detector.hpp"
 #include "blacklist/evidence.hpp"
 #include "cdp/chrome_process.hpp"
 
@@ -38,6 +39,9 @@ struct VisitOptions {
   std::chrono::milliseconds sample_period{500};
   blacklist::CpuRule cpu_rule;
   VisitLimits limits;
+  // Examines sources and frames as they arrive and decides when the visit is settled. Not owned;
+  // must outlive the visit. Null: an empty detector (the CPU rule and sockets only).
+  const blacklist::Detector* detector = nullptr;
 };
 
 struct VisitOutcome {

@@ -1,6 +1,9 @@
 // db/store.cpp — schema migrations, visit recording and blacklist upserts.
 #include "db/store.hpp"
 
+#include "blacklist/known.hpp"
+
+#include <algorithm>
 #include <array>
 #include <set>
 #include <system_error>
@@ -81,7 +84,6 @@ SELECT kind, value, first_seen_ms, last_seen_ms, hits, confidence, evidence_json
 FROM blacklist ORDER BY kind, value
 )sql";
 
-constexpr std::string_view kPageKind = "page";
 constexpr std::string_view kWebSocketEndpointKind = "ws_endpoint";
 
 // Page strings (titles, frame payloads, URLs) need not be UTF-8, and nlohmann's default dump throws
@@ -132,9 +134,6 @@ void use_write_ahead_log(Database& database) {
 
 }  // namespace
 
-std::string strip_query_and_fragment(std::string_view url) {
-  return std::string(url.substr(0, url.find_first_of("?#")));
-}
 
 Store::Store(Database database) : database_(std::move(database)) {}
 
@@ -193,13 +192,15 @@ std::int64_t Store::record_visit(const blacklist::Evidence& evidence, const blac
   const std::string evidence_text = dump_json(evidence_json);
   const std::string cpu_samples_text = dump_json(cpu_samples_json(evidence.cpu_samples));
 
-  // Distinct endpoints: two sockets to one pool in one visit are one sighting, not two hits.
-  std::set<std::string> endpoints;
-  for (const auto& socket : evidence.websockets) {
-    std::string endpoint = strip_query_and_fragment(socket.url);
-    if (!endpoint.empty()) endpoints.insert(std::move(endpoint));
+  // The offenders the judgement names, each once; socket endpoints keyed without query and fragment.
+  std::vector<blacklist::Offender> offenders;
+  for (const auto& offender : judgement.offenders) {
+    blacklist::Offender entry{offender.kind,
+                              offender.kind == kWebSocketEndpointKind ? blacklist::endpoint_key(offender.value)
+                                                                      : offender.value};
+    if (!entry.value.empty() && std::find(offenders.begin(), offenders.end(), entry) == offenders.end())
+      offenders.push_back(std::move(entry));
   }
-  const std::string& page = evidence.final_url.empty() ? evidence.url : evidence.final_url;
 
   Transaction transaction(database_);
   {
@@ -232,12 +233,28 @@ std::int64_t Store::record_visit(const blacklist::Evidence& evidence, const blac
           .bind_text(5, entry_evidence);
       upsert.run();
     };
-    if (!page.empty()) add(kPageKind, page);
-    for (const auto& endpoint : endpoints) add(kWebSocketEndpointKind, endpoint);
+    for (const auto& offender : offenders) add(offender.kind, offender.value);
   }
 
   transaction.commit();
   return visit_id;
+}
+
+blacklist::KnownEntries Store::known_entries() const {
+  blacklist::KnownEntries known;
+  Statement select = database_.prepare("SELECT kind, value FROM blacklist");
+  while (select.step()) {
+    const std::string kind = select.column_text(0);
+    std::string value = select.column_text(1);
+    if (kind == "page") known.pages.insert(std::move(value));
+    else if (kind == "script_url") known.script_urls.insert(std::move(value));
+    else if (kind == "ws_endpoint") known.ws_endpoints.insert(std::move(value));
+    else if (kind == "domain") known.domains.insert(std::move(value));
+    else if (kind == "ip") known.ips.insert(std::move(value));
+    else if (kind == "wasm_sha256") known.wasm_sha256.insert(std::move(value));
+    else if (kind == "allow") known.allow.insert(std::move(value));
+  }
+  return known;
 }
 
 std::vector<BlacklistEntry> Store::blacklist_entries() const {

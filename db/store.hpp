@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "blacklist/evidence.hpp"
+#include "blacklist/known.hpp"
 #include "db/sqlite.hpp"
 
 namespace db {
@@ -46,12 +47,6 @@ struct VisitRow {
   std::int64_t elapsed_ms = 0;
 };
 
-// The key under which a WebSocket endpoint is blacklisted: `url` cut at the first '?' or '#'.
-// Mining pools put per-user keys in the query, so without this every site would add a new entry for
-// the same pool. Plain string surgery: no case folding or other normalisation.
-// "wss://pool.example:443/ws?key=abc#x" -> "wss://pool.example:443/ws".
-std::string strip_query_and_fragment(std::string_view url);
-
 // Owns one connection. Move-only; single-threaded (one Store per thread). Several processes may
 // share a file: WAL lets readers run beside the writer, and writers wait up to kBusyTimeoutMs.
 class Store {
@@ -71,13 +66,16 @@ class Store {
   static Store open_memory();
 
   // Records one visit in one transaction: the visits row and, if the verdict is cryptojacking, an
-  // upsert of the page (final_url, or url if that is empty) and of each distinct WebSocket endpoint
-  // (strip_query_and_fragment of the socket URL) into the blacklist. An upsert never duplicates a
+  // upsert of each offender the judgement names (page, script_url, ws_endpoint keyed by
+  // blacklist::endpoint_key, domain, wasm_sha256) into the blacklist. An upsert never duplicates a
   // (kind, value): it keeps first_seen_ms, sets last_seen_ms = now_ms, adds one hit, keeps the
   // highest confidence and replaces evidence_json. Empty URLs are not blacklisted.
   // On any error nothing of the visit is stored, and db::Error is thrown. Returns the visit id.
   std::int64_t record_visit(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
                             std::int64_t now_ms);
+
+  // The blacklist as the detector consults it: every entry, by kind (blacklist::KnownEntries).
+  blacklist::KnownEntries known_entries() const;
 
   // All blacklist entries, sorted by kind, then value (bytewise).
   std::vector<BlacklistEntry> blacklist_entries() const;

@@ -34,7 +34,7 @@ TEST_CASE("usage errors exit 2 and say what is wrong", "[cli]") {
   };
   for (const auto& c : cases) {
     auto result = cjcrawl(c.args);
-    INFO(c.args[1] << ": " << result.err);
+    INFO(c.args.back() << ": " << result.err);
     CHECK(result.exit_code == 2);
     CHECK(result.err.find(c.message) != std::string::npos);
   }

@@ -5,7 +5,6 @@
 #include <random>
 
 #include "blacklist/cpu_rule.hpp"
-#include "blacklist/judge.hpp"
 
 using blacklist::CpuDecision;
 using blacklist::CpuRule;
@@ -152,31 +151,4 @@ TEST_CASE("decide agrees with brute force over every possible future", "[cpu_rul
     else if (some_future_fires) CHECK(outcome.decision == CpuDecision::undecided);
     else CHECK(outcome.decision == CpuDecision::cannot_fire);
   }
-}
-
-TEST_CASE("seed verdict: CPU and a socket, CPU alone, neither", "[judge]") {
-  const CpuRule rule{20, 50, 0.9};
-  blacklist::Evidence evidence;
-  evidence.cpu_samples = trace(repeat(99, 20));
-  const auto fired = blacklist::decide(rule, evidence.cpu_samples, 20);
-  REQUIRE(fired.decision == CpuDecision::fired);
-
-  CHECK(blacklist::judge(evidence, rule, fired).verdict == blacklist::Verdict::suspicious);
-  blacklist::WebSocketRecord socket;
-  socket.url = "ws://pool.example/ws";
-  socket.target_type = "worker";
-  evidence.websockets.push_back(socket);
-  const auto mining = blacklist::judge(evidence, rule, fired);
-  CHECK(mining.verdict == blacklist::Verdict::cryptojacking);
-  CHECK(mining.confidence > 50);
-  REQUIRE(mining.reasons.size() == 2);
-  CHECK(mining.reasons[1].detail.find("ws://pool.example/ws") != std::string::npos);
-
-  evidence.cpu_samples = trace(repeat(2, 20));
-  const auto idle = blacklist::decide(rule, evidence.cpu_samples, 20);
-  CHECK(blacklist::judge(evidence, rule, idle).verdict == blacklist::Verdict::clean);
-
-  blacklist::Evidence unreachable;
-  unreachable.status = blacklist::Status::dns_error;
-  CHECK(blacklist::judge(unreachable, rule, {}).verdict == blacklist::Verdict::clean);
 }

@@ -70,14 +70,27 @@ blacklist::Evidence mining_evidence(std::string url) {
   return evidence;
 }
 
-blacklist::Judgement judgement(blacklist::Verdict verdict, int confidence) {
-  blacklist::Judgement out{.verdict = verdict, .confidence = confidence, .reasons = {}};
+// A judgement as the detector would give it; a cryptojacking one names the page and every socket of
+// `evidence` as offenders (the detector passes socket URLs whole; the store keys them).
+blacklist::Judgement judgement(blacklist::Verdict verdict, int confidence, const blacklist::Evidence* evidence = nullptr) {
+  blacklist::Judgement out;
+  out.verdict = verdict;
+  out.confidence = confidence;
   if (verdict != blacklist::Verdict::clean)
     out.reasons = {{"cpu", "95% of a core for 2 s", "strong"}, {"ws_pool", "stratum login frame", "conclusive"}};
+  if (verdict == blacklist::Verdict::cryptojacking && evidence) {
+    out.offenders.push_back({"page", evidence->final_url.empty() ? evidence->url : evidence->final_url});
+    for (const auto& socket : evidence->websockets) out.offenders.push_back({"ws_endpoint", socket.url});
+  }
   return out;
 }
 
 const blacklist::Judgement kClean = judgement(blacklist::Verdict::clean, 0);
+
+blacklist::Judgement mining_judgement(const std::string& url) {
+  const auto evidence = mining_evidence(url);
+  return judgement(blacklist::Verdict::cryptojacking, 90, &evidence);
+}
 
 std::int64_t count_rows(const db::Database& database, std::string_view sql) {
   db::Statement statement = database.prepare(sql);
@@ -124,9 +137,10 @@ TEST_CASE("a suspicious visit is stored but blacklists nothing", "[db]") {
 
 TEST_CASE("a cryptojacking visit blacklists the page and each pool endpoint without its query", "[db]") {
   db::Store store = db::Store::open_memory();
-  const auto verdict = judgement(blacklist::Verdict::cryptojacking, 90);
+  const auto evidence = mining_evidence("https://miner.example/");
+  const auto verdict = judgement(blacklist::Verdict::cryptojacking, 90, &evidence);
 
-  const std::int64_t id = store.record_visit(mining_evidence("https://miner.example/"), verdict, 1000);
+  const std::int64_t id = store.record_visit(evidence, verdict, 1000);
 
   const auto entries = store.blacklist_entries();
   REQUIRE(entries.size() == 3);  // two sockets to one pool are one endpoint
@@ -156,7 +170,7 @@ TEST_CASE("the blacklisted page is the navigated URL when no final URL was seen"
   evidence.final_url.clear();
   evidence.websockets.clear();
 
-  store.record_visit(evidence, judgement(blacklist::Verdict::cryptojacking, 80), 1000);
+  store.record_visit(evidence, judgement(blacklist::Verdict::cryptojacking, 80, &evidence), 1000);
 
   const auto entries = store.blacklist_entries();
   REQUIRE(entries.size() == 1);
@@ -168,8 +182,9 @@ TEST_CASE("visiting a mining site again adds hits instead of duplicating entries
   db::Store store = db::Store::open_memory();
   const auto evidence = mining_evidence("https://miner.example/");
 
-  store.record_visit(evidence, judgement(blacklist::Verdict::cryptojacking, 90), 1000);
-  const std::int64_t second = store.record_visit(evidence, judgement(blacklist::Verdict::cryptojacking, 70), 5000);
+  store.record_visit(evidence, judgement(blacklist::Verdict::cryptojacking, 90, &evidence), 1000);
+  const std::int64_t second =
+      store.record_visit(evidence, judgement(blacklist::Verdict::cryptojacking, 70, &evidence), 5000);
 
   auto entries = store.blacklist_entries();
   REQUIRE(entries.size() == 3);
@@ -185,7 +200,7 @@ TEST_CASE("visiting a mining site again adds hits instead of duplicating entries
   // Another site on the same pool: the endpoint gains a hit, the new page gets its own entry.
   auto other = mining_evidence("https://second-site.example/");
   other.websockets.resize(1);
-  store.record_visit(other, judgement(blacklist::Verdict::cryptojacking, 95), 9000);
+  store.record_visit(other, judgement(blacklist::Verdict::cryptojacking, 95, &other), 9000);
 
   entries = store.blacklist_entries();
   REQUIRE(entries.size() == 4);
@@ -219,7 +234,7 @@ TEST_CASE("hostile page data round-trips byte-identical through a database file"
   evidence.status = blacklist::Status::http_error;
   evidence.status_reason = invalid_utf8 + nul_inside + injection;
   evidence.websockets = {socket_to("wss://pool.example/" + injection + nul_inside + invalid_utf8 + "?key=SECRET")};
-  const auto verdict = judgement(blacklist::Verdict::cryptojacking, 99);
+  const auto verdict = judgement(blacklist::Verdict::cryptojacking, 99, &evidence);
 
   std::int64_t id = 0;
   {
@@ -259,7 +274,7 @@ TEST_CASE("reopening a database file keeps its data and schema version", "[db]")
     db::Store store = db::Store::open(path);
     CHECK(store.schema_version() == db::Store::kSchemaVersion);
     store.record_visit(clean_evidence("https://clean.example/"), kClean, 1000);
-    store.record_visit(mining_evidence("https://miner.example/"), judgement(blacklist::Verdict::cryptojacking, 90),
+    store.record_visit(mining_evidence("https://miner.example/"), mining_judgement("https://miner.example/"),
                        2000);
     // A second process (here: connection) opening the same file concurrently finds it migrated.
     db::Store concurrent = db::Store::open(path);
@@ -339,7 +354,7 @@ TEST_CASE("a visit whose recording fails leaves no partial rows behind", "[db]")
       .exec("CREATE TRIGGER refuse BEFORE INSERT ON blacklist BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
 
   try {
-    store.record_visit(mining_evidence("https://miner.example/"), judgement(blacklist::Verdict::cryptojacking, 90),
+    store.record_visit(mining_evidence("https://miner.example/"), mining_judgement("https://miner.example/"),
                        1000);
     FAIL("record_visit() succeeded despite the trigger");
   } catch (const db::Error& error) {
@@ -460,6 +475,6 @@ TEST_CASE("WebSocket endpoints drop the query and fragment only", "[db]") {
   };
   for (const auto& [url, endpoint] : cases) {
     CAPTURE(url);
-    CHECK(db::strip_query_and_fragment(url) == endpoint);
+    CHECK(blacklist::endpoint_key(url) == endpoint);
   }
 }

@@ -1,0 +1,309 @@
+// blacklist/detector.cpp — findings per script and frame, signals per visit, the decision table.
+#include "blacklist/detector.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "blacklist/pool_protocol.hpp"
+#include "blacklist/wasm.hpp"
+
+namespace blacklist {
+namespace {
+
+bool is_worker(std::string_view target_type) {
+  return target_type == "worker" || target_type == "shared_worker" || target_type == "service_worker";
+}
+
+bool is_web_url(std::string_view url) { return url.starts_with("http://") || url.starts_with("https://"); }
+
+void add_unique(std::vector<Offender>& offenders, Offender offender) {
+  if (offender.value.empty()) return;
+  if (std::find(offenders.begin(), offenders.end(), offender) == offenders.end())
+    offenders.push_back(std::move(offender));
+}
+
+std::string cpu_detail(const CpuRule& rule, const CpuOutcome& cpu) {
+  if (cpu.decision == CpuDecision::fired)
+    return fmt::format("{} of {} samples above {:g}% of one core (median {:.0f}%)", cpu.best_exceeding, rule.window,
+                       rule.threshold_percent, cpu.median_percent);
+  return fmt::format("did not fire: {} of {} samples above {:g}% of one core, {} of {} in a window needed "
+                     "(median {:.0f}%)",
+                     cpu.exceeding, cpu.intervals, rule.threshold_percent, rule.required(), rule.window,
+                     cpu.median_percent);
+}
+
+}  // namespace
+
+// Every signal of one visit, sorted by what it can decide.
+struct Detector::Signals {
+  std::vector<Reason> conclusive;  // known hits, a confirmed pool protocol
+  std::vector<Offender> conclusive_offenders;
+  int conclusive_confidence = 0;
+
+  std::vector<Reason> miner;       // combine with the CPU rule: Wasm structure, keywords, worker sockets
+  std::vector<Offender> miner_offenders;
+  bool wasm_miner = false;
+  bool keyword_miner = false;
+  bool worker_socket = false;
+
+  std::vector<Reason> weak;        // suspicious at most: IP hits, oversize scripts
+  bool ip_listed = false;
+  bool oversize = false;
+  bool wasm_unexplained = false;   // Wasm that is a miner or could not be fingerprinted: keep watching
+
+  std::vector<Reason> info;        // shown, decides nothing (a listed page)
+};
+
+void Detector::examine_script(ScriptRecord& script) const {
+  if (script.source_state != "fetched") return;
+  if (script.language == "WebAssembly") {
+    const auto print = wasm::fingerprint(script.source);
+    script.wasm_fingerprinted = print.ok;
+    script.wasm_miner = print.miner;
+    script.wasm_score = print.score;
+    script.wasm_primitives = print.primitives;
+    script.wasm_summary = print.ok ? print.summary : "not fingerprinted: " + print.error;
+    return;
+  }
+  const auto scan = rules_.scan_script(script.source);
+  script.keyword_score = scan.score;
+  script.keyword_miner = scan.miner_signal();
+  script.keyword_hits.clear();
+  for (const auto& hit : scan.hits) script.keyword_hits.push_back({hit.pattern, hit.count});
+  script.scan_note = scan.fallback_used ? "matched per pattern: " + scan.fallback_reason : std::string();
+}
+
+void Detector::examine_frame(WebSocketRecord& socket, std::string_view payload, bool sent, int opcode) const {
+  if (opcode != 1) return;  // pool protocols here are JSON text
+  const auto message = classify_pool_frame(payload, sent);
+  if (message.kind == PoolMessageKind::none) return;
+  PoolSocketStats stats;
+  stats.logins = socket.pool_logins;
+  stats.jobs = socket.pool_jobs;
+  stats.submits = socket.pool_submits;
+  stats.accepted = socket.pool_accepted;
+  stats.add(message);
+  if (socket.pool_protocol.empty()) socket.pool_protocol = to_string(message.protocol);
+  socket.pool_logins = stats.logins;
+  socket.pool_jobs = stats.jobs;
+  socket.pool_submits = stats.submits;
+  socket.pool_accepted = stats.accepted;
+  socket.pool_confirmed = stats.confirmed();
+}
+
+Detector::Signals Detector::collect(const Evidence& evidence) const {
+  Signals signals;
+  auto conclusive = [&](std::string signal, std::string detail, int confidence) {
+    signals.conclusive.push_back({std::move(signal), std::move(detail), "conclusive"});
+    signals.conclusive_confidence = std::max(signals.conclusive_confidence, confidence);
+  };
+  // A host is looked up once per visit, however many scripts and sockets share it.
+  std::set<std::string> hosts_checked;
+  // Returns the listed domain covering the URL's host (the host itself for the rules' list), or empty.
+  auto host_listed = [&](const std::string& url, const char* role) -> std::string {
+    const std::string host = host_of(url);
+    if (host.empty() || !hosts_checked.insert(host).second) return {};
+    if (known_.allow.contains(host)) return {};
+    const auto listing = rules_.match_host(host);
+    if (listing.listing == Listing::allowed) return {};
+    if (listing.listing == Listing::blacklisted) {
+      conclusive("known", fmt::format("{} host {} is listed ({} at {})", role, host, listing.rule, listing.where),
+                 kConfidenceKnown);
+      return host;
+    }
+    if (const auto domain = known_.domain_covering(host); !domain.empty()) {
+      conclusive("known", fmt::format("{} host {} is in the database blacklist (as {})", role, host, domain),
+                 kConfidenceKnown);
+      return domain;
+    }
+    return {};
+  };
+  auto host_allowed = [&](const std::string& url) {
+    const std::string host = host_of(url);
+    return !host.empty() && (known_.allow.contains(host) || rules_.match_host(host).listing == Listing::allowed);
+  };
+
+  for (const auto& script : evidence.scripts) {
+    const bool web = is_web_url(script.url);
+    if (web && !known_.allow.contains(script.url) && !host_allowed(script.url)) {
+      const auto matched = rules_.match_script_url(script.url);
+      if (!matched.patterns.empty()) {
+        conclusive("known", fmt::format("script {} matches rule {}", script.url, matched.patterns.front()),
+                   kConfidenceKnown);
+        add_unique(signals.conclusive_offenders, {"script_url", script.url});
+      } else if (known_.script_urls.contains(script.url)) {
+        conclusive("known", fmt::format("script {} is in the database blacklist", script.url), kConfidenceKnown);
+        add_unique(signals.conclusive_offenders, {"script_url", script.url});
+      }
+      if (!host_listed(script.url, "script").empty())
+        add_unique(signals.conclusive_offenders, {"script_url", script.url});
+    }
+    if (!script.sha256.empty() && known_.wasm_sha256.contains(script.sha256)) {
+      conclusive("known", fmt::format("Wasm module {} is in the database blacklist", script.sha256), kConfidenceKnown);
+    }
+    if (script.keyword_miner) {
+      signals.keyword_miner = true;
+      std::string names;
+      for (const auto& hit : script.keyword_hits)
+        names += fmt::format("{}{}×{}", names.empty() ? "" : ", ", hit.pattern, hit.count);
+      signals.miner.push_back({"keywords", fmt::format("{} in {} script {} (score {:.0f})", names, script.target_type,
+                                                      script.url.empty() ? "(inline)" : script.url,
+                                                      script.keyword_score),
+                               "weak"});
+      if (web) add_unique(signals.miner_offenders, {"script_url", script.url});
+    }
+    if (script.language == "WebAssembly") {
+      if (script.wasm_miner) {
+        signals.wasm_miner = true;
+        signals.miner.push_back({"wasm", fmt::format("{} module in {}: {}", script.sha256.substr(0, 16),
+                                                     script.target_type, script.wasm_summary),
+                                 "weak"});
+        add_unique(signals.miner_offenders, {"wasm_sha256", script.sha256});
+      }
+      if (script.wasm_miner || !script.wasm_fingerprinted) signals.wasm_unexplained = true;
+    }
+    if (script.source_state == "oversize" && !signals.oversize) {
+      signals.oversize = true;
+      signals.weak.push_back({"oversize_script",
+                              fmt::format("{} script of {} characters was too large to read", script.target_type,
+                                          script.length),
+                              "weak"});
+    }
+  }
+
+  for (const auto& socket : evidence.websockets) {
+    if (known_.allow.contains(endpoint_key(socket.url)) || host_allowed(socket.url)) continue;
+    const std::string endpoint = endpoint_key(socket.url);
+    const auto matched = rules_.match_ws_url(socket.url);
+    if (!matched.patterns.empty()) {
+      conclusive("known", fmt::format("socket {} matches rule {}", endpoint, matched.patterns.front()), kConfidenceKnown);
+      add_unique(signals.conclusive_offenders, {"ws_endpoint", endpoint});
+    } else if (known_.ws_endpoints.contains(endpoint)) {
+      conclusive("known", fmt::format("socket {} is in the database blacklist", endpoint), kConfidenceKnown);
+      add_unique(signals.conclusive_offenders, {"ws_endpoint", endpoint});
+    }
+    if (const auto domain = host_listed(socket.url, "socket"); !domain.empty()) {
+      add_unique(signals.conclusive_offenders, {"ws_endpoint", endpoint});
+      add_unique(signals.conclusive_offenders, {"domain", domain});  // a sighting of the pool host
+    }
+    if (socket.pool_confirmed) {
+      conclusive("pool_protocol",
+                 fmt::format("{} pool protocol on {} from {}: {} jobs received, {} shares submitted",
+                             socket.pool_protocol, endpoint, socket.target_type, socket.pool_jobs,
+                             socket.pool_submits),
+                 kConfidencePoolProtocol);
+      add_unique(signals.conclusive_offenders, {"ws_endpoint", endpoint});
+      add_unique(signals.conclusive_offenders, {"domain", host_of(socket.url)});
+    }
+    if (is_worker(socket.target_type)) {
+      signals.worker_socket = true;
+      signals.miner.push_back({"worker_socket", fmt::format("{} opened {}", socket.target_type, endpoint), "weak"});
+      add_unique(signals.miner_offenders, {"ws_endpoint", endpoint});
+    }
+  }
+
+  for (const auto& ip : evidence.remote_ips) {
+    const auto listing = rules_.match_ip(ip);
+    if (listing.listing == Listing::blacklisted || known_.ips.contains(ip)) {
+      signals.ip_listed = true;
+      signals.weak.push_back({"ip_listed",
+                              fmt::format("a response came from listed IP {} (shared hosting makes this weak)", ip),
+                              "weak"});
+      break;
+    }
+  }
+
+  if (known_.pages.contains(evidence.url) || known_.pages.contains(evidence.final_url))
+    signals.info.push_back({"page_listed", "this page was blacklisted before; today's evidence decides", "info"});
+  return signals;
+}
+
+int Detector::horizon(const Evidence& evidence, const CpuRule& rule, int intervals_left) const {
+  const auto signals = collect(evidence);
+  const int seen = std::max(0, static_cast<int>(evidence.cpu_samples.size()) - 1);
+  const bool keep = signals.conclusive.empty() &&
+                    (signals.keyword_miner || signals.worker_socket || signals.wasm_unexplained);
+  return keep ? std::max(rule.window, seen + std::max(0, intervals_left)) : rule.window;
+}
+
+Assessment Detector::assess(const Evidence& evidence, const CpuRule& rule, int intervals_left) const {
+  const auto signals = collect(evidence);
+  const int seen = std::max(0, static_cast<int>(evidence.cpu_samples.size()) - 1);
+  Assessment out;
+  if (!signals.conclusive.empty()) {
+    out.settled = seen >= kConfirmingIntervals;
+    out.why = "conclusive evidence";
+    return out;
+  }
+  out.keep_watching = signals.keyword_miner || signals.worker_socket || signals.wasm_unexplained;
+  const int horizon = out.keep_watching ? std::max(rule.window, seen + std::max(0, intervals_left)) : rule.window;
+  const auto cpu = decide(rule, evidence.cpu_samples, horizon);
+  const bool miner_signal = signals.wasm_miner || signals.keyword_miner || signals.worker_socket;
+  if (cpu.decision == CpuDecision::fired && miner_signal) {
+    out.settled = true;
+    out.why = "CPU rule fired with a miner signal";
+  } else if (cpu.decision != CpuDecision::undecided && !out.keep_watching) {
+    out.settled = true;
+    out.why = "CPU rule decided and nothing asks for more watching";
+  } else {
+    out.why = out.keep_watching ? "weak signals: watching until the deadline" : "CPU rule undecided";
+  }
+  return out;
+}
+
+Judgement Detector::judge(const Evidence& evidence, const CpuRule& rule, const CpuOutcome& cpu) const {
+  Judgement out;
+  const bool checked = evidence.status == Status::ok || evidence.status == Status::http_error ||
+                       !evidence.scripts.empty() || !evidence.websockets.empty();
+  if (!checked) {
+    out.reasons.push_back({"status", fmt::format("not checked: {} ({})", to_string(evidence.status),
+                                                 evidence.status_reason),
+                           "info"});
+    return out;
+  }
+  auto signals = collect(evidence);
+  const bool cpu_fired = cpu.decision == CpuDecision::fired;
+  const bool miner_signal = signals.wasm_miner || signals.keyword_miner || signals.worker_socket;
+  const std::string page = evidence.final_url.empty() ? evidence.url : evidence.final_url;
+
+  if (!signals.conclusive.empty()) {
+    out.verdict = Verdict::cryptojacking;
+    out.confidence = signals.conclusive_confidence;
+    out.offenders = signals.conclusive_offenders;
+    for (const auto& offender : signals.miner_offenders)
+      if (offender.kind != "ws_endpoint" || cpu_fired) add_unique(out.offenders, offender);
+  } else if (cpu_fired && miner_signal) {
+    out.verdict = Verdict::cryptojacking;
+    out.confidence = signals.wasm_miner      ? kConfidenceCpuAndWasm
+                     : signals.keyword_miner ? kConfidenceCpuAndKeywords
+                                             : kConfidenceCpuAndWorkerSocket;
+    out.offenders = signals.miner_offenders;
+    for (auto& reason : signals.miner) reason.strength = "strong";
+  } else if (cpu_fired || signals.keyword_miner || signals.ip_listed || signals.wasm_miner || signals.oversize) {
+    out.verdict = Verdict::suspicious;
+    out.confidence = std::max({cpu_fired ? kConfidenceCpuAlone : 0, signals.wasm_miner ? kConfidenceWasmAlone : 0,
+                               signals.keyword_miner ? kConfidenceKeywordsAlone : 0,
+                               signals.ip_listed ? kConfidenceIpListed : 0,
+                               signals.oversize ? kConfidenceOversize : 0});
+  } else {
+    out.verdict = Verdict::clean;
+    out.confidence = 0;
+  }
+  if (out.verdict == Verdict::cryptojacking) out.offenders.insert(out.offenders.begin(), Offender{"page", page});
+
+  // Reasons: what decided first, then the CPU trace, then the rest.
+  auto append = [&](std::vector<Reason>& from) {
+    for (auto& reason : from) out.reasons.push_back(std::move(reason));
+  };
+  append(signals.conclusive);
+  if (!evidence.cpu_samples.empty() || cpu.intervals > 0)
+    out.reasons.push_back({"cpu_rule", cpu_detail(rule, cpu), cpu_fired ? "strong" : "info"});
+  append(signals.miner);
+  append(signals.weak);
+  append(signals.info);
+  return out;
+}
+
+}  // namespace blacklist

@@ -1,0 +1,70 @@
+// blacklist/detector.hpp — the rule engine: turns what a visit saw into a verdict with its evidence.
+//
+// The crawler hands each script source and each WebSocket frame to the detector as they arrive
+// (`examine_script`, `examine_frame`), which records findings in the evidence so the bulky data can be
+// dropped. During sampling it asks `assess` whether the verdict is settled; at the end `judge` applies
+// the decision table (README "How a verdict is reached") and names the offenders to blacklist.
+// Immutable after construction; pure apart from reading its rules.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "blacklist/cpu_rule.hpp"
+#include "blacklist/evidence.hpp"
+#include "blacklist/known.hpp"
+#include "blacklist/rules.hpp"
+
+namespace blacklist {
+
+// Conclusive evidence settles a visit as cryptojacking after this many CPU intervals: a short trace
+// to show with the verdict, not a condition of it.
+inline constexpr int kConfirmingIntervals = 3;
+
+// Confidence (0–100) per decisive signal; the verdict takes the strongest that applies.
+inline constexpr int kConfidenceKnown = 95;
+inline constexpr int kConfidencePoolProtocol = 95;
+inline constexpr int kConfidenceCpuAndWasm = 90;
+inline constexpr int kConfidenceCpuAndKeywords = 85;
+inline constexpr int kConfidenceCpuAndWorkerSocket = 80;
+inline constexpr int kConfidenceWasmAlone = 45;
+inline constexpr int kConfidenceCpuAlone = 40;
+inline constexpr int kConfidenceKeywordsAlone = 35;
+inline constexpr int kConfidenceIpListed = 20;
+inline constexpr int kConfidenceOversize = 15;
+
+// What the sampling loop should do next.
+struct Assessment {
+  bool settled = false;        // the verdict cannot change any more: stop the visit
+  bool keep_watching = false;  // weak signals: sample until the deadline, late starters get caught
+  std::string why;             // for logs
+};
+
+class Detector {
+ public:
+  explicit Detector(Rules rules = {}, KnownEntries known = {}) : rules_(std::move(rules)), known_(std::move(known)) {}
+
+  // Records keyword and Wasm findings of a fetched source in `script` (source_state "fetched").
+  void examine_script(ScriptRecord& script) const;
+  // Tallies one frame's pool-protocol message in `socket`. Called for every frame, stored or not.
+  void examine_frame(WebSocketRecord& socket, std::string_view payload, bool sent, int opcode) const;
+
+  // `intervals_left`: how many more CPU intervals fit before the site deadline.
+  Assessment assess(const Evidence& evidence, const CpuRule& rule, int intervals_left) const;
+  // The CPU rule's horizon for the current evidence (one window, or up to the deadline).
+  int horizon(const Evidence& evidence, const CpuRule& rule, int intervals_left) const;
+
+  Judgement judge(const Evidence& evidence, const CpuRule& rule, const CpuOutcome& cpu) const;
+
+  const Rules& rules() const { return rules_; }
+  const KnownEntries& known() const { return known_; }
+
+ private:
+  struct Signals;
+  Signals collect(const Evidence& evidence) const;
+
+  Rules rules_;
+  KnownEntries known_;
+};
+
+}  // namespace blacklist
