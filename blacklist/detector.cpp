@@ -162,7 +162,11 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
                                  "weak"});
         add_unique(signals.miner_offenders, {"wasm_sha256", script.sha256});
       }
-      if (script.wasm_miner || !script.wasm_fingerprinted) signals.wasm_unexplained = true;
+      // A module we could not read or fingerprint is unexplained; a copy of one already read
+      // ("duplicate") is explained by that one.
+      const bool unread = script.source_state == "unavailable" || script.source_state == "oversize" ||
+                          (script.source_state == "fetched" && !script.wasm_fingerprinted);
+      if (script.wasm_miner || unread) signals.wasm_unexplained = true;
     }
     if (script.source_state == "oversize" && !signals.oversize) {
       signals.oversize = true;

@@ -24,6 +24,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include "cdp/commands.hpp"
@@ -73,6 +74,16 @@ std::string decode_base64(std::string_view text) {
     }
   }
   return out;
+}
+
+// SHA-256 in lower-case hex, as CDP writes script hashes.
+std::string sha256_hex(std::string_view bytes) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) return {};
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
 }
 
 std::uint64_t base64_decoded_size(std::string_view text) {
@@ -457,6 +468,13 @@ asio::awaitable<void> Visit::fetch_sources() {
       count("source_budget_exhausted");
       continue;
     }
+    if (job.wasm) {
+      script.sha256 = sha256_hex(source);
+      if (!fetched_hashes_.insert(script.sha256).second) {
+        script.source_state = "duplicate";
+        continue;
+      }
+    }
     source_bytes_ += source.size();
     script.source = std::move(source);
     script.source_state = "fetched";
@@ -572,7 +590,9 @@ void Visit::on_script_parsed(const cdp::Session& session, const Json& params) {
   // JS length is in UTF-16 units, at most 3 UTF-8 bytes each; the fetcher re-checks the real size.
   if (!wasm && script.length > limits.max_script_source_bytes) {
     script.source_state = "oversize";
-  } else if (!script.sha256.empty() && !fetched_hashes_.insert(script.sha256).second) {
+  } else if (!wasm && !script.sha256.empty() && !fetched_hashes_.insert(script.sha256).second) {
+    // (Wasm is deduplicated after fetching: Chrome 156 reports every module with the hash of the
+    // empty string, so trusting it would let a decoy module hide the miner compiled after it.)
     script.source_state = "duplicate";
   } else if (fetch_queue_.size() >= limits.max_pending_source_fetches) {
     script.source_state = "unavailable";

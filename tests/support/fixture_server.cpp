@@ -1,4 +1,5 @@
-// Loopback fixture server: static fixture sites, a fake mining pool and a chat echo socket.
+// Loopback fixture server: static fixture sites, fake mining pools (coinhive-style, webminerpool,
+// stratum) and a chat echo socket.
 // One single-threaded io_context on its own thread; every connection is one coroutine that is the
 // only reader of its socket and writes only between its own reads, so one write is in flight.
 #include "tests/support/fixture_server.hpp"
@@ -58,7 +59,18 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 // How long the destructor lets connections finish after closing them before stopping the loop.
 constexpr std::chrono::seconds kShutdownGrace{5};
 
-enum class SocketKind { pool, echo };
+// The WebSocket routes. `pool` and `relay` speak the same coinhive-style protocol.
+enum class SocketKind { pool, relay, webminerpool, stratum, echo };
+
+std::optional<SocketKind> socket_kind_for(const std::optional<std::string>& path) {
+    if (!path) return std::nullopt;
+    if (*path == "/ws/pool") return SocketKind::pool;
+    if (*path == "/ws/relay") return SocketKind::relay;
+    if (*path == "/ws/wmp") return SocketKind::webminerpool;
+    if (*path == "/ws/stratum") return SocketKind::stratum;
+    if (*path == "/ws/echo") return SocketKind::echo;
+    return std::nullopt;
+}
 
 // Beast's parser errors are answered with a status; transport errors just end the connection.
 bool is_http_parse_error(const error_code& error) {
@@ -163,11 +175,45 @@ std::string html_page(std::string_view title, std::string_view message) {
     return page;
 }
 
-// Per-socket state of the fake pool's protocol.
+// A short hex string from the job stream, e.g. for webminerpool's GUID-like job ids.
+std::string hex_id(std::uint64_t number, std::size_t length) {
+    return job_blob(number ^ 0x6a09e667f3bcc908ULL).substr(0, length);
+}
+
+// One of the Stats counters.
+using StatsCounter = std::uint64_t FixtureServer::Stats::*;
+
+// Per-socket state of a fake pool's protocol.
 struct PoolSession {
-    bool authed = false;
-    std::uint64_t hashes_accepted = 0;
+    bool authed = false;                 // auth / handshake / login seen
+    std::uint64_t hashes_accepted = 0;   // shares accepted on this socket
+    std::string miner_id;                // stratum: the id handed out at login
 };
+
+// Where the coinhive-style protocol counts, per route.
+struct CoinhiveCounters {
+    StatsCounter auths;
+    StatsCounter jobs_sent;
+    StatsCounter submits;
+};
+
+CoinhiveCounters coinhive_counters(SocketKind kind) {
+    using Stats = FixtureServer::Stats;
+    if (kind == SocketKind::relay) return {&Stats::relay_auths, &Stats::relay_jobs_sent, &Stats::relay_submits};
+    return {&Stats::pool_auths, &Stats::pool_jobs_sent, &Stats::pool_submits};
+}
+
+StatsCounter connections_counter(SocketKind kind) {
+    using Stats = FixtureServer::Stats;
+    switch (kind) {
+        case SocketKind::pool: return &Stats::pool_connections;
+        case SocketKind::relay: return &Stats::relay_connections;
+        case SocketKind::webminerpool: return &Stats::wmp_connections;
+        case SocketKind::stratum: return &Stats::stratum_connections;
+        case SocketKind::echo: return &Stats::echo_connections;
+    }
+    return &Stats::echo_connections;
+}
 
 }  // namespace
 
@@ -219,8 +265,12 @@ struct FixtureServer::Impl {
     asio::awaitable<void> serve_websocket(websocket::stream<beast::tcp_stream>& ws, const Request& request,
                                           SocketKind kind);
     asio::awaitable<void> hang(beast::tcp_stream& stream);
-    std::vector<std::string> pool_replies(PoolSession& session, std::string_view text, bool is_text);
-    std::string next_job_message();
+    std::vector<std::string> coinhive_replies(SocketKind kind, PoolSession& session, std::string_view text,
+                                              bool is_text);
+    std::vector<std::string> webminerpool_replies(PoolSession& session, std::string_view text, bool is_text);
+    std::vector<std::string> stratum_replies(PoolSession& session, std::string_view text, bool is_text);
+    nlohmann::ordered_json next_job(StatsCounter jobs_sent_counter);
+    void count(StatsCounter counter);
     Response respond(const Request& request, const std::optional<std::string>& path) const;
     Response static_file(const Request& request, const std::string& path) const;
     std::optional<fs::path> resolve_static(std::string_view url_path) const;
@@ -238,6 +288,7 @@ struct FixtureServer::Impl {
     std::unordered_map<std::uint64_t, std::function<void()>> live_connections_;
     std::uint64_t next_connection_id_ = 0;
     std::uint64_t jobs_issued_ = 0;
+    std::uint64_t logins_issued_ = 0;  // stratum miner ids
     bool stopping_ = false;
 
     asio::io_context io_context_{1};
@@ -401,11 +452,12 @@ asio::awaitable<void> FixtureServer::Impl::serve_connection(tcp::socket socket,
         record_request(path ? std::string_view(*path) : std::string_view(kOtherPathsKey));
 
         // A WebSocket route: hand the socket to the WebSocket stream for the rest of its life.
-        const bool is_pool = path == "/ws/pool";
-        if ((is_pool || path == "/ws/echo") && websocket::is_upgrade(request)) {
+        const std::optional<SocketKind> socket_kind = socket_kind_for(path);
+        if (socket_kind && websocket::is_upgrade(request)) {
             websocket::stream<beast::tcp_stream> ws(std::move(stream));
             slot->set_closer([&ws] { beast::get_lowest_layer(ws).close(); });
-            co_await serve_websocket(ws, request, is_pool ? SocketKind::pool : SocketKind::echo);
+            const SocketKind kind = *socket_kind;
+            co_await serve_websocket(ws, request, kind);
             co_return;
         }
         // /hang never answers.
@@ -446,9 +498,7 @@ asio::awaitable<void> FixtureServer::Impl::serve_websocket(websocket::stream<bea
     // Complete the handshake with the request already read.
     auto [accept_error] = co_await ws.async_accept(request, kNoThrow);
     if (accept_error) co_return;
-    update_stats([kind](Stats& stats) {
-        ++(kind == SocketKind::pool ? stats.pool_connections : stats.echo_connections);
-    });
+    count(connections_counter(kind));
 
     PoolSession session;
     beast::flat_buffer buffer;
@@ -462,13 +512,18 @@ asio::awaitable<void> FixtureServer::Impl::serve_websocket(websocket::stream<bea
 
         // Decide the replies, then write them one after another: one write in flight.
         std::vector<std::string> replies;
-        if (kind == SocketKind::pool) {
-            replies = pool_replies(session, text, is_text);
-        } else {
-            update_stats([](Stats& stats) { ++stats.echo_messages; });
-            replies.push_back(std::move(text));
+        switch (kind) {
+            case SocketKind::pool:
+            case SocketKind::relay: replies = coinhive_replies(kind, session, text, is_text); break;
+            case SocketKind::webminerpool: replies = webminerpool_replies(session, text, is_text); break;
+            case SocketKind::stratum: replies = stratum_replies(session, text, is_text); break;
+            case SocketKind::echo:
+                count(&Stats::echo_messages);
+                replies.push_back(std::move(text));
+                break;
         }
-        ws.text(kind == SocketKind::pool || is_text);
+        // Pools always answer in text; the echo answers in kind.
+        ws.text(kind != SocketKind::echo || is_text);
         for (const std::string& reply : replies) {
             auto [write_error, bytes_written] = co_await ws.async_write(asio::buffer(reply), kNoThrow);
             if (write_error) co_return;
@@ -476,21 +531,26 @@ asio::awaitable<void> FixtureServer::Impl::serve_websocket(websocket::stream<bea
     }
 }
 
-std::string FixtureServer::Impl::next_job_message() {
-    const std::uint64_t job_number = ++jobs_issued_;
-    nlohmann::ordered_json job = {{"type", "job"},
-                          {"params",
-                           {{"job_id", std::to_string(job_number)},
-                            {"blob", job_blob(job_number)},
-                            {"target", kJobTarget}}}};
-    update_stats([](Stats& stats) { ++stats.pool_jobs_sent; });
-    return job.dump();
+void FixtureServer::Impl::count(StatsCounter counter) {
+    update_stats([counter](Stats& stats) { ++(stats.*counter); });
 }
 
-std::vector<std::string> FixtureServer::Impl::pool_replies(PoolSession& session, std::string_view text,
-                                                           bool is_text) {
-    auto error_reply = [](std::string_view what) {
+// A fresh job's fields, common to the three protocols; counts it on the route's counter.
+nlohmann::ordered_json FixtureServer::Impl::next_job(StatsCounter jobs_sent_counter) {
+    const std::uint64_t job_number = ++jobs_issued_;
+    count(jobs_sent_counter);
+    return {{"job_id", std::to_string(job_number)}, {"blob", job_blob(job_number)}, {"target", kJobTarget}};
+}
+
+std::vector<std::string> FixtureServer::Impl::coinhive_replies(SocketKind kind, PoolSession& session,
+                                                               std::string_view text, bool is_text) {
+    const CoinhiveCounters counters = coinhive_counters(kind);
+    auto error_reply = [this](std::string_view what) {
+        count(&Stats::pool_errors_sent);
         return nlohmann::ordered_json{{"type", "error"}, {"params", {{"error", what}}}}.dump();
+    };
+    auto job_message = [&] {
+        return nlohmann::ordered_json{{"type", "job"}, {"params", next_job(counters.jobs_sent)}}.dump();
     };
     // Parse without exceptions: a bad message is the client's problem, answered with an error.
     nlohmann::json message = is_text ? nlohmann::json::parse(text, nullptr, false) : nlohmann::json();
@@ -501,19 +561,105 @@ std::vector<std::string> FixtureServer::Impl::pool_replies(PoolSession& session,
     const std::string type = message["type"].get<std::string>();
     if (type == "auth") {
         session.authed = true;
-        update_stats([](Stats& stats) { ++stats.pool_auths; });
+        count(counters.auths);
         nlohmann::ordered_json authed = {{"type", "authed"}, {"params", {{"token", ""}, {"hashes", 0}}}};
-        return {authed.dump(), next_job_message()};
+        return {authed.dump(), job_message()};
     }
     if (type == "submit") {
         if (!session.authed) return {error_reply("submit before auth")};
         ++session.hashes_accepted;
-        update_stats([](Stats& stats) { ++stats.pool_submits; });
+        count(counters.submits);
         nlohmann::ordered_json accepted = {{"type", "hash_accepted"},
                                            {"params", {{"hashes", session.hashes_accepted}}}};
-        return {accepted.dump(), next_job_message()};
+        return {accepted.dump(), job_message()};
     }
     return {error_reply("unknown message type '" + type + "'; expected auth or submit")};
+}
+
+std::vector<std::string> FixtureServer::Impl::webminerpool_replies(PoolSession& session, std::string_view text,
+                                                                   bool is_text) {
+    // webminerpool's server ends every message with a newline; so does this one.
+    auto error_reply = [this](std::string_view what) {
+        count(&Stats::pool_errors_sent);
+        return nlohmann::ordered_json{{"identifier", "error"}, {"param", what}}.dump() + "\n";
+    };
+    auto job_message = [&] {
+        nlohmann::ordered_json fields = next_job(&Stats::wmp_jobs_sent);
+        const std::uint64_t job_number = jobs_issued_;
+        nlohmann::ordered_json job = {{"identifier", "job"},
+                                      {"job_id", hex_id(job_number, 32)},
+                                      {"algo", "cn"},
+                                      {"variant", 1},
+                                      {"height", 1500000 + job_number},
+                                      {"blob", fields["blob"]},
+                                      {"target", fields["target"]}};
+        return job.dump() + "\n";
+    };
+    nlohmann::json message = is_text ? nlohmann::json::parse(text, nullptr, false) : nlohmann::json();
+    if (!is_text || message.is_discarded() || !message.is_object() || !message.contains("identifier") ||
+        !message["identifier"].is_string()) {
+        return {error_reply("expected a JSON text message {\"identifier\": ...}")};
+    }
+    const std::string identifier = message["identifier"].get<std::string>();
+    if (identifier == "handshake") {
+        session.authed = true;
+        count(&Stats::wmp_handshakes);
+        return {job_message()};
+    }
+    if (identifier == "solved") {
+        if (!session.authed) return {error_reply("solved before handshake")};
+        ++session.hashes_accepted;
+        count(&Stats::wmp_solved);
+        return {nlohmann::ordered_json{{"identifier", "hashsolved"}}.dump() + "\n"};
+    }
+    return {error_reply("unknown identifier '" + identifier + "'; expected handshake or solved")};
+}
+
+std::vector<std::string> FixtureServer::Impl::stratum_replies(PoolSession& session, std::string_view text,
+                                                              bool is_text) {
+    nlohmann::json message = is_text ? nlohmann::json::parse(text, nullptr, false) : nlohmann::json();
+    const nlohmann::json id =
+        message.is_object() && message.contains("id") ? message["id"] : nlohmann::json(nullptr);
+    auto reply = [&](nlohmann::ordered_json result) {
+        return nlohmann::ordered_json{{"id", id}, {"jsonrpc", "2.0"}, {"error", nullptr}, {"result", std::move(result)}}
+            .dump();
+    };
+    auto error_reply = [&](std::string_view what) {
+        count(&Stats::pool_errors_sent);
+        return nlohmann::ordered_json{{"id", id},
+                                      {"jsonrpc", "2.0"},
+                                      {"error", {{"code", -1}, {"message", what}}},
+                                      {"result", nullptr}}
+            .dump();
+    };
+    auto job_fields = [&] {
+        nlohmann::ordered_json job = next_job(&Stats::stratum_jobs_sent);
+        job["id"] = session.miner_id;
+        return job;
+    };
+    if (!is_text || message.is_discarded() || !message.is_object() || !message.contains("method") ||
+        !message["method"].is_string()) {
+        return {error_reply("expected a JSON-RPC request {\"id\": ..., \"method\": ..., \"params\": {...}}")};
+    }
+    const std::string method = message["method"].get<std::string>();
+    if (method == "login") {
+        session.authed = true;
+        session.miner_id = hex_id(++logins_issued_, 16);
+        count(&Stats::stratum_logins);
+        return {reply({{"id", session.miner_id}, {"job", job_fields()}, {"status", "OK"}})};
+    }
+    if (method == "submit") {
+        if (!session.authed) return {error_reply("Unauthenticated")};
+        ++session.hashes_accepted;
+        count(&Stats::stratum_submits);
+        nlohmann::ordered_json notification = {{"jsonrpc", "2.0"}, {"method", "job"}, {"params", job_fields()}};
+        return {reply({{"status", "OK"}}), notification.dump()};
+    }
+    if (method == "keepalived") {
+        count(&Stats::stratum_keepalives);
+        return {reply({{"status", "KEEPALIVED"}})};
+    }
+    return {error_reply("Invalid method '" + method + "'; expected login, submit or keepalived")};
 }
 
 Response FixtureServer::Impl::respond(const Request& request, const std::optional<std::string>& path) const {
@@ -538,7 +684,7 @@ Response FixtureServer::Impl::respond(const Request& request, const std::optiona
         response.set(http::field::location, "/redirect-loop");
     } else if (*path == "/status/404") {
         set_page(http::status::not_found, "404 Not Found", "This page intentionally does not exist.");
-    } else if (*path == "/ws/pool" || *path == "/ws/echo") {
+    } else if (socket_kind_for(path)) {
         set_page(http::status::upgrade_required, "426 Upgrade Required", "This route is a WebSocket endpoint.");
         response.set(http::field::upgrade, "websocket");
     } else {

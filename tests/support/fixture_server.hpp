@@ -1,6 +1,7 @@
 // Loopback HTTP + WebSocket server for the browser tests and the demo: serves the fixture sites
-// from a docroot and plays a fake coinhive-style mining pool (/ws/pool) and a benign chat
-// socket (/ws/echo). It binds only on 127.0.0.0/8 and runs on its own thread until destroyed.
+// from a docroot and plays fake mining pools in three protocols (coinhive-style, webminerpool,
+// stratum JSON-RPC) and a benign chat socket. It binds only on 127.0.0.0/8 and runs on its own
+// thread until destroyed.
 //
 // Contract:
 // - The constructor binds and listens before it returns (so `port()` is valid at once) and throws
@@ -14,8 +15,19 @@
 //   GET/HEAD /PATH      static file under docroot ("/" and directories serve index.html);
 //                       `{{PORT}}` in .html .js .css .json is replaced by the server's port;
 //                       every response carries `Cache-Control: no-store`.
-//   /ws/pool            WebSocket fake pool: auth -> authed + job; submit -> hash_accepted + job.
+//   /ws/pool            WebSocket fake pool, coinhive-style: auth -> authed + job;
+//                       submit -> hash_accepted + job.
+//   /ws/relay           the same coinhive-style pool behind an innocuous name (for the obfuscated
+//                       fixture: only the protocol gives it away); counted separately.
+//   /ws/wmp             WebSocket fake pool, webminerpool protocol: handshake -> job;
+//                       solved -> hashsolved (the job stays valid, as webminerpool does).
+//   /ws/stratum         WebSocket fake pool, Monero stratum JSON-RPC: login -> result {id, job,
+//                       status OK}; submit -> result {status OK} + a "job" notification;
+//                       keepalived -> result {status KEEPALIVED}.
 //   /ws/echo            WebSocket chat: echoes every message.
+//   A fake pool answers a message it cannot use (not JSON, unknown verb, share before login) with
+//   its protocol's error message and counts it in pool_errors_sent; it never closes on one.
+//   Jobs carry a 152-hex-character blob, a job id and the target "ffffff00".
 //   /hang               reads the request and never answers (until the client or server closes,
 //                       at most kHangLimit).
 //   /redirect-loop      302 to itself.
@@ -54,6 +66,20 @@ public:
         std::uint64_t pool_auths = 0;            // "auth" messages answered with "authed"
         std::uint64_t pool_jobs_sent = 0;        // "job" messages sent
         std::uint64_t pool_submits = 0;          // "submit" messages answered with "hash_accepted"
+        std::uint64_t relay_connections = 0;     // /ws/relay (coinhive-style): handshakes accepted
+        std::uint64_t relay_auths = 0;           //   "auth" answered with "authed"
+        std::uint64_t relay_jobs_sent = 0;       //   "job" messages sent
+        std::uint64_t relay_submits = 0;         //   "submit" answered with "hash_accepted"
+        std::uint64_t wmp_connections = 0;       // /ws/wmp (webminerpool): handshakes accepted
+        std::uint64_t wmp_handshakes = 0;        //   "handshake" messages answered with a job
+        std::uint64_t wmp_jobs_sent = 0;         //   "job" messages sent
+        std::uint64_t wmp_solved = 0;            //   "solved" answered with "hashsolved"
+        std::uint64_t stratum_connections = 0;   // /ws/stratum (JSON-RPC): handshakes accepted
+        std::uint64_t stratum_logins = 0;        //   "login" requests answered with a job
+        std::uint64_t stratum_jobs_sent = 0;     //   jobs sent, in login replies and notifications
+        std::uint64_t stratum_submits = 0;       //   "submit" requests answered with status OK
+        std::uint64_t stratum_keepalives = 0;    //   "keepalived" requests answered
+        std::uint64_t pool_errors_sent = 0;      // error replies on any fake pool (a fixture bug); expect 0
         std::uint64_t echo_connections = 0;      // accepted /ws/echo WebSocket handshakes
         std::uint64_t echo_messages = 0;         // messages echoed on /ws/echo
         std::uint64_t connections_rejected = 0;  // closed on accept because kMaxConnections were live

@@ -1,5 +1,5 @@
-// cjcrawl-testserver: serves a fixture or demo docroot on 127.0.0.1 with the fake pool and chat
-// sockets of testsupport::FixtureServer, for the demo script and for poking at fixtures by hand.
+// cjcrawl-testserver: serves a fixture or demo docroot on 127.0.0.1 with the fake pools and chat
+// socket of testsupport::FixtureServer, for the demo script and for poking at fixtures by hand.
 // Prints exactly one line `PORT=<n>` on stdout once listening; runs until SIGINT or SIGTERM.
 #include "tests/support/fixture_server.hpp"
 
@@ -19,7 +19,8 @@ namespace {
 
 constexpr std::string_view kUsage =
     "usage: cjcrawl-testserver --root DIR [--port N] [--verbose]\n"
-    "  Serves DIR on 127.0.0.1 (fixture pages, /ws/pool fake mining pool, /ws/echo chat socket).\n"
+    "  Serves DIR on 127.0.0.1: fixture pages, fake mining pools (/ws/pool and /ws/relay coinhive-style,\n"
+    "  /ws/wmp webminerpool, /ws/stratum stratum JSON-RPC) and a chat socket (/ws/echo).\n"
     "  Prints PORT=<n> on stdout once listening, then runs until SIGINT or SIGTERM.\n"
     "  --port 0 (the default) lets the kernel pick a free port.\n"
     "  --verbose also prints the request count of every path on exit (stderr).\n";
@@ -99,6 +100,13 @@ int main(int argc, char** argv) {
         std::cerr << "cjcrawl-testserver: stopping after " << stats.http_requests << " HTTP requests, "
                   << stats.pool_connections << " pool connections (" << stats.pool_auths << " auths, "
                   << stats.pool_jobs_sent << " jobs, " << stats.pool_submits << " submits), "
+                  << stats.relay_connections << " relay connections (" << stats.relay_auths << " auths, "
+                  << stats.relay_jobs_sent << " jobs, " << stats.relay_submits << " submits), "
+                  << stats.wmp_connections << " webminerpool connections (" << stats.wmp_handshakes
+                  << " handshakes, " << stats.wmp_jobs_sent << " jobs, " << stats.wmp_solved << " solved), "
+                  << stats.stratum_connections << " stratum connections (" << stats.stratum_logins << " logins, "
+                  << stats.stratum_jobs_sent << " jobs, " << stats.stratum_submits << " submits, "
+                  << stats.stratum_keepalives << " keepalives), " << stats.pool_errors_sent << " pool errors sent, "
                   << stats.echo_messages << " chat messages echoed";
         if (stats.internal_errors > 0) {
             std::cerr << ", " << stats.internal_errors << " internal errors (last: " << stats.last_internal_error
