@@ -106,6 +106,10 @@ TEST_CASE("worker that mines over a worker-side WebSocket is cryptojacking and b
   // The blacklist now holds the page and the pool endpoint, once each.
   auto run_again = check(server().url("site.test", "/worker-miner.html"), dir.path() / "t.db");
   CHECK(run_again.process.exit_code == 3);
+  // The feedback loop: what the first visit wrote makes the second conclusive as `known`.
+  bool known = false;
+  for (const auto& reason : run_again.report["reasons"]) known = known || reason["signal"] == "known";
+  CHECK(known);
   auto listed = testsupport::run_process({"/usr/bin/sqlite3", (dir.path() / "t.db").string(),
                                           "SELECT kind, hits FROM blacklist ORDER BY kind"},
                                          std::chrono::seconds(10));
