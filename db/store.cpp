@@ -52,6 +52,49 @@ CREATE TABLE blacklist (
 );
 )sql",
     },
+    Migration{
+        "v2: sources of entries (crawl, imported feeds), removal per source, a change generation",
+        R"sql(
+CREATE TABLE sources (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  format TEXT,
+  etag TEXT,
+  last_modified TEXT,
+  last_fetch_ms INTEGER,
+  last_change_ms INTEGER,
+  entry_count INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT
+);
+INSERT INTO sources (name, format) VALUES ('crawl', 'crawl');
+CREATE TABLE entry_sources (
+  entry_id INTEGER NOT NULL REFERENCES blacklist(id) ON DELETE CASCADE,
+  source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+  first_listed_ms INTEGER NOT NULL,
+  last_listed_ms INTEGER NOT NULL,
+  removed_ms INTEGER,
+  PRIMARY KEY (entry_id, source_id)
+) WITHOUT ROWID;
+CREATE INDEX entry_sources_by_source ON entry_sources(source_id, removed_ms);
+INSERT INTO entry_sources (entry_id, source_id, first_listed_ms, last_listed_ms)
+  SELECT id, (SELECT id FROM sources WHERE name = 'crawl'), coalesce(first_seen_ms, 0), coalesce(last_seen_ms, 0)
+  FROM blacklist;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO meta (key, value) VALUES ('generation', 1);
+CREATE TRIGGER blacklist_insert_generation AFTER INSERT ON blacklist
+  BEGIN UPDATE meta SET value = value + 1 WHERE key = 'generation'; END;
+CREATE TRIGGER blacklist_update_generation AFTER UPDATE ON blacklist
+  BEGIN UPDATE meta SET value = value + 1 WHERE key = 'generation'; END;
+CREATE TRIGGER blacklist_delete_generation AFTER DELETE ON blacklist
+  BEGIN UPDATE meta SET value = value + 1 WHERE key = 'generation'; END;
+CREATE TRIGGER entry_sources_insert_generation AFTER INSERT ON entry_sources
+  BEGIN UPDATE meta SET value = value + 1 WHERE key = 'generation'; END;
+CREATE TRIGGER entry_sources_update_generation AFTER UPDATE OF removed_ms ON entry_sources
+  BEGIN UPDATE meta SET value = value + 1 WHERE key = 'generation'; END;
+CREATE TRIGGER entry_sources_delete_generation AFTER DELETE ON entry_sources
+  BEGIN UPDATE meta SET value = value + 1 WHERE key = 'generation'; END;
+)sql",
+    },
 };
 static_assert(kMigrations.size() == Store::kSchemaVersion,
               "Store::kSchemaVersion must equal the number of migrations");
@@ -71,6 +114,19 @@ ON CONFLICT (kind, value) DO UPDATE SET
   hits = hits + 1,
   confidence = max(coalesce(confidence, 0), excluded.confidence),
   evidence_json = excluded.evidence_json
+)sql";
+
+// The crawl lists what it blacklists: the entry becomes (or stays) active through the 'crawl' source.
+constexpr std::string_view kListByCrawl = R"sql(
+INSERT INTO entry_sources (entry_id, source_id, first_listed_ms, last_listed_ms)
+SELECT b.id, s.id, ?3, ?3 FROM blacklist b, sources s WHERE b.kind = ?1 AND b.value = ?2 AND s.name = 'crawl'
+ON CONFLICT (entry_id, source_id) DO UPDATE SET last_listed_ms = excluded.last_listed_ms, removed_ms = NULL
+)sql";
+
+// Active entries: listed by at least one source right now.
+constexpr std::string_view kSelectActive = R"sql(
+SELECT kind, value FROM blacklist b
+WHERE EXISTS (SELECT 1 FROM entry_sources e WHERE e.entry_id = b.id AND e.removed_ms IS NULL)
 )sql";
 
 constexpr std::string_view kSelectVisit = R"sql(
@@ -233,16 +289,134 @@ std::int64_t Store::record_visit(const blacklist::Evidence& evidence, const blac
           .bind_text(5, entry_evidence);
       upsert.run();
     };
-    for (const auto& offender : offenders) add(offender.kind, offender.value);
+    Statement listed = database_.prepare(kListByCrawl);
+    for (const auto& offender : offenders) {
+      add(offender.kind, offender.value);
+      listed.reset();
+      listed.bind_text(1, offender.kind).bind_text(2, offender.value).bind_int64(3, now_ms);
+      listed.run();
+    }
   }
 
   transaction.commit();
   return visit_id;
 }
 
+std::optional<Store::SourceRow> Store::source(std::string_view name) const {
+  for (auto& row : sources())
+    if (row.name == name) return std::move(row);
+  return std::nullopt;
+}
+
+std::vector<Store::SourceRow> Store::sources() const {
+  std::vector<SourceRow> rows;
+  Statement select = database_.prepare(
+      "SELECT id, name, coalesce(format, ''), coalesce(etag, ''), coalesce(last_modified, ''), "
+      "coalesce(last_fetch_ms, 0), coalesce(last_change_ms, 0), entry_count, coalesce(last_error, '') "
+      "FROM sources ORDER BY name");
+  while (select.step())
+    rows.push_back({select.column_int64(0), select.column_text(1), select.column_text(2), select.column_text(3),
+                    select.column_text(4), select.column_int64(5), select.column_int64(6), select.column_int64(7),
+                    select.column_text(8)});
+  return rows;
+}
+
+Store::ImportChange Store::replace_source_entries(std::string_view name, std::string_view format,
+                                                  const std::vector<ListedEntry>& entries, std::string_view etag,
+                                                  std::string_view last_modified, int confidence,
+                                                  std::int64_t now_ms) {
+  if (name == "crawl") throw Error(SQLITE_MISUSE, "import", "'crawl' is cjcrawl's own source; name the feed");
+  ImportChange change;
+  Transaction transaction(database_);
+  // Step 1: the source row, created on first import.
+  Statement upsert_source = database_.prepare(
+      "INSERT INTO sources (name, format) VALUES (?1, ?2) "
+      "ON CONFLICT (name) DO UPDATE SET format = excluded.format RETURNING id");
+  upsert_source.bind_text(1, name).bind_text(2, format);
+  if (!upsert_source.step()) throw Error(SQLITE_ERROR, "import", "source row not created");
+  const std::int64_t source_id = upsert_source.column_int64(0);
+  upsert_source.reset();
+
+  // Step 2: the list, as a temporary table (deduplicated by its key).
+  database_.exec("CREATE TEMP TABLE IF NOT EXISTS import_batch (kind TEXT, value TEXT, PRIMARY KEY (kind, value)) "
+                 "WITHOUT ROWID");
+  database_.exec("DELETE FROM temp.import_batch");
+  Statement stage = database_.prepare("INSERT OR IGNORE INTO temp.import_batch (kind, value) VALUES (?1, ?2)");
+  for (const auto& entry : entries) {
+    if (entry.value.empty()) continue;
+    stage.reset();
+    stage.bind_text(1, entry.kind).bind_text(2, entry.value);
+    stage.run();
+    change.listed += static_cast<std::size_t>(database_.changes());
+  }
+
+  // Step 3: entries new to the blacklist (hits 0: hits count crawl sightings, not listings).
+  Statement add = database_.prepare(
+      "INSERT INTO blacklist (kind, value, first_seen_ms, last_seen_ms, hits, confidence, evidence_json) "
+      "SELECT kind, value, ?1, ?1, 0, ?2, json_object('source', ?3) FROM temp.import_batch WHERE true "
+      "ON CONFLICT (kind, value) DO NOTHING");
+  add.bind_int64(1, now_ms).bind_int64(2, confidence).bind_text(3, name);
+  add.run();
+  change.added = static_cast<std::size_t>(database_.changes());
+
+  // Step 4: listed again after this source had dropped them.
+  Statement relist = database_.prepare(
+      "UPDATE entry_sources SET removed_ms = NULL, last_listed_ms = ?2 "
+      "WHERE source_id = ?1 AND removed_ms IS NOT NULL AND entry_id IN "
+      "(SELECT b.id FROM blacklist b JOIN temp.import_batch i ON b.kind = i.kind AND b.value = i.value)");
+  relist.bind_int64(1, source_id).bind_int64(2, now_ms);
+  relist.run();
+  change.relisted = static_cast<std::size_t>(database_.changes());
+
+  // Step 5: who lists what; a listing seen again only moves last_listed_ms (no generation bump).
+  Statement list = database_.prepare(
+      "INSERT INTO entry_sources (entry_id, source_id, first_listed_ms, last_listed_ms) "
+      "SELECT b.id, ?1, ?2, ?2 FROM blacklist b JOIN temp.import_batch i ON b.kind = i.kind AND b.value = i.value "
+      "WHERE true ON CONFLICT (entry_id, source_id) DO UPDATE SET last_listed_ms = excluded.last_listed_ms");
+  list.bind_int64(1, source_id).bind_int64(2, now_ms);
+  list.run();
+
+  // Step 6: what the source no longer lists is marked removed for it, not deleted.
+  Statement remove = database_.prepare(
+      "UPDATE entry_sources SET removed_ms = ?2 WHERE source_id = ?1 AND removed_ms IS NULL AND entry_id NOT IN "
+      "(SELECT b.id FROM blacklist b JOIN temp.import_batch i ON b.kind = i.kind AND b.value = i.value)");
+  remove.bind_int64(1, source_id).bind_int64(2, now_ms);
+  remove.run();
+  change.removed = static_cast<std::size_t>(database_.changes());
+
+  // Step 7: the source row records the fetch.
+  const bool changed = change.added || change.relisted || change.removed;
+  Statement note = database_.prepare(
+      "UPDATE sources SET etag = ?2, last_modified = ?3, last_fetch_ms = ?4, entry_count = ?5, last_error = NULL, "
+      "last_change_ms = CASE WHEN ?6 THEN ?4 ELSE coalesce(last_change_ms, ?4) END WHERE id = ?1");
+  note.bind_int64(1, source_id)
+      .bind_text(2, etag)
+      .bind_text(3, last_modified)
+      .bind_int64(4, now_ms)
+      .bind_int64(5, static_cast<std::int64_t>(change.listed))
+      .bind_int64(6, changed ? 1 : 0);
+  note.run();
+  database_.exec("DELETE FROM temp.import_batch");
+  transaction.commit();
+  return change;
+}
+
+void Store::note_source_fetch(std::string_view name, std::string_view error, std::int64_t now_ms) {
+  Statement note = database_.prepare(
+      "INSERT INTO sources (name, last_fetch_ms, last_error) VALUES (?1, ?2, nullif(?3, '')) "
+      "ON CONFLICT (name) DO UPDATE SET last_fetch_ms = excluded.last_fetch_ms, last_error = excluded.last_error");
+  note.bind_text(1, name).bind_int64(2, now_ms).bind_text(3, error);
+  note.run();
+}
+
+std::int64_t Store::generation() const {
+  Statement select = database_.prepare("SELECT value FROM meta WHERE key = 'generation'");
+  return select.step() ? select.column_int64(0) : 0;
+}
+
 blacklist::KnownEntries Store::known_entries() const {
   blacklist::KnownEntries known;
-  Statement select = database_.prepare("SELECT kind, value FROM blacklist");
+  Statement select = database_.prepare(kSelectActive);
   while (select.step()) {
     const std::string kind = select.column_text(0);
     std::string value = select.column_text(1);

@@ -53,7 +53,7 @@ class Store {
  public:
   // The schema this binary writes. A file with a newer user_version is refused; an older one is
   // migrated forward on open.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   // How long a write waits for another process's write lock before failing with SQLITE_BUSY.
   static constexpr int kBusyTimeoutMs = 5000;
 
@@ -74,7 +74,46 @@ class Store {
   std::int64_t record_visit(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
                             std::int64_t now_ms);
 
-  // The blacklist as the detector consults it: every entry, by kind (blacklist::KnownEntries).
+  // --- Sources: who lists each entry. 'crawl' is cjcrawl's own; every imported feed is one more. ---
+
+  struct SourceRow {
+    std::int64_t id = 0;
+    std::string name;           // "crawl", or the feed's URL or file path as given to import
+    std::string format;
+    std::string etag;           // from the last 200 response, for If-None-Match
+    std::string last_modified;  // likewise, for If-Modified-Since
+    std::int64_t last_fetch_ms = 0;
+    std::int64_t last_change_ms = 0;
+    std::int64_t entry_count = 0;
+    std::string last_error;     // empty after a successful fetch
+  };
+  std::optional<SourceRow> source(std::string_view name) const;
+  std::vector<SourceRow> sources() const;  // by name
+
+  struct ListedEntry {
+    std::string kind;
+    std::string value;
+  };
+  struct ImportChange {
+    std::size_t listed = 0;    // distinct entries the source lists now
+    std::size_t added = 0;     // entries new to the blacklist
+    std::size_t relisted = 0;  // listed again by this source after it had dropped them
+    std::size_t removed = 0;   // no longer listed by this source (kept, marked removed for it)
+  };
+  // Makes `entries` exactly what source `name` lists now, in one transaction: new entries are added
+  // (confidence `confidence`, evidence naming the source), entries the source no longer lists are
+  // marked removed for that source only (never deleted: history stays, and an entry stays active
+  // while any source lists it), and the source row records the fetch. Idempotent: the same list
+  // twice changes nothing but the fetch time. `name` may not be "crawl".
+  ImportChange replace_source_entries(std::string_view name, std::string_view format,
+                                      const std::vector<ListedEntry>& entries, std::string_view etag,
+                                      std::string_view last_modified, int confidence, std::int64_t now_ms);
+  // A fetch that changed nothing (HTTP 304: error empty) or failed (error set), noted on the source.
+  void note_source_fetch(std::string_view name, std::string_view error, std::int64_t now_ms);
+  // Bumped by every change to the blacklist or to who lists what; survives restarts (feed ETags).
+  std::int64_t generation() const;
+
+  // The blacklist as the detector consults it: every active entry, by kind (blacklist::KnownEntries).
   blacklist::KnownEntries known_entries() const;
 
   // All blacklist entries, sorted by kind, then value (bytewise).
