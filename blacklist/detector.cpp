@@ -105,7 +105,7 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
   auto host_listed = [&](const std::string& url, const char* role) -> std::string {
     const std::string host = host_of(url);
     if (host.empty() || !hosts_checked.insert(host).second) return {};
-    if (known_.allow.contains(host)) return {};
+    if (known_.allowed(url)) return {};
     const auto listing = rules_.match_host(host);
     if (listing.listing == Listing::allowed) return {};
     if (listing.listing == Listing::blacklisted) {
@@ -122,19 +122,20 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
   };
   auto host_allowed = [&](const std::string& url) {
     const std::string host = host_of(url);
-    return !host.empty() && (known_.allow.contains(host) || rules_.match_host(host).listing == Listing::allowed);
+    return known_.allowed(url) || (!host.empty() && rules_.match_host(host).listing == Listing::allowed);
   };
 
   for (const auto& script : evidence.scripts) {
     const bool web = is_web_url(script.url);
-    if (web && !known_.allow.contains(script.url) && !host_allowed(script.url)) {
+    if (web && !host_allowed(script.url)) {
       const auto matched = rules_.match_script_url(script.url);
       if (!matched.patterns.empty()) {
         conclusive("known", fmt::format("script {} matches rule {}", script.url, matched.patterns.front()),
                    kConfidenceKnown);
         add_unique(signals.conclusive_offenders, {"script_url", script.url});
-      } else if (known_.script_urls.contains(script.url)) {
-        conclusive("known", fmt::format("script {} is in the database blacklist", script.url), kConfidenceKnown);
+      } else if (const auto entry = known_.script_listed(script.url); !entry.empty()) {
+        conclusive("known", fmt::format("script {} is in the database blacklist (as {})", script.url, entry),
+                   kConfidenceKnown);
         add_unique(signals.conclusive_offenders, {"script_url", script.url});
       }
       if (!host_listed(script.url, "script").empty())
@@ -178,14 +179,15 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
   }
 
   for (const auto& socket : evidence.websockets) {
-    if (known_.allow.contains(endpoint_key(socket.url)) || host_allowed(socket.url)) continue;
+    if (host_allowed(socket.url)) continue;
     const std::string endpoint = endpoint_key(socket.url);
     const auto matched = rules_.match_ws_url(socket.url);
     if (!matched.patterns.empty()) {
       conclusive("known", fmt::format("socket {} matches rule {}", endpoint, matched.patterns.front()), kConfidenceKnown);
       add_unique(signals.conclusive_offenders, {"ws_endpoint", endpoint});
-    } else if (known_.ws_endpoints.contains(endpoint)) {
-      conclusive("known", fmt::format("socket {} is in the database blacklist", endpoint), kConfidenceKnown);
+    } else if (const auto entry = known_.socket_listed(socket.url); !entry.empty()) {
+      conclusive("known", fmt::format("socket {} is in the database blacklist (as {})", endpoint, entry),
+                 kConfidenceKnown);
       add_unique(signals.conclusive_offenders, {"ws_endpoint", endpoint});
     }
     if (const auto domain = host_listed(socket.url, "socket"); !domain.empty()) {

@@ -417,17 +417,7 @@ std::int64_t Store::generation() const {
 blacklist::KnownEntries Store::known_entries() const {
   blacklist::KnownEntries known;
   Statement select = database_.prepare(kSelectActive);
-  while (select.step()) {
-    const std::string kind = select.column_text(0);
-    std::string value = select.column_text(1);
-    if (kind == "page") known.pages.insert(std::move(value));
-    else if (kind == "script_url") known.script_urls.insert(std::move(value));
-    else if (kind == "ws_endpoint") known.ws_endpoints.insert(std::move(value));
-    else if (kind == "domain") known.domains.insert(std::move(value));
-    else if (kind == "ip") known.ips.insert(std::move(value));
-    else if (kind == "wasm_sha256") known.wasm_sha256.insert(std::move(value));
-    else if (kind == "allow") known.allow.insert(std::move(value));
-  }
+  while (select.step()) known.add(select.column_text(0), select.column_text(1));
   return known;
 }
 

@@ -14,6 +14,7 @@
 // Routes (any Host header; fixture hosts are mapped to 127.0.0.1 by the browser):
 //   GET/HEAD /PATH      static file under docroot ("/" and directories serve index.html);
 //                       `{{PORT}}` in .html .js .css .json is replaced by the server's port;
+//                       every file carries an ETag; a matching If-None-Match gets 304 and no body;
 //                       every response carries `Cache-Control: no-store`.
 //   /ws/pool            WebSocket fake pool, coinhive-style: auth -> authed + job;
 //                       submit -> hash_accepted + job.

@@ -274,3 +274,32 @@ TEST_CASE("early decisions", "[detector]") {
     CHECK(detector.judge(late, kRule, decide(kRule, late.cpu_samples, 45)).verdict == Verdict::cryptojacking);
   }
 }
+
+TEST_CASE("imported patterns: host/path prefixes cover subdomains, path rules match any host", "[detector]") {
+  KnownEntries known;
+  known.add("ws_endpoint", "minerpool.example/proxy");
+  known.add("script_url", "cdn-miner.example/lib");
+  known.add("script_path", "/cryptonight.wasm");
+  known.add("allow", "minerpool.example/proxy/allowed");
+  const Detector detector({}, known);
+
+  auto socket_hit = page(1);
+  socket_hit.websockets.push_back(socket("wss://eu.minerpool.example/proxy/7?k=1", "page"));
+  CHECK(judge(detector, socket_hit).verdict == Verdict::cryptojacking);
+
+  auto other_path = page(1);
+  other_path.websockets.push_back(socket("wss://minerpool.example/chat", "page"));
+  CHECK(judge(detector, other_path).verdict == Verdict::clean);
+
+  auto allowed = page(1);
+  allowed.websockets.push_back(socket("wss://minerpool.example/proxy/allowed/1", "page"));
+  CHECK(judge(detector, allowed).verdict == Verdict::clean);
+
+  auto script_hit = page(1);
+  script_hit.scripts.push_back(script("https://cdn-miner.example/lib/x.js"));
+  CHECK(judge(detector, script_hit).verdict == Verdict::cryptojacking);
+
+  auto path_hit = page(1);
+  path_hit.scripts.push_back(script("https://innocent.example/static/CryptoNight.wasm?v=2"));
+  CHECK(judge(detector, path_hit).verdict == Verdict::cryptojacking);
+}
