@@ -1144,4 +1144,6 @@ std::string registrable_domain(std::string_view host) {
 
 std::string public_suffix_source() { return public_suffixes().source; }
 
+std::optional<std::string> host_to_ascii(std::string_view host) { return to_ascii_host(host); }
+
 }  // namespace blacklist

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -216,5 +217,10 @@ std::string registrable_domain(std::string_view host);
 
 // Which Public Suffix List this process uses: a file path, or "libpsl builtin".
 std::string public_suffix_source();
+
+// A host name's ASCII form: each non-ASCII label becomes its Punycode A-label ("bücher.example" →
+// "xn--bcher-kva.example"); ASCII labels are returned unchanged, case included. No UTS #46 mapping or
+// normalisation is applied. nullopt if the name is not valid UTF-8. Quadratic in a label's length.
+std::optional<std::string> host_to_ascii(std::string_view host);
 
 }  // namespace blacklist

@@ -1,12 +1,14 @@
 // crawler/main.cpp — the `cjcrawl` command line.
 //
-// Subcommands: `check URL` (one site, end to end). Exit codes are documented in README.md:
+// Subcommands: `check URL` (one site, end to end), `import SOURCE...` (public blocklists). Exit codes are documented in README.md:
 //   0 checked, not cryptojacking · 3 cryptojacking · 1 could not check · 2 usage error · 130 interrupted
 // This is the only place where work is spawned detached from an owner: the top-level task.
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <map>
 #include <iostream>
 #include <optional>
 
@@ -20,6 +22,8 @@
 #include <spdlog/spdlog.h>
 
 #include "blacklist/detector.hpp"
+#include "blacklist/list_import.hpp"
+#include "crawler/fetch.hpp"
 #include "crawler/report.hpp"
 #include "crawler/rules_path.hpp"
 #include "crawler/url_input.hpp"
@@ -183,6 +187,120 @@ int run_check(const CheckArgs& args) {
   return kExitClean;
 }
 
+struct ImportArgs {
+  std::vector<std::string> sources;
+  std::string format;  // empty: detect
+  std::string db_path = default_db_path();
+  int confidence = 60;
+};
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Reads a local list, refusing anything over the fetch size cap.
+std::optional<std::string> read_list_file(const std::string& path, std::string& error) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) {
+    error = ec.message();
+    return std::nullopt;
+  }
+  if (size > crawler::FetchOptions{}.max_bytes) {
+    error = fmt::format("larger than the {} MB limit", crawler::FetchOptions{}.max_bytes >> 20);
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string text(static_cast<std::size_t>(size), '\0');
+  if (!in.read(text.data(), static_cast<std::streamsize>(size))) {
+    error = "cannot read";
+    return std::nullopt;
+  }
+  return text;
+}
+
+// `cjcrawl import SOURCE...`: each source is fetched or read, parsed, and made the exact set of
+// entries that source lists (db::Store::replace_source_entries). A failing source is reported and
+// the others go on; the exit code is 1 if any failed.
+int run_import(const ImportArgs& args) {
+  std::optional<blacklist::ListFormat> forced;
+  if (!args.format.empty()) {
+    forced = blacklist::parse_list_format(args.format);
+    if (!forced) return usage_error(fmt::format("--format {}: expected adblock, hosts, domains, ips or webext", args.format));
+  }
+  if (args.confidence < 0 || args.confidence > 100)
+    return usage_error(fmt::format("--confidence {}: expected 0 to 100", args.confidence));
+  std::optional<db::Store> store;
+  try {
+    store.emplace(db::Store::open(args.db_path));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cjcrawl: cannot open the database {}: {}\n", args.db_path, e.what());
+    return kExitCouldNotCheck;
+  }
+  crawler::init_fetching();
+  int failures = 0;
+  for (const auto& source : args.sources) {
+    const bool remote = source.starts_with("http://") || source.starts_with("https://");
+    std::string text;
+    std::string etag;
+    std::string last_modified;
+    std::string error;
+    if (remote) {
+      crawler::FetchOptions options;
+      if (const auto previous = store->source(source)) {
+        options.if_none_match = previous->etag;
+        options.if_modified_since = previous->last_modified;
+      }
+      auto fetched = crawler::fetch_url(source, options);
+      if (fetched.not_modified) {
+        store->note_source_fetch(source, "", now_ms());
+        fmt::print("{}: unchanged (HTTP 304)\n", source);
+        continue;
+      }
+      error = fetched.error;
+      text = std::move(fetched.body);
+      etag = std::move(fetched.etag);
+      last_modified = std::move(fetched.last_modified);
+    } else if (auto file = read_list_file(source, error)) {
+      text = std::move(*file);
+    }
+    if (!error.empty()) {
+      ++failures;
+      fmt::print(stderr, "cjcrawl: import {}: {}\n", source, error);
+      try {
+        store->note_source_fetch(source, error, now_ms());
+      } catch (const std::exception&) {
+      }
+      continue;
+    }
+    const auto parsed = blacklist::import_list(text, forced);
+    std::vector<db::Store::ListedEntry> entries;
+    entries.reserve(parsed.entries.size());
+    std::map<std::string, std::size_t> by_kind;
+    for (const auto& entry : parsed.entries) {
+      entries.push_back({std::string(blacklist::to_string(entry.kind)), entry.value});
+      ++by_kind[std::string(blacklist::to_string(entry.kind))];
+    }
+    try {
+      const auto change = store->replace_source_entries(source, blacklist::to_string(parsed.format), entries, etag,
+                                                        last_modified, args.confidence, now_ms());
+      std::string kinds;
+      for (const auto& [kind, count] : by_kind) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", count, kind);
+      fmt::print("{}: {} ({}), {} entries ({}); {} new, {} removed upstream, {} listed again\n", source,
+                 blacklist::to_string(parsed.format), parsed.format_detected ? "detected" : "forced", change.listed,
+                 kinds.empty() ? "none" : kinds, change.added, change.removed, change.relisted);
+      for (const auto& [kind, skipped] : parsed.skipped)
+        fmt::print("  skipped {} × {} (first at line {}: {})\n", skipped.count, blacklist::to_string(kind),
+                   skipped.sample_line, crawler::terminal_safe(skipped.sample_reason, 160));
+    } catch (const std::exception& e) {
+      ++failures;
+      fmt::print(stderr, "cjcrawl: import {}: not stored: {}\n", source, e.what());
+    }
+  }
+  return failures ? kExitCouldNotCheck : kExitClean;
+}
+
 std::string version_text(const std::optional<fs::path>& rules_flag) {
   const auto rules = crawler::find_rules(rules_flag);
   const auto chrome = cdp::find_chrome(std::nullopt);
@@ -230,6 +348,14 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--threshold", check.rule.threshold_percent, "CPU rule threshold, % of one core")->capture_default_str();
   check_cmd->add_option("--ratio", check.rule.ratio, "Share of a window that must exceed the threshold")->capture_default_str();
 
+  ImportArgs import;
+  auto* import_cmd = app.add_subcommand("import", "Import public blocklists (files or http(s) URLs) into the blacklist");
+  import_cmd->add_option("SOURCE", import.sources, "List file or http(s) URL (repeatable)")->required();
+  import_cmd->add_option("--format", import.format, "adblock, hosts, domains, ips or webext (default: detect)");
+  import_cmd->add_option("--db", import.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
+  import_cmd->add_option("--confidence", import.confidence, "Confidence given to imported entries, 0-100")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -250,6 +376,7 @@ int main(int argc, char** argv) {
     return kExitClean;
   }
   if (check_cmd->parsed()) return run_check(check);
+  if (import_cmd->parsed()) return run_import(import);
   fmt::print(stderr, "{}", app.help());
   return kExitUsage;
 }
