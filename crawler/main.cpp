@@ -1,6 +1,7 @@
 // crawler/main.cpp — the `cjcrawl` command line.
 //
-// Subcommands: `check URL` (one site, end to end), `import SOURCE...` (public blocklists). Exit codes are documented in README.md:
+// Subcommands: `check URL` (one site, end to end), `import SOURCE...` (public blocklists), `export`
+// (the blacklist as a feed file). Exit codes are documented in README.md:
 //   0 checked, not cryptojacking · 3 cryptojacking · 1 could not check · 2 usage error · 130 interrupted
 // This is the only place where work is spawned detached from an owner: the top-level task.
 #include <signal.h>
@@ -8,7 +9,10 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <algorithm>
+#include <ctime>
 #include <map>
+#include <set>
 #include <iostream>
 #include <optional>
 
@@ -28,6 +32,7 @@
 #include "crawler/rules_path.hpp"
 #include "crawler/url_input.hpp"
 #include "crawler/visit.hpp"
+#include "db/export.hpp"
 #include "db/store.hpp"
 
 namespace {
@@ -301,6 +306,105 @@ int run_import(const ImportArgs& args) {
   return failures ? kExitCouldNotCheck : kExitClean;
 }
 
+struct ExportArgs {
+  std::string format;
+  std::vector<std::string> kinds;
+  std::string source = "all";
+  std::string since;
+  int min_confidence = 0;
+  int max_age_days = 0;
+  std::string output;
+  std::string db_path = default_db_path();
+};
+
+// --since: Unix seconds, YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ (UTC). nullopt if none of those.
+std::optional<std::int64_t> parse_time_ms(const std::string& text) {
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return std::stoll(text.substr(0, 12)) * 1000;
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end) {
+    tm = {};
+    end = ::strptime(text.c_str(), "%Y-%m-%d", &tm);
+  }
+  if (!end || !(*end == '\0' || (end[0] == 'Z' && end[1] == '\0'))) return std::nullopt;
+  return static_cast<std::int64_t>(::timegm(&tm)) * 1000;
+}
+
+// Exports are reproducible: SOURCE_DATE_EPOCH, when set, is "now" for headers and the RPZ serial.
+std::int64_t export_clock_ms() {
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
+    if (auto parsed = parse_time_ms(epoch)) return *parsed;
+  }
+  return now_ms();
+}
+
+// `cjcrawl export`: the active blacklist in one format, to stdout or -o FILE (written to a temporary
+// file, then renamed, so a reader never sees half a list).
+int run_export(const ExportArgs& args) {
+  const auto format = db::parse_format(args.format);
+  if (!format)
+    return usage_error(fmt::format("--format {}: expected hosts, domains, adblock, rpz, csv, json, jsonl or stix",
+                                   args.format));
+  static const std::set<std::string> kKinds{"page", "domain", "script_url", "script_path", "ws_endpoint",
+                                            "ip", "wasm_sha256", "allow"};
+  for (const auto& kind : args.kinds)
+    if (!kKinds.contains(kind)) return usage_error(fmt::format("--kind {}: not a blacklist kind", kind));
+  if (args.source != "all" && args.source != "crawl" && args.source != "import")
+    return usage_error(fmt::format("--source {}: expected crawl, import or all", args.source));
+  const std::int64_t now = export_clock_ms();
+  db::Store::ExportFilter filter;
+  filter.kinds = args.kinds;
+  filter.source = args.source;
+  filter.min_confidence = args.min_confidence;
+  if (!args.since.empty()) {
+    const auto since = parse_time_ms(args.since);
+    if (!since) return usage_error(fmt::format("--since {}: expected Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", args.since));
+    filter.seen_since_ms = *since;
+  }
+  if (args.max_age_days > 0)
+    filter.seen_since_ms = std::max(filter.seen_since_ms, now - std::int64_t{args.max_age_days} * 86'400'000);
+
+  std::vector<db::ExportEntry> entries;
+  try {
+    const auto store = db::Store::open(args.db_path);
+    entries = store.export_entries(filter);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cjcrawl: cannot read the database {}: {}\n", args.db_path, e.what());
+    return kExitCouldNotCheck;
+  }
+  db::ExportOptions options;
+  options.now_ms = now;
+  options.include_pages = std::find(args.kinds.begin(), args.kinds.end(), "page") != args.kinds.end();
+  const auto rendered = db::render_export(*format, entries, options);
+
+  if (args.output.empty() || args.output == "-") {
+    std::cout << rendered.text << std::flush;
+  } else {
+    const std::string temporary = args.output + ".tmp";
+    {
+      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+      out << rendered.text;
+      if (!out.flush()) {
+        fmt::print(stderr, "cjcrawl: cannot write {}\n", temporary);
+        return kExitCouldNotCheck;
+      }
+    }
+    std::error_code ec;
+    fs::rename(temporary, args.output, ec);
+    if (ec) {
+      fmt::print(stderr, "cjcrawl: cannot write {}: {}\n", args.output, ec.message());
+      return kExitCouldNotCheck;
+    }
+  }
+  fmt::print(stderr, "cjcrawl: exported {} {} of {} entries ({} left out as unsafe for the format, {} allowed)\n",
+             rendered.written, db::is_line_format(*format) ? "rules" : "entries", entries.size(), rendered.skipped,
+             rendered.allowed);
+  for (const auto& sample : rendered.skipped_samples)
+    fmt::print(stderr, "  left out {} {}: {}\n", sample.kind, sample.value, sample.reason);
+  return kExitClean;
+}
+
 std::string version_text(const std::optional<fs::path>& rules_flag) {
   const auto rules = crawler::find_rules(rules_flag);
   const auto chrome = cdp::find_chrome(std::nullopt);
@@ -356,6 +460,19 @@ int main(int argc, char** argv) {
   import_cmd->add_option("--confidence", import.confidence, "Confidence given to imported entries, 0-100")
       ->capture_default_str();
 
+  ExportArgs exporting;
+  auto* export_cmd = app.add_subcommand("export", "Write the blacklist as a feed file (hosts, adblock, rpz, stix, ...)");
+  export_cmd->add_option("--format", exporting.format, "hosts, domains, adblock, rpz, csv, json, jsonl or stix")
+      ->required();
+  export_cmd->add_option("--kind", exporting.kinds, "Only these kinds (repeatable); line formats carry pages only with --kind page")
+      ->allow_extra_args(false);
+  export_cmd->add_option("--source", exporting.source, "crawl, import or all")->capture_default_str();
+  export_cmd->add_option("--since", exporting.since, "Only entries seen since TIME (Unix seconds or YYYY-MM-DD[THH:MM:SSZ])");
+  export_cmd->add_option("--min-confidence", exporting.min_confidence, "Only entries at least this confident");
+  export_cmd->add_option("--max-age", exporting.max_age_days, "Only entries seen in the last DAYS days");
+  export_cmd->add_option("-o,--output", exporting.output, "Write to FILE instead of stdout");
+  export_cmd->add_option("--db", exporting.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -377,6 +494,7 @@ int main(int argc, char** argv) {
   }
   if (check_cmd->parsed()) return run_check(check);
   if (import_cmd->parsed()) return run_import(import);
+  if (export_cmd->parsed()) return run_export(exporting);
   fmt::print(stderr, "{}", app.help());
   return kExitUsage;
 }

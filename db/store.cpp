@@ -414,6 +414,45 @@ std::int64_t Store::generation() const {
   return select.step() ? select.column_int64(0) : 0;
 }
 
+std::vector<ExportEntry> Store::export_entries(const ExportFilter& filter) const {
+  // Kinds travel as one bound parameter: "\nkind\nkind\n", tested with instr().
+  std::string kinds;
+  for (const auto& kind : filter.kinds) kinds += "\n" + kind;
+  if (!kinds.empty()) kinds += "\n";
+  Statement select = database_.prepare(R"sql(
+SELECT b.kind, b.value, coalesce(b.first_seen_ms, 0), coalesce(b.last_seen_ms, 0), b.hits,
+       coalesce(b.confidence, 0), coalesce(b.evidence_json, ''), group_concat(s.name, char(10))
+FROM blacklist b
+JOIN entry_sources e ON e.entry_id = b.id AND e.removed_ms IS NULL
+JOIN sources s ON s.id = e.source_id
+WHERE (?1 = '' OR instr(?1, char(10) || b.kind || char(10)) > 0)
+  AND coalesce(b.last_seen_ms, 0) >= ?2 AND coalesce(b.confidence, 0) >= ?3
+GROUP BY b.id
+HAVING ?4 = 'all' OR (?4 = 'crawl' AND max(s.name = 'crawl')) OR (?4 = 'import' AND max(s.name != 'crawl'))
+ORDER BY b.kind, b.value
+)sql");
+  select.bind_text(1, kinds).bind_int64(2, filter.seen_since_ms).bind_int64(3, filter.min_confidence).bind_text(4, filter.source);
+  std::vector<ExportEntry> entries;
+  while (select.step()) {
+    ExportEntry entry;
+    entry.kind = select.column_text(0);
+    entry.value = select.column_text(1);
+    entry.first_seen_ms = select.column_int64(2);
+    entry.last_seen_ms = select.column_int64(3);
+    entry.hits = select.column_int64(4);
+    entry.confidence = static_cast<int>(select.column_int64(5));
+    entry.evidence_json = select.column_text(6);
+    const std::string names = select.column_text(7);
+    for (std::size_t start = 0; start <= names.size();) {
+      const auto end = std::min(names.find('\n', start), names.size());
+      if (end > start) entry.sources.push_back(names.substr(start, end - start));
+      start = end + 1;
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
 blacklist::KnownEntries Store::known_entries() const {
   blacklist::KnownEntries known;
   Statement select = database_.prepare(kSelectActive);

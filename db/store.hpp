@@ -16,6 +16,7 @@
 
 #include "blacklist/evidence.hpp"
 #include "blacklist/known.hpp"
+#include "db/export.hpp"
 #include "db/sqlite.hpp"
 
 namespace db {
@@ -112,6 +113,15 @@ class Store {
   void note_source_fetch(std::string_view name, std::string_view error, std::int64_t now_ms);
   // Bumped by every change to the blacklist or to who lists what; survives restarts (feed ETags).
   std::int64_t generation() const;
+
+  // What `export` and the feed select: active entries (listed by some source now), filtered.
+  struct ExportFilter {
+    std::vector<std::string> kinds;  // empty: every kind
+    std::string source = "all";      // "all", "crawl" (listed by the crawl), "import" (by any feed)
+    std::int64_t seen_since_ms = 0;  // last_seen at or after (--since, --max-age)
+    int min_confidence = 0;
+  };
+  std::vector<ExportEntry> export_entries(const ExportFilter& filter) const;
 
   // The blacklist as the detector consults it: every active entry, by kind (blacklist::KnownEntries).
   blacklist::KnownEntries known_entries() const;
