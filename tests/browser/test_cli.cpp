@@ -4,16 +4,12 @@
 
 #include <fstream>
 
+#include "tests/browser/cli_support.hpp"
 #include "tests/support/subprocess.hpp"
 
-namespace {
-
-testsupport::ProcessResult cjcrawl(std::vector<std::string> args) {
-  args.insert(args.begin(), CJCRAWL_BINARY);
-  return testsupport::run_process(args, std::chrono::seconds(30));
-}
-
-}  // namespace
+using testsupport::cjcrawl;
+using testsupport::kBlocklists;
+using testsupport::sql;
 
 TEST_CASE("usage errors exit 2 and say what is wrong", "[cli]") {
   testsupport::TempDir dir;

@@ -6,23 +6,12 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "tests/browser/cli_support.hpp"
 #include "tests/support/subprocess.hpp"
 
-namespace {
-
-const std::filesystem::path kBlocklists =
-    std::filesystem::path(CJCRAWL_FIXTURES).parent_path().parent_path().parent_path() / "shared/data/blocklists";
-
-testsupport::ProcessResult cjcrawl(std::vector<std::string> args) {
-  args.insert(args.begin(), CJCRAWL_BINARY);
-  return testsupport::run_process(args, std::chrono::seconds(60));
-}
-
-std::string sql(const std::filesystem::path& db, const std::string& query) {
-  return testsupport::run_process({"/usr/bin/sqlite3", db.string(), query}, std::chrono::seconds(10)).out;
-}
-
-}  // namespace
+using testsupport::cjcrawl;
+using testsupport::kBlocklists;
+using testsupport::sql;
 
 TEST_CASE("hosts and adblock exports re-import with no loss", "[cli][export]") {
   testsupport::TempDir dir;
