@@ -101,32 +101,7 @@ std::size_t cosmetic_separator(std::string_view line) {
 
 // --- Addresses ----------------------------------------------------------------------------------
 
-struct IpAddress {
-  bool v6 = false;
-  std::array<std::uint8_t, 16> bytes{};  // IPv4 in the first 4
-  int bits() const { return v6 ? 128 : 32; }
-};
-
-// An IPv4 or IPv6 literal (no brackets, no zone). `mapped` is set for IPv4-mapped IPv6, which comes
-// back as IPv4.
-std::optional<IpAddress> parse_ip(std::string_view text, bool* mapped = nullptr) {
-  char buffer[64];
-  if (text.empty() || text.size() >= sizeof buffer) return std::nullopt;
-  std::copy(text.begin(), text.end(), buffer);
-  buffer[text.size()] = '\0';
-  IpAddress address;
-  if (inet_pton(AF_INET, buffer, address.bytes.data()) == 1) return address;
-  if (inet_pton(AF_INET6, buffer, address.bytes.data()) != 1) return std::nullopt;
-  address.v6 = true;
-  static constexpr std::array<std::uint8_t, 12> kMappedPrefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), address.bytes.begin())) {
-    std::copy(address.bytes.begin() + 12, address.bytes.end(), address.bytes.begin());
-    std::fill(address.bytes.begin() + 4, address.bytes.end(), 0);
-    address.v6 = false;
-    if (mapped) *mapped = true;
-  }
-  return address;
-}
+// IpAddress and parse_ip_literal come from blacklist/rules.hpp (the same parser the rules use).
 
 std::string format_ip(const IpAddress& address) {
   char buffer[INET6_ADDRSTRLEN];
@@ -172,7 +147,7 @@ std::optional<Skip> check_host(std::string_view text, Host& out) {
                                                      quote(text))};
   if (text.starts_with('[')) {
     const auto close = text.find(']');
-    const auto address = close == std::string_view::npos ? std::nullopt : parse_ip(text.substr(1, close - 1));
+    const auto address = close == std::string_view::npos ? std::nullopt : parse_ip_literal(text.substr(1, close - 1));
     if (!address || !address->v6)
       return Skip{SkipKind::bad_host, fmt::format("{} is not an IPv6 literal", quote(text))};
     if (close + 1 != text.size())
@@ -180,7 +155,7 @@ std::optional<Skip> check_host(std::string_view text, Host& out) {
     out = {format_ip(*address), true, true};
     return std::nullopt;
   }
-  if (const auto address = parse_ip(text)) {
+  if (const auto address = parse_ip_literal(text)) {
     if (subdomains) return Skip{SkipKind::bad_host, fmt::format("'*.' before the IP address {}", quote(text))};
     out = {format_ip(*address), true, address->v6};
     return std::nullopt;
@@ -244,7 +219,7 @@ std::optional<Skip> check_host(std::string_view text, Host& out) {
 std::optional<Skip> check_range(std::string_view text, std::string& out) {
   const auto slash = text.find('/');
   bool mapped = false;
-  const auto address = parse_ip(text.substr(0, slash), &mapped);
+  const auto address = parse_ip_literal(text.substr(0, slash), &mapped);
   if (!address)
     return Skip{SkipKind::bad_ip, fmt::format("{}: expected an IPv4 or IPv6 address or CIDR range", quote(text))};
   int prefix = address->bits();
@@ -605,7 +580,7 @@ void import_hosts_line(std::string_view line, std::size_t number, Collector& out
   const auto entry = before_comment(line);
   if (entry.empty()) return out.comment();
   const auto tokens = tokens_of(entry);
-  const auto address = parse_ip(tokens.front().substr(0, tokens.front().find('%')));  // fe80::1%lo0
+  const auto address = parse_ip_literal(tokens.front().substr(0, tokens.front().find('%')));  // fe80::1%lo0
   if (!address || tokens.size() < 2)
     return out.skip(SkipKind::malformed, number, fmt::format("{}: expected 'ADDRESS HOST...'", quote(line)));
   const bool block = is_block_address(*address);
@@ -811,7 +786,7 @@ ListFormat detect_list_format(std::string_view text) {
           vote(ListFormat::webext);
         else if (line.find('^') != std::string_view::npos || options_start(line) || line.starts_with('/'))
           vote(ListFormat::adblock);
-        else if (tokens.size() >= 2 && parse_ip(tokens.front()))
+        else if (tokens.size() >= 2 && parse_ip_literal(tokens.front()))
           vote(ListFormat::hosts);
         else if (tokens.size() == 1 && is_ip_or_range(tokens.front()))
           vote(ListFormat::ips);

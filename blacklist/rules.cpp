@@ -464,32 +464,14 @@ const PublicSuffixes& public_suffixes() {
 
 // --- Addresses ---------------------------------------------------------------------------------------
 
-struct Address {
-  bool v6 = false;
-  std::array<std::uint8_t, 16> bytes{};  // IPv4 in the first 4
-  int bits() const { return v6 ? 128 : 32; }
-};
+using Address = IpAddress;
 
 // Parses an IPv4 or IPv6 literal; IPv4-mapped IPv6 becomes IPv4. Brackets and a %zone are accepted.
 std::optional<Address> parse_address(std::string_view text) {
   text = trim(text);
   if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
   if (const auto zone = text.find('%'); zone != std::string_view::npos) text = text.substr(0, zone);
-  char buffer[64];
-  if (text.empty() || text.size() >= sizeof buffer) return std::nullopt;
-  std::copy(text.begin(), text.end(), buffer);
-  buffer[text.size()] = '\0';
-  Address address;
-  if (inet_pton(AF_INET, buffer, address.bytes.data()) == 1) return address;
-  if (inet_pton(AF_INET6, buffer, address.bytes.data()) != 1) return std::nullopt;
-  address.v6 = true;
-  static constexpr std::array<std::uint8_t, 12> kMappedPrefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), address.bytes.begin())) {
-    std::copy(address.bytes.begin() + 12, address.bytes.end(), address.bytes.begin());
-    std::fill(address.bytes.begin() + 4, address.bytes.end(), 0);
-    address.v6 = false;
-  }
-  return address;
+  return parse_ip_literal(text);
 }
 
 Address masked(Address address, int prefix) {
@@ -1145,5 +1127,24 @@ std::string registrable_domain(std::string_view host) {
 std::string public_suffix_source() { return public_suffixes().source; }
 
 std::optional<std::string> host_to_ascii(std::string_view host) { return to_ascii_host(host); }
+
+std::optional<IpAddress> parse_ip_literal(std::string_view text, bool* mapped) {
+  char buffer[64];
+  if (text.empty() || text.size() >= sizeof buffer) return std::nullopt;
+  std::copy(text.begin(), text.end(), buffer);
+  buffer[text.size()] = '\0';
+  IpAddress address;
+  if (inet_pton(AF_INET, buffer, address.bytes.data()) == 1) return address;
+  if (inet_pton(AF_INET6, buffer, address.bytes.data()) != 1) return std::nullopt;
+  address.v6 = true;
+  static constexpr std::array<std::uint8_t, 12> kMappedPrefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), address.bytes.begin())) {
+    std::copy(address.bytes.begin() + 12, address.bytes.end(), address.bytes.begin());
+    std::fill(address.bytes.begin() + 4, address.bytes.end(), 0);
+    address.v6 = false;
+    if (mapped) *mapped = true;
+  }
+  return address;
+}
 
 }  // namespace blacklist

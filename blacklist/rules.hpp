@@ -26,6 +26,7 @@
 //    `public_suffix_source()` names the list in use.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -222,5 +223,16 @@ std::string public_suffix_source();
 // "xn--bcher-kva.example"); ASCII labels are returned unchanged, case included. No UTS #46 mapping or
 // normalisation is applied. nullopt if the name is not valid UTF-8. Quadratic in a label's length.
 std::optional<std::string> host_to_ascii(std::string_view host);
+
+// An IPv4 or IPv6 address, as bytes (IPv4 in the first 4).
+struct IpAddress {
+  bool v6 = false;
+  std::array<std::uint8_t, 16> bytes{};
+  int bits() const { return v6 ? 128 : 32; }
+};
+
+// Parses a bare IPv4 or IPv6 literal (no brackets, no zone, no spaces). IPv4-mapped IPv6 comes back
+// as IPv4, and then `mapped` (if given) is set. Used by the rules and by the blocklist importer.
+std::optional<IpAddress> parse_ip_literal(std::string_view text, bool* mapped = nullptr);
 
 }  // namespace blacklist
