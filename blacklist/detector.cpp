@@ -28,8 +28,8 @@ std::string cpu_detail(const CpuRule& rule, const CpuOutcome& cpu) {
   if (cpu.decision == CpuDecision::fired)
     return fmt::format("{} of {} samples above {:g}% of one core (median {:.0f}%)", cpu.best_exceeding, rule.window,
                        rule.threshold_percent, cpu.median_percent);
-  return fmt::format("did not fire: {} of {} samples above {:g}% of one core, {} of {} in a window needed "
-                     "(median {:.0f}%)",
+  return fmt::format("{}: {} of {} samples above {:g}% of one core, {} of {} in a window needed (median {:.0f}%)",
+                     cpu.decision == CpuDecision::cannot_fire ? "did not fire" : "undecided when the visit ended",
                      cpu.exceeding, cpu.intervals, rule.threshold_percent, rule.required(), rule.window,
                      cpu.median_percent);
 }

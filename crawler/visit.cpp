@@ -385,7 +385,9 @@ asio::awaitable<void> Visit::sample_cpu() {
   }
   outcome_.cpu = blacklist::decide(options_.cpu_rule, evidence().cpu_samples,
                                    detector_.horizon(evidence(), options_.cpu_rule, intervals_left()));
-  if (watched_) count("watched_for_late_start");
+  // Only when watching really went past one window (a late starter had its chance).
+  if (watched_ && static_cast<int>(evidence().cpu_samples.size()) - 1 > options_.cpu_rule.window)
+    count("watched_past_window");
   if (crashed_) set_status(Status::crash, "renderer crashed during sampling");
   else if (connection_done_) set_status(Status::crash, "browser connection lost during sampling");
   else if (evidence().cpu_samples.size() < 2)
