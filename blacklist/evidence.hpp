@@ -114,6 +114,10 @@ struct Evidence {
   std::vector<TargetRecord> targets;
   std::vector<CpuSample> cpu_samples;
   double sample_period_seconds = 0;
+  // The CPU rule the visit was judged with (so a stored visit can be drawn against its threshold).
+  double cpu_threshold_percent = 0;
+  int cpu_window = 0;
+  double cpu_ratio = 0;
   std::int64_t started_at_ms = 0;  // Unix epoch milliseconds
   std::int64_t elapsed_ms = 0;
   std::map<std::string, std::uint64_t> counters;  // drops and oddities, e.g. "frames_not_stored"

@@ -1,7 +1,7 @@
 // crawler/main.cpp — the `cjcrawl` command line.
 //
 // Subcommands: `check URL` (one site, end to end), `import SOURCE...` (public blocklists), `export`
-// (the blacklist as a feed file). Exit codes are documented in README.md:
+// (the blacklist as a feed file), `serve` (feeds, API and dashboard over HTTP). Exit codes are documented in README.md:
 //   0 checked, not cryptojacking · 3 cryptojacking · 1 could not check · 2 usage error · 130 interrupted
 // This is the only place where work is spawned detached from an owner: the top-level task.
 #include <signal.h>
@@ -27,9 +27,11 @@
 
 #include "blacklist/detector.hpp"
 #include "blacklist/list_import.hpp"
+#include "crawler/feed.hpp"
 #include "crawler/fetch.hpp"
 #include "crawler/report.hpp"
 #include "crawler/rules_path.hpp"
+#include "crawler/serve.hpp"
 #include "crawler/url_input.hpp"
 #include "crawler/visit.hpp"
 #include "db/export.hpp"
@@ -317,24 +319,10 @@ struct ExportArgs {
   std::string db_path = default_db_path();
 };
 
-// --since: Unix seconds, YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ (UTC). nullopt if none of those.
-std::optional<std::int64_t> parse_time_ms(const std::string& text) {
-  if (!text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
-    return std::stoll(text.substr(0, 12)) * 1000;
-  std::tm tm{};
-  const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!end) {
-    tm = {};
-    end = ::strptime(text.c_str(), "%Y-%m-%d", &tm);
-  }
-  if (!end || !(*end == '\0' || (end[0] == 'Z' && end[1] == '\0'))) return std::nullopt;
-  return static_cast<std::int64_t>(::timegm(&tm)) * 1000;
-}
-
 // Exports are reproducible: SOURCE_DATE_EPOCH, when set, is "now" for headers and the RPZ serial.
 std::int64_t export_clock_ms() {
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
-    if (auto parsed = parse_time_ms(epoch)) return *parsed;
+    if (auto parsed = crawler::parse_time_ms(epoch)) return *parsed;
   }
   return now_ms();
 }
@@ -358,7 +346,7 @@ int run_export(const ExportArgs& args) {
   filter.source = args.source;
   filter.min_confidence = args.min_confidence;
   if (!args.since.empty()) {
-    const auto since = parse_time_ms(args.since);
+    const auto since = crawler::parse_time_ms(args.since);
     if (!since) return usage_error(fmt::format("--since {}: expected Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", args.since));
     filter.seen_since_ms = *since;
   }
@@ -402,6 +390,69 @@ int run_export(const ExportArgs& args) {
              rendered.allowed);
   for (const auto& sample : rendered.skipped_samples)
     fmt::print(stderr, "  left out {} {}: {}\n", sample.kind, sample.value, sample.reason);
+  return kExitClean;
+}
+
+struct ServeArgs {
+  std::string listen = "127.0.0.1:8080";
+  std::string db_path = default_db_path();
+  std::size_t max_connections = 256;
+  double header_timeout_seconds = 10;
+  double idle_timeout_seconds = 15;
+  double write_timeout_seconds = 120;
+};
+
+// `cjcrawl serve`: the blacklist feeds, the API and the dashboard over HTTP, read-only, until
+// SIGINT or SIGTERM (then exit 0: stopping a server is its normal end).
+int run_serve(const ServeArgs& args) {
+  std::string problem;
+  const auto endpoint = crawler::parse_listen(args.listen, problem);
+  if (!endpoint) return usage_error(fmt::format("--listen {}: {}", args.listen, problem));
+  if (args.max_connections < 1 || args.max_connections > 100'000)
+    return usage_error(fmt::format("--max-connections {}: expected 1 to 100000", args.max_connections));
+  for (const double seconds : {args.header_timeout_seconds, args.idle_timeout_seconds, args.write_timeout_seconds})
+    if (!(seconds >= 0.1 && seconds <= 3600)) return usage_error("timeouts: expected 0.1 to 3600 seconds");
+  const auto milliseconds = [](double seconds) { return std::chrono::milliseconds(static_cast<long>(seconds * 1000)); };
+
+  asio::io_context io(1);
+  std::optional<crawler::FeedService> service;
+  try {
+    service.emplace(args.db_path, io.get_executor());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cjcrawl: cannot serve {}: {}\n", args.db_path, e.what());
+    return kExitCouldNotCheck;
+  }
+  crawler::ServeOptions options;
+  options.listen = *endpoint;
+  options.max_connections = args.max_connections;
+  options.header_timeout = milliseconds(args.header_timeout_seconds);
+  options.idle_timeout = milliseconds(args.idle_timeout_seconds);
+  options.write_timeout = milliseconds(args.write_timeout_seconds);
+  crawler::FeedServer server(io, *service, options);
+  boost::asio::ip::tcp::endpoint bound;
+  try {
+    bound = server.bind();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cjcrawl: {}\n", e.what());
+    return kExitCouldNotCheck;
+  }
+  if (!bound.address().is_loopback())
+    fmt::print(stderr, "cjcrawl: warning: serving on {}, not loopback: anyone who can reach it can read the "
+                       "blacklist and every visit's evidence\n", bound.address().to_string());
+  const std::string host =
+      bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
+  // stdout, one line, flushed: scripts and tests read the address (with --listen :0, the port) here.
+  fmt::print("cjcrawl: serving {} on http://{}:{}/ (Ctrl-C to stop)\n", args.db_path, host, bound.port());
+  std::fflush(stdout);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& error, int) {
+    if (error) return;
+    server.stop();
+    io.stop();
+  });
+  asio::co_spawn(io, server.run(), asio::detached);
+  io.run();
   return kExitClean;
 }
 
@@ -473,6 +524,20 @@ int main(int argc, char** argv) {
   export_cmd->add_option("-o,--output", exporting.output, "Write to FILE instead of stdout");
   export_cmd->add_option("--db", exporting.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
 
+  ServeArgs serving;
+  auto* serve_cmd = app.add_subcommand("serve", "Serve the blacklist feeds, a JSON API and a dashboard over HTTP (read-only)");
+  serve_cmd->add_option("--listen", serving.listen, "HOST:PORT to listen on (IP literal or localhost; port 0: any)")
+      ->capture_default_str();
+  serve_cmd->add_option("--db", serving.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
+  serve_cmd->add_option("--max-connections", serving.max_connections, "Connections served at once; more get 503")
+      ->capture_default_str();
+  serve_cmd->add_option("--header-timeout", serving.header_timeout_seconds, "Seconds for a client to send its first request")
+      ->capture_default_str();
+  serve_cmd->add_option("--idle-timeout", serving.idle_timeout_seconds, "Seconds a keep-alive connection may wait for its next request")
+      ->capture_default_str();
+  serve_cmd->add_option("--write-timeout", serving.write_timeout_seconds, "Seconds for a client to take one response")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -495,6 +560,7 @@ int main(int argc, char** argv) {
   if (check_cmd->parsed()) return run_check(check);
   if (import_cmd->parsed()) return run_import(import);
   if (export_cmd->parsed()) return run_export(exporting);
+  if (serve_cmd->parsed()) return run_serve(serving);
   fmt::print(stderr, "{}", app.help());
   return kExitUsage;
 }

@@ -130,6 +130,9 @@ class Visit : public std::enable_shared_from_this<Visit> {
     evidence().input = std::move(input);
     evidence().url = url_;
     evidence().sample_period_seconds = std::chrono::duration<double>(options.sample_period).count();
+    evidence().cpu_threshold_percent = options.cpu_rule.threshold_percent;
+    evidence().cpu_window = options.cpu_rule.window;
+    evidence().cpu_ratio = options.cpu_rule.ratio;
   }
 
   asio::awaitable<void> run();

@@ -893,6 +893,9 @@ Rendered render_stix(const std::vector<const ExportEntry*>& entries) {
 }
 }  // namespace
 
+std::string format_rfc3339_seconds(std::int64_t ms) { return rfc3339_seconds(ms); }
+std::string format_rfc3339_ms(std::int64_t ms) { return rfc3339_ms(ms); }
+
 std::string_view to_string(Format format) {
   switch (format) {
     case Format::hosts: return "hosts";

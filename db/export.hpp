@@ -157,6 +157,11 @@ struct Rendered {
 //          the bundle id is UUIDv5 of the objects' text, so it changes exactly when they do.
 Rendered render_export(Format format, std::span<const ExportEntry> entries, const ExportOptions& options);
 
+// Unix milliseconds as RFC 3339 UTC: "2024-06-10T09:12:00Z" / "2024-06-10T09:12:00.000Z" (clamped
+// to 1970–9999).
+std::string format_rfc3339_seconds(std::int64_t ms);
+std::string format_rfc3339_ms(std::int64_t ms);
+
 // ---- UUIDs (RFC 4122), for STIX ids.
 using Uuid = std::array<std::uint8_t, 16>;
 

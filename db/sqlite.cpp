@@ -216,4 +216,16 @@ void Transaction::commit() {
   committed_ = true;
 }
 
+ReadTransaction::ReadTransaction(Database& database) : database_(database) { database_.exec("BEGIN"); }
+
+ReadTransaction::~ReadTransaction() {
+  if (ended_ || database_.autocommit()) return;
+  sqlite3_exec(database_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void ReadTransaction::end() {
+  database_.exec("COMMIT");
+  ended_ = true;
+}
+
 }  // namespace db

@@ -147,4 +147,23 @@ class Transaction {
   bool committed_ = false;
 };
 
+// BEGIN (deferred) on construction, for a consistent read of several statements: SQLite takes the
+// read snapshot at the first SELECT and keeps it until commit() or destruction. Works on read-only
+// connections. Keep it short: under WAL an open read transaction pins the WAL, so checkpoints cannot
+// reset it while it lives (the feed server ends it before sending a byte).
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Database& database);
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  ~ReadTransaction();
+
+  // Ends the read (COMMIT). Throws db::Error if it fails.
+  void end();
+
+ private:
+  Database& database_;
+  bool ended_ = false;
+};
+
 }  // namespace db

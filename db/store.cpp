@@ -217,6 +217,29 @@ Store Store::open(const std::filesystem::path& path) {
   return store;
 }
 
+Store Store::open_readonly(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  const std::string context = "open " + name;
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error))
+    throw Error(SQLITE_CANTOPEN, context, "no database there (run `cjcrawl check` or `cjcrawl import` to create one)");
+  Store store{Database(name, SQLITE_OPEN_READONLY)};
+  try {
+    store.database_.set_busy_timeout(kBusyTimeoutMs);
+    const int version = read_user_version(store.database_);
+    check_supported(store.database_, version);
+    if (version < kSchemaVersion)
+      throw Error(SQLITE_ERROR, context,
+                  "its schema version is " + std::to_string(version) + ", older than this cjcrawl's " +
+                      std::to_string(kSchemaVersion) +
+                      "; a reader never writes, so let a writing command (cjcrawl import or check) upgrade it first");
+  } catch (const Error& failure) {
+    if (failure.context() == context) throw;
+    throw Error(failure.code(), context, failure.what());
+  }
+  return store;
+}
+
 Store Store::open_memory() {
   Store store{Database(":memory:")};
   store.database_.exec("PRAGMA foreign_keys = ON");
@@ -451,6 +474,125 @@ ORDER BY b.kind, b.value
     entries.push_back(std::move(entry));
   }
   return entries;
+}
+
+Store::FeedSnapshot Store::feed_snapshot(const ExportFilter& filter) {
+  FeedSnapshot snapshot;
+  ReadTransaction read(database_);
+  snapshot.generation = generation();
+  // When the blacklist last changed, from the data itself: an upsert moves last_seen_ms, a removal
+  // sets removed_ms, an import that changed something moves its source's last_change_ms.
+  Statement changed = database_.prepare(R"sql(
+SELECT max(coalesce((SELECT max(last_seen_ms) FROM blacklist), 0),
+           coalesce((SELECT max(removed_ms) FROM entry_sources), 0),
+           coalesce((SELECT max(last_change_ms) FROM sources), 0))
+)sql");
+  changed.step();  // an aggregate always yields one row
+  snapshot.changed_ms = changed.column_int64(0);
+  changed.reset();
+  snapshot.entries = export_entries(filter);
+  read.end();
+  return snapshot;
+}
+
+Store::EntryPage Store::entries_page(std::string_view kind, std::string_view contains, std::int64_t after_id,
+                                     int limit) {
+  limit = std::clamp(limit, 1, 1000);
+  EntryPage page;
+  ReadTransaction read(database_);
+  page.generation = generation();
+  // Byte semantics for the substring (values need not be UTF-8): instr on BLOBs.
+  Statement select = database_.prepare(R"sql(
+SELECT b.id, b.kind, b.value, coalesce(b.first_seen_ms, 0), coalesce(b.last_seen_ms, 0), b.hits,
+       coalesce(b.confidence, 0), coalesce(b.evidence_json, ''), group_concat(s.name, char(10))
+FROM blacklist b
+JOIN entry_sources e ON e.entry_id = b.id AND e.removed_ms IS NULL
+JOIN sources s ON s.id = e.source_id
+WHERE b.id > ?1 AND (?2 = '' OR b.kind = ?2)
+  AND (length(CAST(?3 AS BLOB)) = 0 OR instr(CAST(b.value AS BLOB), CAST(?3 AS BLOB)) > 0)
+GROUP BY b.id
+ORDER BY b.id
+LIMIT ?4
+)sql");
+  select.bind_int64(1, after_id).bind_text(2, kind).bind_blob(3, contains).bind_int64(4, limit + 1);
+  while (select.step()) {
+    if (page.entries.size() == static_cast<std::size_t>(limit)) {
+      page.more = true;
+      break;
+    }
+    PagedEntry paged;
+    paged.id = select.column_int64(0);
+    auto& entry = paged.entry;
+    entry.kind = select.column_text(1);
+    entry.value = select.column_text(2);
+    entry.first_seen_ms = select.column_int64(3);
+    entry.last_seen_ms = select.column_int64(4);
+    entry.hits = select.column_int64(5);
+    entry.confidence = static_cast<int>(select.column_int64(6));
+    entry.evidence_json = select.column_text(7);
+    const std::string names = select.column_text(8);
+    for (std::size_t start = 0; start <= names.size();) {
+      const auto end = std::min(names.find('\n', start), names.size());
+      if (end > start) entry.sources.push_back(names.substr(start, end - start));
+      start = end + 1;
+    }
+    std::sort(entry.sources.begin(), entry.sources.end());
+    page.entries.push_back(std::move(paged));
+  }
+  select.reset();
+  read.end();
+  return page;
+}
+
+std::vector<VisitRow> Store::latest_visits(const std::vector<std::string>& verdicts, int limit) const {
+  std::string wanted;
+  for (const auto& verdict : verdicts) wanted += "\n" + verdict;
+  if (!wanted.empty()) wanted += "\n";
+  Statement select = database_.prepare(R"sql(
+SELECT id, started_at_ms, input, url, final_url, status, status_reason, verdict, confidence,
+       evidence_json, cpu_samples_json, elapsed_ms
+FROM visits WHERE ?1 = '' OR instr(?1, char(10) || verdict || char(10)) > 0
+ORDER BY id DESC LIMIT ?2
+)sql");
+  select.bind_text(1, wanted).bind_int64(2, std::clamp(limit, 1, 1000));
+  std::vector<VisitRow> rows;
+  while (select.step()) {
+    rows.push_back(VisitRow{
+        .id = select.column_int64(0),
+        .started_at_ms = select.column_int64(1),
+        .input = select.column_text(2),
+        .url = select.column_text(3),
+        .final_url = select.column_text(4),
+        .status = select.column_text(5),
+        .status_reason = select.column_text(6),
+        .verdict = select.column_text(7),
+        .confidence = static_cast<int>(select.column_int64(8)),
+        .evidence_json = select.column_text(9),
+        .cpu_samples_json = select.column_text(10),
+        .elapsed_ms = select.column_int64(11),
+    });
+  }
+  return rows;
+}
+
+Store::Summary Store::summary() {
+  Summary summary;
+  ReadTransaction read(database_);
+  summary.generation = generation();
+  Statement counts = database_.prepare(
+      "SELECT count(*), coalesce(sum(verdict = 'cryptojacking'), 0) FROM visits");
+  counts.step();  // an aggregate always yields one row
+  summary.visits = counts.column_int64(0);
+  summary.detections = counts.column_int64(1);
+  Statement kinds = database_.prepare(R"sql(
+SELECT kind, count(*) FROM blacklist b
+WHERE EXISTS (SELECT 1 FROM entry_sources e WHERE e.entry_id = b.id AND e.removed_ms IS NULL)
+GROUP BY kind ORDER BY kind
+)sql");
+  while (kinds.step()) summary.active_by_kind.emplace_back(kinds.column_text(0), kinds.column_int64(1));
+  counts.reset();
+  read.end();
+  return summary;
 }
 
 blacklist::KnownEntries Store::known_entries() const {

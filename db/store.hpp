@@ -65,6 +65,10 @@ class Store {
   static Store open(const std::filesystem::path& path);
   // A private, empty, migrated in-memory database (for tests and dry runs).
   static Store open_memory();
+  // Opens an existing database for reading only (SQLITE_OPEN_READONLY): the feed server. The file
+  // must exist and be at kSchemaVersion; an older file is refused with a message saying to let a
+  // writing command (check, import) migrate it, so that a reader never writes. Throws db::Error.
+  static Store open_readonly(const std::filesystem::path& path);
 
   // Records one visit in one transaction: the visits row and, if the verdict is cryptojacking, an
   // upsert of each offender the judgement names (page, script_url, ws_endpoint keyed by
@@ -122,6 +126,43 @@ class Store {
     int min_confidence = 0;
   };
   std::vector<ExportEntry> export_entries(const ExportFilter& filter) const;
+
+  // What a feed serves, read in one read transaction so the three parts agree, and ended before
+  // this returns (a slow client must never hold the WAL). changed_ms is when the blacklist last
+  // changed, derived from the data (latest last_seen, removal, or source change), so it is the same
+  // for the same generation across restarts: feeds use it for Last-Modified and the headers.
+  struct FeedSnapshot {
+    std::int64_t generation = 0;
+    std::int64_t changed_ms = 0;
+    std::vector<ExportEntry> entries;
+  };
+  FeedSnapshot feed_snapshot(const ExportFilter& filter);
+
+  // One page of active entries, in id order (stable while entries are added), for /api/entries.
+  struct PagedEntry {
+    std::int64_t id = 0;
+    ExportEntry entry;
+  };
+  struct EntryPage {
+    std::int64_t generation = 0;
+    std::vector<PagedEntry> entries;
+    bool more = false;  // entries after the last one exist
+  };
+  // kind: "" for every kind. contains: "" or a byte substring of the value. after_id: 0 for the
+  // first page, else the last id of the previous page. limit: 1–1000 (clamped).
+  EntryPage entries_page(std::string_view kind, std::string_view contains, std::int64_t after_id, int limit);
+
+  // The newest visits first; only those whose verdict is in `verdicts` (empty: all). limit clamped to 1–1000.
+  std::vector<VisitRow> latest_visits(const std::vector<std::string>& verdicts, int limit) const;
+
+  // Counts for the dashboard.
+  struct Summary {
+    std::int64_t generation = 0;
+    std::int64_t visits = 0;
+    std::int64_t detections = 0;              // visits judged cryptojacking
+    std::vector<std::pair<std::string, std::int64_t>> active_by_kind;  // by kind name
+  };
+  Summary summary();
 
   // The blacklist as the detector consults it: every active entry, by kind (blacklist::KnownEntries).
   blacklist::KnownEntries known_entries() const;

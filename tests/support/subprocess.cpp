@@ -74,6 +74,8 @@ void Process::signal(int sig) {
   if (status_ < 0) ::kill(pid_, sig);
 }
 
+std::string Process::output_so_far() const { return read_file(out_path_); }
+
 ProcessResult Process::wait(std::chrono::milliseconds timeout) {
   ProcessResult result;
   const auto until = std::chrono::steady_clock::now() + timeout;

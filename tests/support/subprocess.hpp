@@ -31,6 +31,8 @@ class Process {
   bool running();
   void signal(int sig);
   ProcessResult wait(std::chrono::milliseconds timeout);
+  // What the child has written to stdout so far (for servers that print their address).
+  std::string output_so_far() const;
 
  private:
   pid_t pid_ = -1;

@@ -1,0 +1,42 @@
+// crawler/dashboard.hpp — the page `cjcrawl serve` shows at /: the latest detections with their
+// reasons, and per visit a CPU-trace chart (inline SVG: the threshold line drawn, the samples above
+// it marked), the socket endpoints and the scripts that matched.
+//
+// Pure: stored rows in, one self-contained HTML document out. No script, no external asset (it must
+// work offline and under a CSP of default-src 'none'). Every value came from a hostile page: all
+// text is HTML-escaped, bytes that are not UTF-8 become U+FFFD, control characters are dropped,
+// and nothing from a page becomes a link, an attribute other than a title, or markup.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "db/store.hpp"
+
+namespace crawler {
+
+struct DashboardData {
+  db::Store::Summary summary;
+  std::vector<db::VisitRow> detections;  // newest first: cryptojacking and suspicious
+  std::vector<db::VisitRow> recent;      // newest first: every verdict
+};
+
+// Caps on what one card shows (a page may open thousands of sockets); the rest is counted.
+inline constexpr std::size_t kDashboardMaxReasons = 20;
+inline constexpr std::size_t kDashboardMaxSockets = 10;
+inline constexpr std::size_t kDashboardMaxScripts = 10;
+inline constexpr std::size_t kDashboardMaxSamples = 2'000;  // chart points (a visit has far fewer)
+
+std::string render_dashboard(const DashboardData& data);
+
+// The chart of one visit: `samples` is evidence_json's "cpu_samples" ([{"t_ms", "cpu_percent"}]).
+// <svg class="cpu-chart" data-samples=N data-over=K data-threshold=T> with a <line class="threshold">
+// and one <circle class="over"> per sample above the threshold. Empty string when there are no samples.
+std::string cpu_chart_svg(const nlohmann::json& samples, double threshold_percent);
+
+// Text made safe for HTML element content and quoted attribute values.
+std::string html_escape(std::string_view text);
+
+}  // namespace crawler

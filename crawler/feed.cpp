@@ -1,0 +1,653 @@
+// crawler/feed.cpp — see feed.hpp. The routing table is handle(); each endpoint is one named step.
+#include "crawler/feed.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <ctime>
+#include <list>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "crawler/dashboard.hpp"
+#include "db/export.hpp"
+
+namespace crawler {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// ---- Time.
+
+constexpr std::int64_t kMaxTimeMs = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) {
+  year -= month <= 2 ? 1 : 0;
+  const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const auto year_of_era = static_cast<unsigned>(year - era * 400);
+  const unsigned day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const unsigned day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  return era * 146'097 + static_cast<std::int64_t>(day_of_era) - 719'468;
+}
+
+bool is_leap(std::int64_t year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+unsigned days_in_month(std::int64_t year, unsigned month) {
+  static constexpr std::array<unsigned, 12> kDays{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month == 2 && is_leap(year) ? 29 : kDays[month - 1];
+}
+
+// Reads exactly `width` digits at `pos`.
+std::optional<unsigned> digits(std::string_view text, std::size_t pos, std::size_t width) {
+  if (pos + width > text.size()) return std::nullopt;
+  unsigned value = 0;
+  for (std::size_t i = pos; i < pos + width; ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(text[i] - '0');
+  }
+  return value;
+}
+
+std::string printable(std::string_view text, std::size_t max_chars = 120) {
+  std::string out;
+  for (unsigned char c : text.substr(0, max_chars)) {
+    if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
+    else out += fmt::format("\\x{:02x}", c);
+  }
+  if (text.size() > max_chars) out += "...";
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_time_ms(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (text.size() > 12) return std::nullopt;  // beyond year 9999
+    std::int64_t seconds = 0;
+    std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (seconds * 1000 > kMaxTimeMs) return std::nullopt;
+    return seconds * 1000;
+  }
+  const auto year = digits(text, 0, 4);
+  const auto month = digits(text, 5, 2);
+  const auto day = digits(text, 8, 2);
+  if (!year || !month || !day || text[4] != '-' || text[7] != '-') return std::nullopt;
+  if (*year < 1970 || *month < 1 || *month > 12 || *day < 1 || *day > days_in_month(*year, *month)) return std::nullopt;
+  std::int64_t ms = days_from_civil(*year, *month, *day) * 86'400'000;
+  if (text.size() == 10) return ms;
+  if (text[10] != 'T' && text[10] != 't' && text[10] != ' ') return std::nullopt;
+  const auto hour = digits(text, 11, 2);
+  const auto minute = digits(text, 14, 2);
+  const auto second = digits(text, 17, 2);
+  if (!hour || !minute || !second || text[13] != ':' || text[16] != ':') return std::nullopt;
+  if (*hour > 23 || *minute > 59 || *second > 60) return std::nullopt;  // 60: a leap second
+  ms += (std::int64_t{*hour} * 3600 + *minute * 60 + *second) * 1000;
+  std::size_t pos = 19;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    const std::size_t start = pos;
+    std::int64_t fraction = 0;
+    int scale = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (scale < 3) {
+        fraction = fraction * 10 + (text[pos] - '0');
+        ++scale;
+      }
+      ++pos;
+    }
+    if (pos == start || pos - start > 9) return std::nullopt;
+    while (scale++ < 3) fraction *= 10;
+    ms += fraction;
+  }
+  if (pos >= text.size()) return std::nullopt;  // RFC 3339 requires the offset
+  if ((text[pos] == 'Z' || text[pos] == 'z') && pos + 1 == text.size()) return ms;
+  if ((text[pos] == '+' || text[pos] == '-') && pos + 6 == text.size() && text[pos + 3] == ':') {
+    const auto offset_hours = digits(text, pos + 1, 2);
+    const auto offset_minutes = digits(text, pos + 4, 2);
+    if (!offset_hours || !offset_minutes || *offset_hours > 23 || *offset_minutes > 59) return std::nullopt;
+    const std::int64_t offset = (std::int64_t{*offset_hours} * 60 + *offset_minutes) * 60'000;
+    ms += text[pos] == '+' ? -offset : offset;
+    if (ms < 0 || ms > kMaxTimeMs) return std::nullopt;
+    return ms;
+  }
+  return std::nullopt;
+}
+
+std::string http_date(std::int64_t ms) {
+  const std::time_t seconds = static_cast<std::time_t>(std::clamp<std::int64_t>(ms, 0, kMaxTimeMs) / 1000);
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  static constexpr std::array<const char*, 7> kDays{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::array<const char*, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT", kDays[static_cast<std::size_t>(tm.tm_wday)], tm.tm_mday,
+                     kMonths[static_cast<std::size_t>(tm.tm_mon)], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::optional<std::int64_t> parse_http_date(std::string_view text) {
+  // "Thu, 26 Nov 2026 10:00:00 GMT": 29 characters, fixed positions.
+  static constexpr std::array<std::string_view, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (text.size() != 29 || text.substr(3, 2) != ", " || text[7] != ' ' || text[11] != ' ' || text[16] != ' ' ||
+      text[19] != ':' || text[22] != ':' || text.substr(25) != " GMT")
+    return std::nullopt;
+  const auto month_at = std::find(kMonths.begin(), kMonths.end(), text.substr(8, 3));
+  if (month_at == kMonths.end()) return std::nullopt;
+  const auto month = static_cast<unsigned>(month_at - kMonths.begin()) + 1;
+  const auto day = digits(text, 5, 2);
+  const auto year = digits(text, 12, 4);
+  const auto hour = digits(text, 17, 2);
+  const auto minute = digits(text, 20, 2);
+  const auto second = digits(text, 23, 2);
+  if (!day || !year || !hour || !minute || !second || *year < 1970 || *day < 1 ||
+      *day > days_in_month(*year, month) || *hour > 23 || *minute > 59 || *second > 60)
+    return std::nullopt;
+  return (days_from_civil(*year, month, *day) * 86'400 + std::int64_t{*hour} * 3600 + *minute * 60 + *second) * 1000;
+}
+
+bool accepts_gzip(std::string_view accept_encoding) {
+  // "gzip, deflate;q=0.5, *;q=0" — coding names are case-insensitive; a q of 0 means "not acceptable".
+  std::optional<bool> gzip;
+  std::optional<bool> any;
+  std::size_t start = 0;
+  while (start <= accept_encoding.size()) {
+    const auto end = std::min(accept_encoding.find(',', start), accept_encoding.size());
+    std::string_view item = accept_encoding.substr(start, end - start);
+    start = end + 1;
+    const auto semicolon = item.find(';');
+    std::string_view name = item.substr(0, semicolon);
+    auto trim = [](std::string_view s) {
+      while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+      while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+      return s;
+    };
+    name = trim(name);
+    std::string lower(name);
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    bool acceptable = true;
+    if (semicolon != std::string_view::npos) {
+      std::string_view parameter = trim(item.substr(semicolon + 1));
+      if (parameter.size() >= 2 && (parameter[0] == 'q' || parameter[0] == 'Q') && parameter[1] == '=') {
+        parameter.remove_prefix(2);
+        // q=0, q=0.0, q=0.000 are zero; anything else with a non-zero digit is not.
+        acceptable = std::any_of(parameter.begin(), parameter.end(), [](char c) { return c >= '1' && c <= '9'; });
+      }
+    }
+    if (lower == "gzip" || lower == "x-gzip") gzip = acceptable;
+    else if (lower == "*") any = acceptable;
+  }
+  if (gzip) return *gzip;
+  return any.value_or(false);
+}
+
+bool etag_matches(std::string_view if_none_match, std::string_view etag) {
+  std::size_t start = 0;
+  while (start < if_none_match.size()) {
+    const auto end = std::min(if_none_match.find(',', start), if_none_match.size());
+    std::string_view tag = if_none_match.substr(start, end - start);
+    start = end + 1;
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag == "*") return true;
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == etag) return true;
+  }
+  return false;
+}
+
+std::string gzip_compress(std::string_view data, int level) {
+  z_stream stream{};
+  // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
+  if (deflateInit2(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("gzip: deflateInit2 failed");
+  std::string out;
+  out.resize(deflateBound(&stream, static_cast<uLong>(data.size())) + 32);
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  const int result = deflate(&stream, Z_FINISH);
+  const auto written = out.size() - stream.avail_out;
+  deflateEnd(&stream);
+  if (result != Z_STREAM_END) throw std::runtime_error("gzip: deflate did not finish");
+  out.resize(written);
+  return out;
+}
+
+// ---- The service.
+
+namespace {
+
+constexpr std::size_t kMaxQueryBytes = 256;  // /api/entries?q=
+constexpr int kDefaultPageSize = 100;
+
+const std::set<std::string, std::less<>> kKinds{"page", "domain", "script_url", "script_path", "ws_endpoint",
+                                                "ip", "wasm_sha256", "allow"};
+
+std::uint64_t fnv1a64(std::string_view text) {
+  std::uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+HttpResponse text_response(int status, std::string text) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::make_shared<const std::string>(std::move(text));
+  return response;
+}
+
+HttpResponse json_response(int status, const nlohmann::json& value) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.body = std::make_shared<const std::string>(
+      value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  return response;
+}
+
+HttpResponse problem(int status, std::string_view reason) {
+  static const std::map<int, std::string_view> kTitles{{400, "Bad Request"}, {404, "Not Found"},
+                                                       {405, "Method Not Allowed"}, {500, "Internal Server Error"},
+                                                       {503, "Service Unavailable"}};
+  const auto title = kTitles.contains(status) ? kTitles.at(status) : std::string_view("Error");
+  return text_response(status, fmt::format("{} {}: {}\n", status, title, printable(reason, 300)));
+}
+
+// One rendered feed, kept for the generation it was rendered at.
+struct RenderedFeed {
+  std::int64_t generation = 0;
+  std::int64_t changed_ms = 0;
+  std::shared_ptr<const std::string> identity;
+  std::shared_ptr<const std::string> gzip;
+  std::size_t bytes() const { return identity->size() + gzip->size(); }
+};
+
+// What /feed/<format> was asked for; key() names it in the cache and the ETag.
+struct FeedQuery {
+  db::Format format = db::Format::hosts;
+  db::Store::ExportFilter filter;
+  std::string key() const {
+    std::string kinds;
+    for (const auto& kind : filter.kinds) kinds += kind + ",";
+    return fmt::format("{}|{}|{}|{}|{}", db::to_string(format), kinds, filter.source, filter.min_confidence,
+                       filter.seen_since_ms);
+  }
+};
+
+std::string make_etag(std::int64_t generation, const std::string& key, bool gzip) {
+  return fmt::format("\"{}-{:016x}{}\"", generation, fnv1a64(key), gzip ? "-gz" : "");
+}
+
+}  // namespace
+
+struct FeedService::State {
+  State(const std::filesystem::path& database, asio::any_io_executor io_executor, FeedLimits feed_limits)
+      : io(std::move(io_executor)),
+        limits(feed_limits),
+        io_store(db::Store::open_readonly(database)),
+        worker_store(db::Store::open_readonly(database)) {}
+
+  asio::any_io_executor io;
+  FeedLimits limits;
+  db::Store io_store;      // io thread only: the generation
+  db::Store worker_store;  // worker thread only
+  asio::thread_pool worker{1};
+
+  // The cache, shared by both threads. Most recently used at the front.
+  std::mutex cache_mutex;
+  std::list<std::pair<std::string, std::shared_ptr<const RenderedFeed>>> cache;
+  std::size_t cache_bytes = 0;
+
+  std::atomic<std::uint64_t> renders{0};
+  std::atomic<std::uint64_t> not_modified{0};
+
+  // Runs fn() on the worker thread; the awaiting coroutine resumes on its own (io) executor with the
+  // result, or the exception fn threw. A plain completion handler: no coroutine frame owns fn.
+  // Callers pass a named closure: g++ 12 corrupts closures built inside a co_await expression when
+  // they hold aggregates with default member initialisers (a FeedQuery; seen as a bad free here).
+  template <class Fn>
+  auto on_worker(Fn&& fn) {
+    using Result = std::invoke_result_t<Fn>;
+    return asio::async_initiate<const asio::use_awaitable_t<>, void(std::exception_ptr, Result)>(
+        [this](auto handler, auto work) {
+          auto resume_on = asio::get_associated_executor(handler, io);
+          auto keep_running = asio::make_work_guard(resume_on);
+          asio::post(worker, [handler = std::move(handler), work = std::move(work), resume_on,
+                              keep_running = std::move(keep_running)]() mutable {
+            std::exception_ptr failure;
+            Result result{};
+            try {
+              result = work();
+            } catch (...) {
+              failure = std::current_exception();
+            }
+            asio::post(resume_on, [handler = std::move(handler), failure, result = std::move(result),
+                                   keep_running = std::move(keep_running)]() mutable {
+              std::move(handler)(failure, std::move(result));
+            });
+          });
+        },
+        asio::use_awaitable, std::forward<Fn>(fn));
+  }
+
+  std::shared_ptr<const RenderedFeed> cached(const std::string& key, std::int64_t generation) {
+    std::lock_guard lock(cache_mutex);
+    for (auto it = cache.begin(); it != cache.end(); ++it) {
+      if (it->first != key) continue;
+      if (it->second->generation < generation) return nullptr;
+      cache.splice(cache.begin(), cache, it);
+      return cache.front().second;
+    }
+    return nullptr;
+  }
+
+  void remember(const std::string& key, std::shared_ptr<const RenderedFeed> feed) {
+    std::lock_guard lock(cache_mutex);
+    // Older generations are dead: every ETag has moved on.
+    for (auto it = cache.begin(); it != cache.end();) {
+      if (it->first == key || it->second->generation < feed->generation) {
+        cache_bytes -= it->second->bytes();
+        it = cache.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (feed->bytes() > limits.cache_bytes) return;  // served once, never kept
+    cache_bytes += feed->bytes();
+    cache.emplace_front(key, std::move(feed));
+    while (cache.size() > limits.cache_entries || cache_bytes > limits.cache_bytes) {
+      cache_bytes -= cache.back().second->bytes();
+      cache.pop_back();
+    }
+  }
+
+  // Worker thread: the feed at the database's current generation, rendered unless cached.
+  std::shared_ptr<const RenderedFeed> render(const FeedQuery& query) {
+    const std::string key = query.key();
+    // Requests that missed together wait here in line; the first renders, the rest find its result.
+    if (auto feed = cached(key, worker_store.generation())) return feed;
+    auto snapshot = worker_store.feed_snapshot(query.filter);  // the read transaction ends inside
+    db::ExportOptions options;
+    // The data's own change time, so the same generation renders the same bytes after a restart.
+    options.now_ms = snapshot.changed_ms;
+    options.include_pages =
+        std::find(query.filter.kinds.begin(), query.filter.kinds.end(), "page") != query.filter.kinds.end();
+    auto rendered = db::render_export(query.format, snapshot.entries, options);
+    auto feed = std::make_shared<RenderedFeed>();
+    feed->generation = snapshot.generation;
+    feed->changed_ms = snapshot.changed_ms;
+    feed->gzip = std::make_shared<const std::string>(gzip_compress(rendered.text));
+    feed->identity = std::make_shared<const std::string>(std::move(rendered.text));
+    ++renders;
+    remember(key, feed);
+    return feed;
+  }
+
+  asio::awaitable<HttpResponse> feed(const HttpRequest& request, std::string_view format_name,
+                                     const boost::urls::url_view& url);
+  asio::awaitable<HttpResponse> entries(const boost::urls::url_view& url);
+  asio::awaitable<HttpResponse> visit(std::string_view id_text);
+  asio::awaitable<HttpResponse> dashboard();
+  HttpResponse health();
+};
+
+FeedService::FeedService(const std::filesystem::path& database, asio::any_io_executor io, FeedLimits limits)
+    : state_(std::make_unique<State>(database, std::move(io), limits)) {}
+
+FeedService::~FeedService() {
+  if (state_) state_->worker.join();
+}
+
+FeedService::Stats FeedService::stats() const { return Stats{state_->renders.load(), state_->not_modified.load()}; }
+
+asio::awaitable<HttpResponse> FeedService::handle(HttpRequest request) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    auto response = problem(405, "only GET and HEAD are served");
+    response.headers.emplace_back("Allow", "GET, HEAD");
+    co_return response;
+  }
+  auto parsed = boost::urls::parse_origin_form(request.target);
+  if (!parsed) co_return problem(400, "the request target is not a valid origin-form URL path");
+  const boost::urls::url_view url = *parsed;
+  const std::string_view path = url.encoded_path();
+
+  // Each route is one step; the database errors of any of them become a 503 (the file may be busy
+  // in a recovery, or gone), never a crash.
+  std::optional<HttpResponse> response;
+  try {
+    if (path == "/" || path == "/index.html") {
+      response = co_await state_->dashboard();
+    } else if (path == "/healthz") {
+      response = state_->health();
+    } else if (path.starts_with("/feed/")) {
+      response = co_await state_->feed(request, path.substr(6), url);
+    } else if (path == "/api/entries") {
+      response = co_await state_->entries(url);
+    } else if (path.starts_with("/api/visits/")) {
+      response = co_await state_->visit(path.substr(12));
+    } else {
+      response = problem(404, "no such page; try /, /feed/hosts, /api/entries, /api/visits/<id> or /healthz");
+    }
+  } catch (const db::Error& error) {
+    spdlog::error("serve {}: database: {}", printable(request.target), error.what());
+    response = problem(503, "the database cannot be read right now");
+  } catch (const std::exception& error) {
+    spdlog::error("serve {}: {}", printable(request.target), error.what());
+    response = problem(500, "internal error");
+  }
+  co_return std::move(*response);
+}
+
+HttpResponse FeedService::State::health() {
+  return json_response(200, {{"status", "ok"}, {"generation", io_store.generation()}});
+}
+
+asio::awaitable<HttpResponse> FeedService::State::feed(const HttpRequest& request, std::string_view format_name,
+                                                       const boost::urls::url_view& url) {
+  // Step 1: what is asked for. Unknown parameters are refused, so a typo is not a silent full feed.
+  FeedQuery query;
+  const auto format = db::parse_format(format_name);
+  if (!format) co_return problem(404, "no such feed format; expected hosts, domains, adblock, rpz, csv, json, jsonl or stix");
+  query.format = *format;
+  std::set<std::string> seen;
+  for (const auto& param : url.params()) {
+    const std::string key = param.key;
+    const std::string value = param.value;
+    if (key != "kind" && !seen.insert(key).second) co_return problem(400, fmt::format("{} given twice", key));
+    if (key == "kind") {
+      for (std::size_t start = 0; start <= value.size();) {
+        const auto end = std::min(value.find(',', start), value.size());
+        const std::string kind = value.substr(start, end - start);
+        start = end + 1;
+        if (!kKinds.contains(kind)) co_return problem(400, fmt::format("kind={}: not a blacklist kind", kind));
+        query.filter.kinds.push_back(kind);
+      }
+    } else if (key == "source") {
+      if (value != "all" && value != "crawl" && value != "import")
+        co_return problem(400, "source: expected crawl, import or all");
+      query.filter.source = value;
+    } else if (key == "min_confidence") {
+      int confidence = -1;
+      const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), confidence);
+      if (error != std::errc() || end != value.data() + value.size() || confidence < 0 || confidence > 100)
+        co_return problem(400, "min_confidence: expected 0 to 100");
+      query.filter.min_confidence = confidence;
+    } else if (key == "since") {
+      const auto since = parse_time_ms(value);
+      if (!since) co_return problem(400, "since: expected RFC 3339 (2026-11-26T10:00:00Z), a date or Unix seconds");
+      query.filter.seen_since_ms = *since;
+    } else {
+      co_return problem(400, fmt::format("unknown parameter {}; expected kind, source, since, min_confidence", key));
+    }
+  }
+  std::sort(query.filter.kinds.begin(), query.filter.kinds.end());
+  query.filter.kinds.erase(std::unique(query.filter.kinds.begin(), query.filter.kinds.end()), query.filter.kinds.end());
+  const std::string key = query.key();
+  const bool gzip = accepts_gzip(request.accept_encoding);
+
+  // Step 2: revalidation against the current generation: one indexed read, no rendering.
+  const std::int64_t generation = io_store.generation();
+  // A 304 carries the validators and caching headers of the 200 it stands for, but no encoding.
+  auto headers_for = [&](const std::string& etag, bool with_body) {
+    std::vector<std::pair<std::string, std::string>> headers{
+        {"ETag", etag}, {"Cache-Control", "no-cache"}, {"Vary", "Accept-Encoding"}};
+    if (gzip && with_body) headers.emplace_back("Content-Encoding", "gzip");
+    return headers;
+  };
+  if (!request.if_none_match.empty() && etag_matches(request.if_none_match, make_etag(generation, key, gzip))) {
+    ++not_modified;
+    HttpResponse response = text_response(304, "");
+    response.headers = headers_for(make_etag(generation, key, gzip), false);
+    co_return response;
+  }
+
+  // Step 3: the body, from the cache or rendered on the worker.
+  auto rendered = cached(key, generation);
+  if (!rendered) {
+    // Named, not a temporary in the co_await expression (see on_worker).
+    auto job = [this, query] { return render(query); };
+    rendered = co_await on_worker(std::move(job));
+  }
+  const std::string etag = make_etag(rendered->generation, key, gzip);
+  const std::string last_modified = http_date(rendered->changed_ms);
+  if (request.if_none_match.empty() && !request.if_modified_since.empty()) {
+    const auto since = parse_http_date(request.if_modified_since);
+    if (since && rendered->changed_ms / 1000 * 1000 <= *since) {
+      ++not_modified;
+      HttpResponse response = text_response(304, "");
+      response.headers = headers_for(etag, false);
+      response.headers.emplace_back("Last-Modified", last_modified);
+      co_return response;
+    }
+  }
+  HttpResponse response;
+  response.headers = headers_for(etag, true);
+  response.headers.emplace_back("Last-Modified", last_modified);
+  response.content_type = std::string(db::content_type(query.format));
+  response.body = gzip ? rendered->gzip : rendered->identity;
+  co_return response;
+}
+
+asio::awaitable<HttpResponse> FeedService::State::entries(const boost::urls::url_view& url) {
+  std::string kind;
+  std::string contains;
+  std::int64_t cursor = 0;
+  int limit = kDefaultPageSize;
+  std::set<std::string> seen;
+  for (const auto& param : url.params()) {
+    const std::string key = param.key;
+    const std::string value = param.value;
+    if (!seen.insert(key).second) co_return problem(400, fmt::format("{} given twice", key));
+    if (key == "kind") {
+      if (!value.empty() && !kKinds.contains(value)) co_return problem(400, fmt::format("kind={}: not a blacklist kind", value));
+      kind = value;
+    } else if (key == "q") {
+      if (value.size() > kMaxQueryBytes) co_return problem(400, fmt::format("q: at most {} bytes", kMaxQueryBytes));
+      contains = value;
+    } else if (key == "limit") {
+      const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (error != std::errc() || end != value.data() + value.size() || limit < 1 || limit > 1000)
+        co_return problem(400, "limit: expected 1 to 1000");
+    } else if (key == "cursor") {
+      const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), cursor);
+      if (error != std::errc() || end != value.data() + value.size() || cursor < 0)
+        co_return problem(400, "cursor: expected the next_cursor of the previous page");
+    } else {
+      co_return problem(400, fmt::format("unknown parameter {}; expected kind, q, limit, cursor", key));
+    }
+  }
+  auto job = [this, kind, contains, cursor, limit] { return worker_store.entries_page(kind, contains, cursor, limit); };
+  auto page = co_await on_worker(std::move(job));
+  // Each entry is the same object as a line of the jsonl feed, with its id first.
+  std::string body = fmt::format("{{\"generation\":{},\"count\":{},\"entries\":[", page.generation, page.entries.size());
+  db::ExportOptions options;
+  for (std::size_t i = 0; i < page.entries.size(); ++i) {
+    const auto& paged = page.entries[i];
+    auto line = db::render_export(db::Format::jsonl, std::span(&paged.entry, 1), options).text;
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    if (i) body += ",\n";
+    body += fmt::format("{{\"id\":{},", paged.id);
+    body.append(line, 1);
+  }
+  body += "],\"next_cursor\":";
+  body += page.more && !page.entries.empty() ? fmt::format("\"{}\"", page.entries.back().id) : "null";
+  body += "}\n";
+  HttpResponse response;
+  response.content_type = "application/json";
+  response.headers.emplace_back("Cache-Control", "no-cache");
+  response.body = std::make_shared<const std::string>(std::move(body));
+  co_return response;
+}
+
+asio::awaitable<HttpResponse> FeedService::State::visit(std::string_view id_text) {
+  std::int64_t id = 0;
+  const auto [end, error] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+  if (error != std::errc() || end != id_text.data() + id_text.size() || id <= 0)
+    co_return problem(404, "a visit id is a positive number");
+  auto job = [this, id] { return worker_store.visit(id); };
+  auto row = co_await on_worker(std::move(job));
+  if (!row) co_return problem(404, fmt::format("no visit {}", id));
+  auto parse = [](const std::string& text) {
+    auto value = nlohmann::json::parse(text, nullptr, false);
+    return value.is_discarded() ? nlohmann::json(text) : value;
+  };
+  co_return json_response(200, {{"id", row->id},
+                                {"started_at_ms", row->started_at_ms},
+                                {"input", row->input},
+                                {"url", row->url},
+                                {"final_url", row->final_url},
+                                {"status", row->status},
+                                {"status_reason", row->status_reason},
+                                {"verdict", row->verdict},
+                                {"confidence", row->confidence},
+                                {"elapsed_ms", row->elapsed_ms},
+                                {"evidence", parse(row->evidence_json)},
+                                {"cpu_trace", parse(row->cpu_samples_json)}});
+}
+
+asio::awaitable<HttpResponse> FeedService::State::dashboard() {
+  const int detections = limits.dashboard_detections;
+  const int recent = limits.dashboard_recent;
+  auto job = [this, detections, recent] {
+    DashboardData data;
+    data.summary = worker_store.summary();
+    data.detections = worker_store.latest_visits({"cryptojacking", "suspicious"}, detections);
+    data.recent = worker_store.latest_visits({}, recent);
+    return render_dashboard(data);
+  };
+  auto html = co_await on_worker(std::move(job));
+  HttpResponse response;
+  response.content_type = "text/html; charset=utf-8";
+  response.headers.emplace_back("Cache-Control", "no-cache");
+  // No script runs on the page at all; styles are inline, the charts inline SVG.
+  response.headers.emplace_back("Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+                                "base-uri 'none'; form-action 'self'");
+  response.body = std::make_shared<const std::string>(std::move(html));
+  co_return response;
+}
+
+}  // namespace crawler
