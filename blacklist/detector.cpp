@@ -229,7 +229,7 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
 int Detector::horizon(const Evidence& evidence, const CpuRule& rule, int intervals_left) const {
   const auto signals = collect(evidence);
   const int seen = std::max(0, static_cast<int>(evidence.cpu_samples.size()) - 1);
-  const bool keep = signals.conclusive.empty() &&
+  const bool keep = watch_late_starters_ && signals.conclusive.empty() &&
                     (signals.keyword_miner || signals.worker_socket || signals.wasm_unexplained);
   return keep ? std::max(rule.window, seen + std::max(0, intervals_left)) : rule.window;
 }
@@ -243,7 +243,8 @@ Assessment Detector::assess(const Evidence& evidence, const CpuRule& rule, int i
     out.why = "conclusive evidence";
     return out;
   }
-  out.keep_watching = signals.keyword_miner || signals.worker_socket || signals.wasm_unexplained;
+  out.keep_watching =
+      watch_late_starters_ && (signals.keyword_miner || signals.worker_socket || signals.wasm_unexplained);
   const int horizon = out.keep_watching ? std::max(rule.window, seen + std::max(0, intervals_left)) : rule.window;
   const auto cpu = decide(rule, evidence.cpu_samples, horizon);
   const bool miner_signal = signals.wasm_miner || signals.keyword_miner || signals.worker_socket;

@@ -42,7 +42,10 @@ struct Assessment {
 
 class Detector {
  public:
-  explicit Detector(Rules rules = {}, KnownEntries known = {}) : rules_(std::move(rules)), known_(std::move(known)) {}
+  // watch_late_starters: weak signals (miner keywords, a worker's socket, unexplained Wasm) keep a
+  // visit sampling until its deadline. Off (--no-late-watch), the CPU rule decides within one window.
+  explicit Detector(Rules rules = {}, KnownEntries known = {}, bool watch_late_starters = true)
+      : rules_(std::move(rules)), known_(std::move(known)), watch_late_starters_(watch_late_starters) {}
 
   // Records keyword and Wasm findings of a fetched source in `script` (source_state "fetched").
   void examine_script(ScriptRecord& script) const;
@@ -65,6 +68,7 @@ class Detector {
 
   Rules rules_;
   KnownEntries known_;
+  bool watch_late_starters_ = true;
 };
 
 }  // namespace blacklist

@@ -16,6 +16,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -243,6 +245,21 @@ int remove_orphaned_profiles() {
     if (!remove_ec) ++removed;
   }
   return removed;
+}
+
+bool is_browser_ui_renderer(std::int64_t pid) {
+  constexpr std::string_view kWebUiFlag = "--top-chrome-webui";
+  if (pid <= 0) return false;
+  std::ifstream file(fmt::format("/proc/{}/cmdline", pid), std::ios::binary);
+  std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  // Match the whole flag, not a prefix of another one. Chrome rewrites the command line of the
+  // processes its zygote forks (setproctitle): their arguments are separated by spaces, not NULs.
+  for (std::size_t start = 0; start < cmdline.size();) {
+    const std::size_t end = std::min(cmdline.find_first_of(std::string_view(" \0", 2), start), cmdline.size());
+    if (std::string_view(cmdline).substr(start, end - start) == kWebUiFlag) return true;
+    start = end + 1;
+  }
+  return false;
 }
 
 asio::awaitable<Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::launch(const LaunchOptions& options) {

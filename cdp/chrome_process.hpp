@@ -47,6 +47,11 @@ std::optional<std::string> check_chrome_arg(std::string_view arg);
 // Removes temporary profiles whose owning cjcrawl process no longer exists. Returns how many.
 int remove_orphaned_profiles();
 
+// True if `pid` is a renderer that hosts Chrome's own WebUI (`--top-chrome-webui`: in new headless
+// mode the omnibox popup and other browser UI), which no web page can run in. Its CPU is Chrome's
+// work, not the page's. Reads /proc/PID/cmdline (Chrome runs on this machine); false if unreadable.
+bool is_browser_ui_renderer(std::int64_t pid);
+
 class ChromeProcess {
  public:
   // Starts Chrome and waits (under options.startup_timeout) for its DevTools URL on stderr.

@@ -5,9 +5,11 @@
 //   0 checked, not cryptojacking · 3 cryptojacking · 1 could not check · 2 usage error · 130 interrupted
 // This is the only place where work is spawned detached from an owner: the top-level task.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <algorithm>
 #include <ctime>
@@ -15,6 +17,8 @@
 #include <set>
 #include <iostream>
 #include <optional>
+#include <thread>
+#include <variant>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -27,7 +31,10 @@
 
 #include "blacklist/detector.hpp"
 #include "blacklist/list_import.hpp"
+#include "crawler/crawl.hpp"
+#include "crawler/crawl_input.hpp"
 #include "crawler/feed.hpp"
+#include "crawler/profile.hpp"
 #include "crawler/fetch.hpp"
 #include "crawler/report.hpp"
 #include "crawler/rules_path.hpp"
@@ -63,6 +70,10 @@ struct CheckArgs {
   std::vector<std::string> chrome_args;
   std::string chrome_user = "nobody";
   bool unsafe_no_sandbox = false;
+  bool headless_profile = false;
+  bool no_interaction = false;
+  bool no_late_watch = false;
+  bool no_early_stop = false;
   double deadline_seconds = 45;
   double load_timeout_seconds = 15;
   int sample_period_ms = 500;
@@ -79,8 +90,8 @@ bool worth_http_fallback(blacklist::Status status) {
   return status == blacklist::Status::tls_error || status == blacklist::Status::connection_error;
 }
 
-int run_check(const CheckArgs& args) {
-  // Validate everything before launching anything.
+// The options every visit takes, checked before anything is launched: a usage error, or nullopt.
+std::optional<int> check_visit_args(const CheckArgs& args) {
   if (auto problem = args.rule.validate(); !problem.empty()) return usage_error(problem);
   if (args.sample_period_ms < 50 || args.sample_period_ms > 60'000)
     return usage_error(fmt::format("--sample-period {}: expected 50 to 60000 ms", args.sample_period_ms));
@@ -90,19 +101,23 @@ int run_check(const CheckArgs& args) {
     return usage_error(fmt::format("--load-timeout {}: expected 0 to 3600 seconds", args.load_timeout_seconds));
   for (const auto& arg : args.chrome_args)
     if (auto why = cdp::check_chrome_arg(arg)) return usage_error(*why);
-  const auto input = crawler::parse_input(args.input);
-  if (!input.error.empty()) return usage_error(fmt::format("{}: {}", args.input, input.error));
+  return std::nullopt;
+}
+
+using LoadedRules = decltype(blacklist::Rules::load(std::declval<fs::path>()));
+
+// Rules and Chrome, found and reported. An exit code when either is missing.
+std::variant<int, std::pair<LoadedRules, fs::path>> find_rules_and_chrome(const CheckArgs& args) {
   const auto rules_location = crawler::find_rules(args.rules);
   if (!rules_location.error.empty()) {
     if (args.rules) return usage_error(rules_location.error);
     fmt::print(stderr, "cjcrawl: {}\n", rules_location.error);
     return kExitCouldNotCheck;
   }
-  // A bad rule is reported with file and line and skipped; it never stops the check.
+  // A bad rule is reported with file and line and skipped; it never stops the run.
   auto loaded = blacklist::Rules::load(rules_location.dir);
   for (const auto& problem : loaded.problems)
     fmt::print(stderr, "cjcrawl: warning: rule skipped: {}\n", blacklist::to_string(problem));
-
   std::vector<std::string> tried;
   const auto chrome = cdp::find_chrome(args.chrome, &tried);
   if (!chrome) {
@@ -115,6 +130,41 @@ int run_check(const CheckArgs& args) {
   if (args.unsafe_no_sandbox)
     fmt::print(stderr, "cjcrawl: WARNING: --unsafe-no-sandbox: Chrome runs WITHOUT its sandbox while visiting "
                        "hostile pages. A renderer exploit then runs with cjcrawl's privileges.\n");
+  return std::pair<LoadedRules, fs::path>(std::move(loaded), *chrome);
+}
+
+crawler::VisitOptions visit_options(const CheckArgs& args, const fs::path& chrome, const blacklist::Detector& detector) {
+  crawler::VisitOptions options;
+  options.launch.chrome = chrome;
+  options.launch.extra_args = args.chrome_args;
+  if (!args.headless_profile) {
+    // The desktop profile first: a user's own --chrome-arg comes later and wins.
+    static const auto version = crawler::chrome_major_version(chrome);
+    if (!version) spdlog::warn("cannot read {} --version: the user agent stays Chrome's own", chrome.string());
+    const auto profile = crawler::desktop_profile_args(version);
+    options.launch.extra_args.insert(options.launch.extra_args.begin(), profile.begin(), profile.end());
+  }
+  options.launch.unsafe_no_sandbox = args.unsafe_no_sandbox;
+  options.launch.chrome_user = args.chrome_user;
+  options.site_deadline = std::chrono::milliseconds(static_cast<long>(args.deadline_seconds * 1000));
+  options.load_timeout = std::chrono::milliseconds(static_cast<long>(args.load_timeout_seconds * 1000));
+  options.sample_period = std::chrono::milliseconds(args.sample_period_ms);
+  options.cpu_rule = args.rule;
+  options.detector = &detector;
+  options.interact = !args.no_interaction;
+  options.early_stop = !args.no_early_stop;
+  return options;
+}
+
+int run_check(const CheckArgs& args) {
+  // Validate everything before launching anything.
+  if (auto usage = check_visit_args(args)) return *usage;
+  const auto input = crawler::parse_input(args.input);
+  if (!input.error.empty()) return usage_error(fmt::format("{}: {}", args.input, input.error));
+  auto found = find_rules_and_chrome(args);
+  if (const int* exit_code = std::get_if<int>(&found)) return *exit_code;
+  auto& [loaded, chrome_path] = std::get<1>(found);
+  const std::optional<fs::path> chrome = chrome_path;
 
   std::optional<db::Store> store;
   try {
@@ -124,21 +174,12 @@ int run_check(const CheckArgs& args) {
     return kExitCouldNotCheck;
   }
 
-  const blacklist::Detector detector(std::move(loaded.rules), store->known_entries());
+  const blacklist::Detector detector(std::move(loaded.rules), store->known_entries(), !args.no_late_watch);
 
   const int orphans = cdp::remove_orphaned_profiles();
   if (orphans > 0) spdlog::info("removed {} Chrome profile(s) left by an earlier, killed cjcrawl", orphans);
 
-  crawler::VisitOptions options;
-  options.launch.chrome = *chrome;
-  options.launch.extra_args = args.chrome_args;
-  options.launch.unsafe_no_sandbox = args.unsafe_no_sandbox;
-  options.launch.chrome_user = args.chrome_user;
-  options.site_deadline = std::chrono::milliseconds(static_cast<long>(args.deadline_seconds * 1000));
-  options.load_timeout = std::chrono::milliseconds(static_cast<long>(args.load_timeout_seconds * 1000));
-  options.sample_period = std::chrono::milliseconds(args.sample_period_ms);
-  options.cpu_rule = args.rule;
-  options.detector = &detector;
+  const crawler::VisitOptions options = visit_options(args, *chrome, detector);
 
   std::optional<crawler::VisitOutcome> outcome;
   bool interrupted = false;
@@ -456,6 +497,241 @@ int run_serve(const ServeArgs& args) {
   return kExitClean;
 }
 
+// Options shared by check and crawl: the database, rules, Chrome and the CPU rule.
+void add_visit_options(CLI::App* command, CheckArgs& args) {
+  command->add_option("--db", args.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
+  command->add_option("--rules", args.rules, "Rules directory (default: see --version)");
+  command->add_option("--chrome", args.chrome, "Chrome binary (default: $CJCRAWL_CHROME, /usr/lib/chromium/chromium, ...)");
+  command->add_option("--chrome-arg", args.chrome_args, "Extra Chrome flag (repeatable); sandbox, DevTools and profile flags are refused")
+      ->allow_extra_args(false);
+  command->add_option("--chrome-user", args.chrome_user, "Unprivileged user Chrome runs as when cjcrawl is root")
+      ->capture_default_str();
+  command->add_flag("--unsafe-no-sandbox", args.unsafe_no_sandbox, "Run Chrome without its sandbox (dangerous)");
+  command->add_flag("--no-interaction", args.no_interaction,
+                    "Do not move the mouse and scroll after load (miners that wait for a gesture then stay idle)");
+  command->add_flag("--no-late-watch", args.no_late_watch,
+                    "Decide within one CPU window even when a worker's socket, miner keywords or Wasm suggest a late start");
+  command->add_flag("--no-early-stop", args.no_early_stop,
+                    "Sample exactly one CPU window per site, as the original method did (a baseline; slower)");
+  command->add_flag("--headless-profile", args.headless_profile,
+                    "Show pages Chrome's own headless identity (HeadlessChrome user agent, navigator.webdriver) "
+                    "instead of a desktop browser's");
+  command->add_option("--deadline", args.deadline_seconds, "Site deadline in seconds: launch, load and sampling")
+      ->capture_default_str();
+  command->add_option("--load-timeout", args.load_timeout_seconds, "Start sampling after this many seconds without a load event")
+      ->capture_default_str();
+  command->add_option("--sample-period", args.sample_period_ms, "CPU sampling period in ms")->capture_default_str();
+  command->add_option("--window", args.rule.window, "CPU rule window, in samples")->capture_default_str();
+  command->add_option("--threshold", args.rule.threshold_percent, "CPU rule threshold, % of one core")->capture_default_str();
+  command->add_option("--ratio", args.rule.ratio, "Share of a window that must exceed the threshold")->capture_default_str();
+}
+
+struct CrawlArgs {
+  std::string input_path;
+  std::string out;
+  std::optional<int> concurrency;  // default: the number of cores
+  int retries = 1;
+  std::optional<std::size_t> limit;
+  std::string shard;
+  bool resume = false;
+  std::optional<std::int64_t> crawl_id;
+  int failure_budget = 10;
+  bool quiet = false;
+  CheckArgs visit;
+};
+
+// `cjcrawl crawl`: see crawler/crawl.hpp. Exit 0 when the crawl completed (whatever the verdicts),
+// 1 when aborted or when sites could not be checked, 2 for usage errors, 130 when interrupted.
+int run_crawl(CrawlArgs& args) {
+  if (auto usage = check_visit_args(args.visit)) return *usage;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int concurrency = args.concurrency.value_or(cores);
+  if (concurrency < 1 || concurrency > 64)
+    return usage_error(fmt::format("--concurrency {}: expected 1 to 64", concurrency));
+  if (args.retries < 0 || args.retries > 5) return usage_error(fmt::format("--retries {}: expected 0 to 5", args.retries));
+  if (args.failure_budget < 1) return usage_error("--failure-budget: expected 1 or more");
+  std::optional<crawler::Shard> shard;
+  if (!args.shard.empty()) {
+    std::string problem;
+    shard = crawler::parse_shard(args.shard, &problem);
+    if (!shard) return usage_error(fmt::format("--shard {}: {}", args.shard, problem));
+  }
+  if (concurrency > cores)
+    fmt::print(stderr, "cjcrawl: warning: --concurrency {} is more than the {} cores: pages share cores, so crawling "
+                       "is slower per site and CPU readings lean on the run-queue wait (see README)\n", concurrency, cores);
+
+  // Step 1: the list. Bad lines are reported with their line numbers and skipped.
+  const auto read = crawler::read_crawl_input(args.input_path);
+  if (!read.error.empty()) return usage_error(read.error);
+  auto parsed = crawler::parse_crawl_input(read.text);
+  const std::string shown_path = args.input_path == "-" ? "standard input" : args.input_path;
+  for (const auto& problem : parsed.invalid)
+    fmt::print(stderr, "cjcrawl: {}:{}: skipped: {}: {}\n", shown_path, problem.line, problem.reason, problem.text);
+  if (parsed.invalid_lines > parsed.invalid.size())
+    fmt::print(stderr, "cjcrawl: {}: {} more invalid lines not shown\n", shown_path, parsed.invalid_lines - parsed.invalid.size());
+  const auto targets = crawler::select_targets(std::move(parsed.targets), shard, args.limit);
+  const std::string selection = fmt::format("shard={} limit={}", shard ? fmt::format("{}/{}", shard->index, shard->count) : "all",
+                                            args.limit ? std::to_string(*args.limit) : "none");
+  std::string input_path = args.input_path;
+  if (input_path != "-") {
+    std::error_code error;
+    const auto canonical = fs::canonical(input_path, error);
+    if (!error) input_path = canonical.string();
+  }
+  const std::string digest = crawler::input_digest(read.text);
+
+  auto found = find_rules_and_chrome(args.visit);
+  if (const int* exit_code = std::get_if<int>(&found)) return *exit_code;
+  auto& [loaded, chrome] = std::get<1>(found);
+
+  std::optional<db::Store> store;
+  try {
+    store.emplace(db::Store::open(args.visit.db_path));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cjcrawl: cannot open the database {}: {}\n", args.visit.db_path, e.what());
+    return kExitCouldNotCheck;
+  }
+
+  // Step 2: a new crawl, or the one to resume, and what it has recorded already.
+  std::optional<db::Store::CrawlRow> crawl;
+  if (args.crawl_id) {
+    crawl = store->crawl(*args.crawl_id);
+    if (!crawl) return usage_error(fmt::format("--crawl-id {}: no such crawl (see `cjcrawl crawls`)", *args.crawl_id));
+    if (crawl->input_digest != digest || crawl->selection != selection)
+      return usage_error(fmt::format("--crawl-id {}: that crawl read other input ({}, {}); give it the same list and "
+                                     "--shard/--limit", *args.crawl_id, crawl->input_path, crawl->selection));
+  } else if (args.resume) {
+    crawl = store->find_crawl(input_path, digest, selection);
+    if (!crawl)
+      fmt::print(stderr, "cjcrawl: --resume: no earlier crawl of {} with this content and selection; starting a new one\n",
+                 shown_path);
+  }
+  std::vector<db::Store::CrawlLine> recorded;
+  if (crawl) {
+    recorded = store->crawl_lines(crawl->id);
+  } else {
+    db::Store::CrawlRow row;
+    row.started_ms = now_ms();
+    row.input_path = input_path;
+    row.input_digest = digest;
+    row.selection = selection;
+    row.total = static_cast<std::int64_t>(targets.size());
+    row.options_json = nlohmann::json{{"concurrency", concurrency}, {"retries", args.retries},
+                                      {"deadline_seconds", args.visit.deadline_seconds},
+                                      {"sample_period_ms", args.visit.sample_period_ms}}
+                           .dump();
+    crawl = *store->crawl(store->begin_crawl(row));
+  }
+  std::set<std::int64_t> done;
+  for (const auto& site : recorded) done.insert(site.position);
+  std::vector<crawler::CrawlTarget> remaining;
+  for (const auto& target : targets)
+    if (!done.contains(static_cast<std::int64_t>(target.line))) remaining.push_back(target);
+
+  // Step 3: the output. A resumed file is reconciled with the database first.
+  std::FILE* out = stdout;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> out_file(nullptr, &std::fclose);
+  if (!args.out.empty() && args.out != "-") {
+    try {
+      if (!recorded.empty()) {
+        const auto appended = crawler::reconcile_output(args.out, crawl->id, recorded);
+        if (appended) fmt::print(stderr, "cjcrawl: {}: {} recorded site(s) were missing; written\n", args.out, appended);
+      }
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "cjcrawl: --out: {}\n", e.what());
+      return kExitCouldNotCheck;
+    }
+    out_file.reset(std::fopen(args.out.c_str(), recorded.empty() && !args.resume && !args.crawl_id ? "w" : "a"));
+    if (!out_file) {
+      fmt::print(stderr, "cjcrawl: cannot write {}: {}\n", args.out, std::strerror(errno));
+      return kExitCouldNotCheck;
+    }
+    out = out_file.get();
+  }
+  fmt::print(stderr, "cjcrawl: crawl {}: {} site(s) from {} ({}), {} already recorded, {} to visit; {} duplicate and "
+                     "{} invalid line(s) skipped\n",
+             crawl->id, targets.size(), shown_path, crawler::to_string(parsed.format), done.size(), remaining.size(),
+             parsed.duplicates, parsed.invalid_lines);
+
+  const int orphans = cdp::remove_orphaned_profiles();
+  if (orphans > 0) spdlog::info("removed {} Chrome profile(s) left by an earlier, killed cjcrawl", orphans);
+  const blacklist::Detector detector(std::move(loaded.rules), store->known_entries(), !args.visit.no_late_watch);
+  crawler::CrawlOptions options;
+  options.visit = visit_options(args.visit, chrome, detector);
+  options.concurrency = concurrency;
+  options.retries = args.retries;
+  options.failure_budget = args.failure_budget;
+  options.progress = !args.quiet && ::isatty(STDERR_FILENO);
+  bool write_failed = false;
+  const auto on_line = [&](const std::string& line) {
+    if (std::fprintf(out, "%s\n", line.c_str()) < 0 || std::fflush(out) != 0) write_failed = true;
+  };
+  store->set_crawl_state(crawl->id, "running", 0);
+  const auto summary = crawler::run_crawl(*store, detector, crawl->id, remaining, options, on_line, targets.size(), done.size());
+
+  // Step 4: the crawl's state and a summary.
+  const bool complete = !summary.interrupted && !summary.aborted && summary.not_checked == 0 &&
+                        done.size() + summary.recorded == targets.size();
+  const char* state = complete ? "completed" : summary.interrupted ? "interrupted" : "aborted";
+  try {
+    store->set_crawl_state(crawl->id, state, now_ms());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cjcrawl: cannot record the crawl's end: {}\n", e.what());
+  }
+  std::string verdicts;
+  for (const auto& [verdict, count] : summary.verdicts) verdicts += fmt::format(" {} {}", verdict, count);
+  std::string statuses;
+  for (const auto& [status, count] : summary.statuses) statuses += fmt::format(" {} {}", status, count);
+  fmt::print(stderr, "cjcrawl: crawl {} {}: {} site(s) recorded this run in {:.0f} s ({:.1f}/min);{}; status:{}{}\n",
+             crawl->id, state, summary.recorded, summary.elapsed_seconds,
+             summary.elapsed_seconds > 0 ? summary.recorded * 60 / summary.elapsed_seconds : 0.0,
+             verdicts.empty() ? " no verdicts" : verdicts, statuses.empty() ? " none" : statuses,
+             summary.not_checked ? fmt::format("; {} not checked (cjcrawl could not run them; --resume retries them)",
+                                               summary.not_checked)
+                                 : "");
+  // What the crawl cost: cjcrawl's own CPU against Chrome's (every Chrome process is a reaped
+  // descendant, so RUSAGE_CHILDREN holds all of them), and cjcrawl's peak memory.
+  rusage self{};
+  rusage children{};
+  ::getrusage(RUSAGE_SELF, &self);
+  ::getrusage(RUSAGE_CHILDREN, &children);
+  const auto seconds = [](const rusage& usage) {
+    return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  };
+  fmt::print(stderr, "cjcrawl: resources: cjcrawl {:.2f} CPU-s, Chrome {:.2f} CPU-s ({:.2f}% of Chrome's), cjcrawl peak RSS {} MB\n",
+             seconds(self), seconds(children), seconds(children) > 0 ? 100 * seconds(self) / seconds(children) : 0.0,
+             self.ru_maxrss / 1024);
+  if (write_failed) {
+    fmt::print(stderr, "cjcrawl: writing the JSON lines failed; the database has every site (--resume --out FILE rewrites them)\n");
+    return kExitCouldNotCheck;
+  }
+  if (summary.aborted) {
+    fmt::print(stderr, "cjcrawl: crawl aborted: {}\n", summary.abort_reason);
+    return kExitCouldNotCheck;
+  }
+  if (summary.interrupted) {
+    fmt::print(stderr, "cjcrawl: interrupted; `cjcrawl crawl {} --resume` continues where this stopped\n", args.input_path);
+    return kExitInterrupted;
+  }
+  return complete ? kExitClean : kExitCouldNotCheck;
+}
+
+// `cjcrawl crawls`: one line per crawl.
+int run_crawls(const std::string& db_path) {
+  try {
+    const auto store = db::Store::open(db_path);
+    fmt::print("{:>5}  {:<11}  {:>15}  {:<20}  {}\n", "id", "state", "recorded/total", "started (UTC)", "input");
+    for (const auto& crawl : store.crawls())
+      fmt::print("{:>5}  {:<11}  {:>15}  {:<20}  {} ({})\n", crawl.id, crawl.state,
+                 fmt::format("{}/{}", crawl.done, crawl.total), db::format_rfc3339_seconds(crawl.started_ms),
+                 crawler::terminal_safe(crawl.input_path), crawl.selection);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cjcrawl: cannot read the database {}: {}\n", db_path, e.what());
+    return kExitCouldNotCheck;
+  }
+  return kExitClean;
+}
+
 std::string version_text(const std::optional<fs::path>& rules_flag) {
   const auto rules = crawler::find_rules(rules_flag);
   const auto chrome = cdp::find_chrome(std::nullopt);
@@ -486,22 +762,25 @@ int main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand("check", "Visit one site in sandboxed headless Chrome and give a verdict");
   check_cmd->add_option("URL", check.input, "http(s) URL or bare host name")->required();
   check_cmd->add_flag("--json", check.json, "Print one JSON object (schema in README) instead of the summary");
-  check_cmd->add_option("--db", check.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
-  check_cmd->add_option("--rules", check.rules, "Rules directory (default: see --version)");
-  check_cmd->add_option("--chrome", check.chrome, "Chrome binary (default: $CJCRAWL_CHROME, /usr/lib/chromium/chromium, ...)");
-  check_cmd->add_option("--chrome-arg", check.chrome_args, "Extra Chrome flag (repeatable); sandbox, DevTools and profile flags are refused")
-      ->allow_extra_args(false);
-  check_cmd->add_option("--chrome-user", check.chrome_user, "Unprivileged user Chrome runs as when cjcrawl is root")
-      ->capture_default_str();
-  check_cmd->add_flag("--unsafe-no-sandbox", check.unsafe_no_sandbox, "Run Chrome without its sandbox (dangerous)");
-  check_cmd->add_option("--deadline", check.deadline_seconds, "Site deadline in seconds: launch, load and sampling")
-      ->capture_default_str();
-  check_cmd->add_option("--load-timeout", check.load_timeout_seconds, "Start sampling after this many seconds without a load event")
-      ->capture_default_str();
-  check_cmd->add_option("--sample-period", check.sample_period_ms, "CPU sampling period in ms")->capture_default_str();
-  check_cmd->add_option("--window", check.rule.window, "CPU rule window, in samples")->capture_default_str();
-  check_cmd->add_option("--threshold", check.rule.threshold_percent, "CPU rule threshold, % of one core")->capture_default_str();
-  check_cmd->add_option("--ratio", check.rule.ratio, "Share of a window that must exceed the threshold")->capture_default_str();
+  add_visit_options(check_cmd, check);
+
+  CrawlArgs crawl;
+  auto* crawl_cmd = app.add_subcommand("crawl", "Crawl a list of sites (URLs, domains or rank,domain CSV) through N sandboxed Chromes");
+  crawl_cmd->add_option("INPUT", crawl.input_path, "List file, or - for standard input")->required();
+  crawl_cmd->add_option("--out", crawl.out, "Append one JSON line per site here (default: stdout)");
+  crawl_cmd->add_option("--concurrency", crawl.concurrency, "Slots, each one Chrome visiting one site at a time (default: cores)");
+  crawl_cmd->add_option("--retries", crawl.retries, "Extra visits after a crash or a network error")->capture_default_str();
+  crawl_cmd->add_option("--limit", crawl.limit, "Crawl at most N sites (after --shard)");
+  crawl_cmd->add_option("--shard", crawl.shard, "I/N: only this machine's share of the list (0/N to N-1/N)");
+  crawl_cmd->add_flag("--resume", crawl.resume, "Continue the crawl of this same input (path and content)");
+  crawl_cmd->add_option("--crawl-id", crawl.crawl_id, "Continue this crawl (see `cjcrawl crawls`)");
+  crawl_cmd->add_option("--failure-budget", crawl.failure_budget, "Consecutive failures that stop a slot")->capture_default_str();
+  crawl_cmd->add_flag("-q,--quiet", crawl.quiet, "No progress line");
+  add_visit_options(crawl_cmd, crawl.visit);
+
+  std::string crawls_db = default_db_path();
+  auto* crawls_cmd = app.add_subcommand("crawls", "List the crawls in the database");
+  crawls_cmd->add_option("--db", crawls_db, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
 
   ImportArgs import;
   auto* import_cmd = app.add_subcommand("import", "Import public blocklists (files or http(s) URLs) into the blacklist");
@@ -558,6 +837,8 @@ int main(int argc, char** argv) {
     return kExitClean;
   }
   if (check_cmd->parsed()) return run_check(check);
+  if (crawl_cmd->parsed()) return run_crawl(crawl);
+  if (crawls_cmd->parsed()) return run_crawls(crawls_db);
   if (import_cmd->parsed()) return run_import(import);
   if (export_cmd->parsed()) return run_export(exporting);
   if (serve_cmd->parsed()) return run_serve(serving);

@@ -42,6 +42,12 @@ struct VisitOptions {
   // Examines sources and frames as they arrive and decides when the visit is settled. Not owned;
   // must outlive the visit. Null: an empty detector (the CPU rule and sockets only).
   const blacklist::Detector* detector = nullptr;
+  // A light synthetic interaction after load (mouse moves, a wheel scroll), for miners that wait
+  // for a visitor's first gesture. --no-interaction turns it off.
+  bool interact = true;
+  // Stop sampling as soon as the verdict cannot change (the default). Off (--no-early-stop), every
+  // visit samples exactly one CPU window: the original method, kept as the benchmark's baseline.
+  bool early_stop = true;
 };
 
 struct VisitOutcome {

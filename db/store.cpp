@@ -95,6 +95,36 @@ CREATE TRIGGER entry_sources_delete_generation AFTER DELETE ON entry_sources
   BEGIN UPDATE meta SET value = value + 1 WHERE key = 'generation'; END;
 )sql",
     },
+    Migration{
+        "v3: crawls and the sites each has recorded (resume, output reconciliation)",
+        R"sql(
+CREATE TABLE crawls (
+  id INTEGER PRIMARY KEY,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER,
+  input_path TEXT NOT NULL,
+  input_digest TEXT NOT NULL,
+  selection TEXT NOT NULL,
+  total INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  options_json TEXT
+);
+CREATE INDEX crawls_by_input ON crawls(input_path, input_digest, selection);
+CREATE TABLE crawl_sites (
+  crawl_id INTEGER NOT NULL REFERENCES crawls(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  input TEXT NOT NULL,
+  visit_id INTEGER REFERENCES visits(id),
+  status TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  line TEXT NOT NULL,
+  done_ms INTEGER NOT NULL,
+  PRIMARY KEY (crawl_id, position)
+) WITHOUT ROWID;
+)sql",
+    },
 };
 static_assert(kMigrations.size() == Store::kSchemaVersion,
               "Store::kSchemaVersion must equal the number of migrations");
@@ -266,6 +296,11 @@ void Store::migrate() {
 
 std::int64_t Store::record_visit(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
                                  std::int64_t now_ms) {
+  return record_visit(evidence, judgement, now_ms, nullptr);
+}
+
+std::int64_t Store::record_visit(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
+                                 std::int64_t now_ms, const CrawlSite* site) {
   // Serialise before taking the write lock, to hold it briefly.
   const nlohmann::json evidence_json = blacklist::to_json(evidence, judgement);
   const std::string evidence_text = dump_json(evidence_json);
@@ -321,8 +356,108 @@ std::int64_t Store::record_visit(const blacklist::Evidence& evidence, const blac
     }
   }
 
+  // The crawl's progress commits with the visit: the database is the truth a resume reads.
+  if (site) {
+    Statement record = database_.prepare(R"sql(
+INSERT INTO crawl_sites (crawl_id, position, seq, input, visit_id, status, verdict, attempt, line, done_ms)
+VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM crawl_sites WHERE crawl_id = ?1), ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+)sql");
+    record.bind_int64(1, site->crawl_id)
+        .bind_int64(2, site->position)
+        .bind_text(3, evidence.input)
+        .bind_int64(4, visit_id)
+        .bind_text(5, blacklist::to_string(evidence.status))
+        .bind_text(6, blacklist::to_string(judgement.verdict))
+        .bind_int64(7, site->attempt)
+        .bind_text(8, site->line)
+        .bind_int64(9, now_ms);
+    record.run();
+  }
+
   transaction.commit();
   return visit_id;
+}
+
+std::int64_t Store::begin_crawl(const CrawlRow& crawl) {
+  Transaction transaction(database_);
+  Statement insert = database_.prepare(
+      "INSERT INTO crawls (started_ms, input_path, input_digest, selection, total, state, options_json) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6)");
+  insert.bind_int64(1, crawl.started_ms)
+      .bind_text(2, crawl.input_path)
+      .bind_text(3, crawl.input_digest)
+      .bind_text(4, crawl.selection)
+      .bind_int64(5, crawl.total)
+      .bind_text(6, crawl.options_json);
+  insert.run();
+  const auto id = database_.last_insert_rowid();
+  transaction.commit();
+  return id;
+}
+
+void Store::set_crawl_state(std::int64_t crawl_id, std::string_view state, std::int64_t now_ms) {
+  Statement update = database_.prepare("UPDATE crawls SET state = ?2, finished_ms = ?3 WHERE id = ?1");
+  update.bind_int64(1, crawl_id).bind_text(2, state).bind_int64(3, now_ms);
+  update.run();
+}
+
+namespace {
+
+constexpr std::string_view kSelectCrawl = R"sql(
+SELECT c.id, c.started_ms, coalesce(c.finished_ms, 0), c.input_path, c.input_digest, c.selection, c.total, c.state,
+       coalesce(c.options_json, ''), (SELECT count(*) FROM crawl_sites s WHERE s.crawl_id = c.id)
+FROM crawls c
+)sql";
+
+Store::CrawlRow read_crawl(const Statement& select) {
+  Store::CrawlRow row;
+  row.id = select.column_int64(0);
+  row.started_ms = select.column_int64(1);
+  row.finished_ms = select.column_int64(2);
+  row.input_path = select.column_text(3);
+  row.input_digest = select.column_text(4);
+  row.selection = select.column_text(5);
+  row.total = select.column_int64(6);
+  row.state = select.column_text(7);
+  row.options_json = select.column_text(8);
+  row.done = select.column_int64(9);
+  return row;
+}
+
+}  // namespace
+
+std::optional<Store::CrawlRow> Store::crawl(std::int64_t id) const {
+  Statement select = database_.prepare(std::string(kSelectCrawl) + " WHERE c.id = ?1");
+  select.bind_int64(1, id);
+  if (!select.step()) return std::nullopt;
+  return read_crawl(select);
+}
+
+std::optional<Store::CrawlRow> Store::find_crawl(std::string_view input_path, std::string_view input_digest,
+                                                 std::string_view selection) const {
+  Statement select = database_.prepare(std::string(kSelectCrawl) +
+                                       " WHERE c.input_path = ?1 AND c.input_digest = ?2 AND c.selection = ?3 "
+                                       "ORDER BY c.id DESC LIMIT 1");
+  select.bind_text(1, input_path).bind_text(2, input_digest).bind_text(3, selection);
+  if (!select.step()) return std::nullopt;
+  return read_crawl(select);
+}
+
+std::vector<Store::CrawlRow> Store::crawls() const {
+  Statement select = database_.prepare(std::string(kSelectCrawl) + " ORDER BY c.id");
+  std::vector<CrawlRow> rows;
+  while (select.step()) rows.push_back(read_crawl(select));
+  return rows;
+}
+
+std::vector<Store::CrawlLine> Store::crawl_lines(std::int64_t crawl_id) const {
+  Statement select = database_.prepare(
+      "SELECT position, status, verdict, line FROM crawl_sites WHERE crawl_id = ?1 ORDER BY seq");
+  select.bind_int64(1, crawl_id);
+  std::vector<CrawlLine> lines;
+  while (select.step())
+    lines.push_back(CrawlLine{select.column_int64(0), select.column_text(1), select.column_text(2), select.column_text(3)});
+  return lines;
 }
 
 std::optional<Store::SourceRow> Store::source(std::string_view name) const {

@@ -54,7 +54,7 @@ class Store {
  public:
   // The schema this binary writes. A file with a newer user_version is refused; an older one is
   // migrated forward on open.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   // How long a write waits for another process's write lock before failing with SQLITE_BUSY.
   static constexpr int kBusyTimeoutMs = 5000;
 
@@ -78,6 +78,47 @@ class Store {
   // On any error nothing of the visit is stored, and db::Error is thrown. Returns the visit id.
   std::int64_t record_visit(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
                             std::int64_t now_ms);
+
+  // --- Crawls: a batch of sites, recorded one committed site at a time. ---
+
+  struct CrawlRow {
+    std::int64_t id = 0;
+    std::int64_t started_ms = 0;
+    std::int64_t finished_ms = 0;  // 0 while running (or after a kill -9)
+    std::string input_path;        // absolute path of the input file, or "-" for standard input
+    std::string input_digest;      // SHA-256 of its bytes
+    std::string selection;         // the options that pick the sites from it ("shard=0/4 limit=100")
+    std::int64_t total = 0;        // sites selected
+    std::string state;             // running, completed, interrupted, aborted
+    std::string options_json;
+    std::int64_t done = 0;         // sites recorded
+  };
+  // A site of a crawl, recorded with its visit in the same transaction (see record_visit).
+  struct CrawlSite {
+    std::int64_t crawl_id = 0;
+    std::int64_t position = 0;  // the site's line in the input: unique within a crawl
+    int attempt = 1;            // visits made for the site, retries included
+    std::string line;           // the JSON line the crawl writes for it (kept to reconcile --out)
+  };
+  struct CrawlLine {
+    std::int64_t position = 0;
+    std::string status;
+    std::string verdict;
+    std::string line;
+  };
+  // record_visit, plus the crawl site row, all in one transaction: a site is either wholly recorded
+  // (visit, blacklist, crawl progress) or not at all. Throws db::Error (e.g. the site recorded twice).
+  std::int64_t record_visit(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
+                            std::int64_t now_ms, const CrawlSite* site);
+  std::int64_t begin_crawl(const CrawlRow& crawl);  // id, started_ms, input_*, selection, total, options_json
+  void set_crawl_state(std::int64_t crawl_id, std::string_view state, std::int64_t now_ms);
+  std::optional<CrawlRow> crawl(std::int64_t id) const;
+  // The latest crawl of exactly this input and selection, or nullopt.
+  std::optional<CrawlRow> find_crawl(std::string_view input_path, std::string_view input_digest,
+                                     std::string_view selection) const;
+  std::vector<CrawlRow> crawls() const;  // by id
+  // The recorded sites of a crawl, in the order they were committed.
+  std::vector<CrawlLine> crawl_lines(std::int64_t crawl_id) const;
 
   // --- Sources: who lists each entry. 'crawl' is cjcrawl's own; every imported feed is one more. ---
 

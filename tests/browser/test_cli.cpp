@@ -38,7 +38,7 @@ TEST_CASE("usage errors exit 2 and say what is wrong", "[cli]") {
   }
 }
 
-TEST_CASE("--help and --version", "[cli]") {
+TEST_CASE("the help and version options", "[cli]") {
   auto help = cjcrawl({"check", "--help"});
   CHECK(help.exit_code == 0);
   CHECK(help.out.find("--threshold") != std::string::npos);

@@ -141,7 +141,7 @@ std::filesystem::path imported_db(const TempDir& dir) {
 
 }  // namespace
 
-TEST_CASE("serve: feeds over HTTP with keep-alive and HEAD; malformed, oversized and unknown requests get 4xx",
+TEST_CASE("serve: feeds over HTTP with keep-alive and HEAD, and 4xx for malformed, oversized and unknown requests",
           "[serve]") {
   TempDir dir;
   const auto db = imported_db(dir);
@@ -265,7 +265,7 @@ TEST_CASE("serve: connections over --max-connections get 503, idle keep-alive co
   CHECK(next.closed_by_peer());
 }
 
-TEST_CASE("serve: a client that stops reading holds no read transaction; a writer checkpoints meanwhile", "[serve]") {
+TEST_CASE("serve: a client that stops reading holds no read transaction while a writer checkpoints", "[serve]") {
   TempDir dir;
   const auto db = dir.path() / "big.db";
   {

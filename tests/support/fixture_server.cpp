@@ -1,5 +1,5 @@
 // Loopback fixture server: static fixture sites, fake mining pools (coinhive-style, webminerpool,
-// stratum) and a chat echo socket.
+// stratum), a chat echo socket, and the hostile routes (a frame flood, a huge script, a download).
 // One single-threaded io_context on its own thread; every connection is one coroutine that is the
 // only reader of its socket and writes only between its own reads, so one write is in flight.
 #include "tests/support/fixture_server.hpp"
@@ -58,9 +58,15 @@ constexpr std::size_t kHangReadChunk = 4096;
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 // How long the destructor lets connections finish after closing them before stopping the loop.
 constexpr std::chrono::seconds kShutdownGrace{5};
+// /generated/big-script.js: 128-byte lines, the first opening with one statement, all the rest `//`
+// comments; written kBigScriptChunkBytes at a time.
+constexpr std::string_view kBigScriptStatement = "window.bigScriptRan = true; ";
+constexpr std::size_t kBigScriptLineBytes = 128;
+constexpr std::size_t kBigScriptChunkBytes = 64 * 1024;
+static_assert(kBigScriptBytes % kBigScriptChunkBytes == 0 && kBigScriptChunkBytes % kBigScriptLineBytes == 0);
 
 // The WebSocket routes. `pool` and `relay` speak the same coinhive-style protocol.
-enum class SocketKind { pool, relay, webminerpool, stratum, echo };
+enum class SocketKind { pool, relay, webminerpool, stratum, echo, flood };
 
 std::optional<SocketKind> socket_kind_for(const std::optional<std::string>& path) {
     if (!path) return std::nullopt;
@@ -69,6 +75,7 @@ std::optional<SocketKind> socket_kind_for(const std::optional<std::string>& path
     if (*path == "/ws/wmp") return SocketKind::webminerpool;
     if (*path == "/ws/stratum") return SocketKind::stratum;
     if (*path == "/ws/echo") return SocketKind::echo;
+    if (*path == "/ws/flood") return SocketKind::flood;
     return std::nullopt;
 }
 
@@ -211,6 +218,7 @@ StatsCounter connections_counter(SocketKind kind) {
         case SocketKind::webminerpool: return &Stats::wmp_connections;
         case SocketKind::stratum: return &Stats::stratum_connections;
         case SocketKind::echo: return &Stats::echo_connections;
+        case SocketKind::flood: return &Stats::flood_connections;
     }
     return &Stats::echo_connections;
 }
@@ -265,6 +273,8 @@ struct FixtureServer::Impl {
     asio::awaitable<void> serve_websocket(websocket::stream<beast::tcp_stream>& ws, const Request& request,
                                           SocketKind kind);
     asio::awaitable<void> hang(beast::tcp_stream& stream);
+    asio::awaitable<void> flood(websocket::stream<beast::tcp_stream>& ws);
+    asio::awaitable<void> send_big_script(beast::tcp_stream& stream, const Request& request);
     std::vector<std::string> coinhive_replies(SocketKind kind, PoolSession& session, std::string_view text,
                                               bool is_text);
     std::vector<std::string> webminerpool_replies(PoolSession& session, std::string_view text, bool is_text);
@@ -465,10 +475,16 @@ asio::awaitable<void> FixtureServer::Impl::serve_connection(tcp::socket socket,
             co_await hang(stream);
             co_return;
         }
+        // The huge script is written as it is generated; the connection ends with it.
+        if (path == "/generated/big-script.js") {
+            co_await send_big_script(stream, request);
+            break;
+        }
         // Everything else is one response.
         Response response = respond(request, path);
         stream.expires_after(kHttpIdleTimeout);
         auto [write_error, bytes_written] = co_await http::async_write(stream, response, kNoThrow);
+        if (!write_error && path == "/download") update_stats([](Stats& stats) { ++stats.downloads_served; });
         if (write_error || response.need_eof()) break;
     }
     // Send FIN; the socket closes when the stream goes out of scope.
@@ -499,6 +515,10 @@ asio::awaitable<void> FixtureServer::Impl::serve_websocket(websocket::stream<bea
     auto [accept_error] = co_await ws.async_accept(request, kNoThrow);
     if (accept_error) co_return;
     count(connections_counter(kind));
+    if (kind == SocketKind::flood) {
+        co_await flood(ws);
+        co_return;
+    }
 
     PoolSession session;
     beast::flat_buffer buffer;
@@ -521,6 +541,7 @@ asio::awaitable<void> FixtureServer::Impl::serve_websocket(websocket::stream<bea
                 count(&Stats::echo_messages);
                 replies.push_back(std::move(text));
                 break;
+            case SocketKind::flood: break;  // handled before the loop
         }
         // Pools always answer in text; the echo answers in kind.
         ws.text(kind != SocketKind::echo || is_text);
@@ -528,6 +549,60 @@ asio::awaitable<void> FixtureServer::Impl::serve_websocket(websocket::stream<bea
             auto [write_error, bytes_written] = co_await ws.async_write(asio::buffer(reply), kNoThrow);
             if (write_error) co_return;
         }
+    }
+}
+
+asio::awaitable<void> FixtureServer::Impl::flood(websocket::stream<beast::tcp_stream>& ws) {
+    // Writes only, one frame in flight: a slow reader slows the flood instead of growing a queue.
+    // Nothing is read until the end, so a client that goes away shows up as a write error.
+    ws.text(true);
+    std::string frame;
+    for (std::uint64_t number = 1; number <= kFloodFrames; ++number) {
+        frame = "flood frame " + std::to_string(number) + " of " + std::to_string(kFloodFrames);
+        auto [write_error, bytes_written] = co_await ws.async_write(asio::buffer(frame), kNoThrow);
+        if (write_error) co_return;
+        count(&Stats::flood_frames_sent);
+    }
+    // A normal close, then read until the client's close reply (or the stream's idle timeout).
+    auto [close_error] = co_await ws.async_close(websocket::close_code::normal, kNoThrow);
+    if (close_error) co_return;
+    beast::flat_buffer discard;
+    for (;;) {
+        auto [read_error, bytes_read] = co_await ws.async_read(discard, kNoThrow);
+        if (read_error) co_return;
+        discard.consume(discard.size());
+    }
+}
+
+asio::awaitable<void> FixtureServer::Impl::send_big_script(beast::tcp_stream& stream, const Request& request) {
+    // The header first, with the exact length; then the body in fixed chunks, never held whole.
+    http::response<http::empty_body> header{http::status::ok, request.version()};
+    header.set(http::field::server, kServerName);
+    header.set(http::field::cache_control, "no-store");
+    header.set(http::field::content_type, "text/javascript; charset=utf-8");
+    header.content_length(kBigScriptBytes);
+    header.keep_alive(false);
+    http::response_serializer<http::empty_body> serializer{header};
+    stream.expires_after(kHttpIdleTimeout);
+    auto [header_error, header_bytes] = co_await http::async_write_header(stream, serializer, kNoThrow);
+    if (header_error || request.method() == http::verb::head) co_return;
+
+    // Whole lines of `//xxx...x\n`; the very first line starts with the statement instead.
+    std::string chunk(kBigScriptChunkBytes, 'x');
+    for (std::size_t line_start = 0; line_start < chunk.size(); line_start += kBigScriptLineBytes) {
+        chunk[line_start] = '/';
+        chunk[line_start + 1] = '/';
+        chunk[line_start + kBigScriptLineBytes - 1] = '\n';
+    }
+    std::string first_chunk = chunk;
+    first_chunk.replace(0, kBigScriptStatement.size() + 2, std::string(kBigScriptStatement) + "//");
+    for (std::uint64_t written = 0; written < kBigScriptBytes;) {
+        const std::string& piece = written == 0 ? first_chunk : chunk;
+        stream.expires_after(kHttpIdleTimeout);
+        auto [write_error, bytes_written] = co_await asio::async_write(stream, asio::buffer(piece), kNoThrow);
+        if (write_error) co_return;
+        written += bytes_written;
+        update_stats([bytes_written = bytes_written](Stats& stats) { stats.big_script_bytes_sent += bytes_written; });
     }
 }
 
@@ -684,6 +759,11 @@ Response FixtureServer::Impl::respond(const Request& request, const std::optiona
         response.set(http::field::location, "/redirect-loop");
     } else if (*path == "/status/404") {
         set_page(http::status::not_found, "404 Not Found", "This page intentionally does not exist.");
+    } else if (*path == "/download") {
+        // Content-Disposition makes any navigation to it a download, never a page.
+        response.set(http::field::content_type, "application/octet-stream");
+        response.set(http::field::content_disposition, "attachment; filename=\"cjcrawl-fixture-download.bin\"");
+        response.body() = std::string(kDownloadBytes, 'Z');
     } else if (socket_kind_for(path)) {
         set_page(http::status::upgrade_required, "426 Upgrade Required", "This route is a WebSocket endpoint.");
         response.set(http::field::upgrade, "websocket");

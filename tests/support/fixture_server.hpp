@@ -26,6 +26,8 @@
 //                       status OK}; submit -> result {status OK} + a "job" notification;
 //                       keepalived -> result {status KEEPALIVED}.
 //   /ws/echo            WebSocket chat: echoes every message.
+//   /ws/flood           WebSocket flood (hostile fixture): on connect, kFloodFrames small text frames
+//                       as fast as the client reads them, then a normal close; anything read is ignored.
 //   A fake pool answers a message it cannot use (not JSON, unknown verb, share before login) with
 //   its protocol's error message and counts it in pool_errors_sent; it never closes on one.
 //   Jobs carry a 152-hex-character blob, a job id and the target "ffffff00".
@@ -33,6 +35,10 @@
 //                       at most kHangLimit).
 //   /redirect-loop      302 to itself.
 //   /status/404         an HTML 404 page.
+//   /generated/big-script.js
+//                       a valid script of exactly kBigScriptBytes, generated while it is sent (never
+//                       held in memory): one statement, then comment filler.
+//   /download           a forced download: application/octet-stream with Content-Disposition: attachment.
 //   anything else       404 (also for `..`, NUL, absolute or escaping paths).
 #pragma once
 
@@ -57,6 +63,9 @@ inline constexpr std::uintmax_t kMaxFileBytes = 16 * 1024 * 1024;   // larger fi
 inline constexpr std::size_t kMaxDistinctPaths = 1024;              // keys kept in Stats::requests_by_path
 inline constexpr std::chrono::seconds kHttpIdleTimeout{30};         // per HTTP read or write
 inline constexpr std::chrono::minutes kHangLimit{10};               // /hang gives up after this
+inline constexpr std::uint64_t kFloodFrames = 100'000;              // frames /ws/flood sends per connection
+inline constexpr std::uint64_t kBigScriptBytes = 50u * 1024 * 1024; // size of /generated/big-script.js
+inline constexpr std::size_t kDownloadBytes = 256 * 1024;           // body of /download
 
 class FixtureServer {
 public:
@@ -83,6 +92,10 @@ public:
         std::uint64_t pool_errors_sent = 0;      // error replies on any fake pool (a fixture bug); expect 0
         std::uint64_t echo_connections = 0;      // accepted /ws/echo WebSocket handshakes
         std::uint64_t echo_messages = 0;         // messages echoed on /ws/echo
+        std::uint64_t flood_connections = 0;     // accepted /ws/flood WebSocket handshakes
+        std::uint64_t flood_frames_sent = 0;     //   frames written (kFloodFrames per connection at most)
+        std::uint64_t big_script_bytes_sent = 0; // body bytes of /generated/big-script.js written
+        std::uint64_t downloads_served = 0;      // /download responses written
         std::uint64_t connections_rejected = 0;  // closed on accept because kMaxConnections were live
         std::uint64_t internal_errors = 0;       // exceptions escaping a connection (bugs); expect 0
         std::string last_internal_error;         // what() of the last one

@@ -88,7 +88,7 @@ TEST_CASE("the format is detected from the first lines", "[crawl_input]") {
   }
 }
 
-TEST_CASE("ranked rows keep their rank; the wrong format for a line says which was detected", "[crawl_input]") {
+TEST_CASE("ranked rows keep their rank, the wrong format for a line says which was detected", "[crawl_input]") {
   const auto ranked = parse_crawl_input("rank,domain\n1,a.example\n2,b.example\nc.example\n");
   REQUIRE(ranked.targets.size() == 2);
   CHECK(ranked.targets[0].rank == 1);
@@ -130,7 +130,7 @@ TEST_CASE("comments, blank lines, CR LF and a byte order mark are skipped", "[cr
   CHECK(inputs_of(ranked.targets) == std::vector<std::string>{"a.example", "b.example"});
 }
 
-TEST_CASE("bare hosts are tried over https, then http; URLs as given", "[crawl_input]") {
+TEST_CASE("bare hosts are tried over https, then http, URLs as given", "[crawl_input]") {
   const auto input = parse_crawl_input("example.com\nhttp://b.example/\n1.2.3.4:8080\n");
   REQUIRE(input.targets.size() == 3);
   CHECK(input.targets[0].candidates == std::vector<std::string>{"https://example.com/", "http://example.com/"});
@@ -239,7 +239,7 @@ TEST_CASE("hostile bytes never reach a report unescaped", "[crawl_input]") {
   }
 }
 
-TEST_CASE("--shard I/N is 0-based and says so when wrong", "[crawl_input]") {
+TEST_CASE("shard I/N is 0-based and says so when wrong", "[crawl_input]") {
   struct Valid {
     std::string text;
     std::size_t index;
@@ -314,7 +314,7 @@ TEST_CASE("shards split the sites exactly and never move a site", "[crawl_input]
   }
 }
 
-TEST_CASE("--limit applies after the shard, in input order", "[crawl_input]") {
+TEST_CASE("limit applies after the shard, in input order", "[crawl_input]") {
   const auto all = parse_crawl_input(many_sites(100)).targets;
   const auto shard = crawler::select_targets(all, Shard{1, 4}, std::nullopt);
   REQUIRE(shard.size() > 5);

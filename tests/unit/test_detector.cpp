@@ -68,7 +68,7 @@ const std::string kJobFrame = R"({"type":"job","params":{"job_id":"7","blob":")"
 
 }  // namespace
 
-TEST_CASE("CPU alone is suspicious; with a worker socket it is cryptojacking; a page socket is not enough",
+TEST_CASE("CPU alone is suspicious, with a worker socket it is cryptojacking, a page socket is not enough",
           "[detector]") {
   const Detector detector;
   auto evidence = page(99);
@@ -119,7 +119,7 @@ TEST_CASE("a chat socket using \"type\":\"job\" for something else is not a pool
   CHECK(judge(detector, evidence).verdict == Verdict::clean);
 }
 
-TEST_CASE("blacklists: listed script hosts and socket endpoints are conclusive; allow entries win", "[detector]") {
+TEST_CASE("blacklists: listed script hosts and socket endpoints are conclusive, allow entries win", "[detector]") {
   RuleTexts texts;
   texts.domains = "coinhive.com\n@@allowed.coinhive.com\n";
   texts.script_urls = "/cryptonight\\.wasm$\n";

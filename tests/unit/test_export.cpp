@@ -270,7 +270,7 @@ bool is_safe_rule(Format format, std::string_view rule) {
 
 }  // namespace
 
-TEST_CASE("UUIDv5 matches RFC 4122 and Python's uuid5; ids are stable", "[export]") {
+TEST_CASE("UUIDv5 matches RFC 4122 and Python's uuid5, ids are stable", "[export]") {
   const auto dns = db::parse_uuid("6ba7b810-9dad-11d1-80b4-00c04fd430c8");
   REQUIRE(dns);
   CHECK(db::to_string(db::uuid_v5(*dns, "python.org")) == "886313e1-3b8a-5372-9b90-0c9aee199e5d");

@@ -78,7 +78,7 @@ std::vector<db::Store::ListedEntry> domains(int count, const std::string& suffix
 
 }  // namespace
 
-TEST_CASE("feed times: RFC 3339, dates and Unix seconds; HTTP dates both ways", "[feed]") {
+TEST_CASE("feed times: RFC 3339, dates and Unix seconds, HTTP dates both ways", "[feed]") {
   using crawler::parse_time_ms;
   CHECK(parse_time_ms("1700000000") == 1'700'000'000'000);
   CHECK(parse_time_ms("2026-11-26") == 1'795'651'200'000);
@@ -237,7 +237,7 @@ TEST_CASE("feeds revalidate with generation ETags that survive a restart and mov
   }
 }
 
-TEST_CASE("feed filters: since, kind, source, confidence; bad parameters are 400, unknown formats 404", "[feed]") {
+TEST_CASE("feed filters: since, kind, source, confidence, bad parameters are 400, unknown formats 404", "[feed]") {
   TempDb file;
   {
     auto store = db::Store::open(file.path);
@@ -314,7 +314,7 @@ TEST_CASE("the entries API pages through every active entry once, with kind and 
   CHECK(ask(service, io, get("/api/entries?q=" + std::string(300, 'a'))).status == 400);
 }
 
-TEST_CASE("a visit's evidence and CPU trace come back from the API; unknown ids are 404", "[feed]") {
+TEST_CASE("a visit's evidence and CPU trace come back from the API, unknown ids are 404", "[feed]") {
   TempDb file;
   std::int64_t id = 0;
   {

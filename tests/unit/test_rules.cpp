@@ -235,7 +235,7 @@ TEST_CASE("a bad entry is skipped, the rest of the file still loads", "[rules]")
   CHECK(counts.blacklisted_ip_ranges == 1);
 }
 
-TEST_CASE("load reads a directory and names each file's path; missing or odd files are problems", "[rules]") {
+TEST_CASE("load reads a directory and names each file's path, missing or odd files are problems", "[rules]") {
   TempDir dir;
   dir.write("keywords.txt", "%format 1\n9 CoinHive\\.Anonymous\n4 \\bgetHashesPerSecond(\n");
   dir.write("domains.txt", "coinhive.com\n");

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Crawl throughput for BENCHMARKS.md (issue 5): 100 local sites (bench/crawl_corpus.py: 80 ordinary,
+# 5 benign sockets, 5 compute-heavy benign, 10 miners) served on loopback by the fixture server,
+# crawled by
+#   default c=1 and c=2  cjcrawl as a user runs it (early decisions, late-starter watch, interaction)
+#   baseline c=1         the original method: 10 samples × 1 s per site, no early stop, no interaction
+#                        or late watch, one fresh browser per site
+# Reports sites/min, median and p90 time to verdict (clean and mining sites apart), recall on the 10
+# miners, samples per clean site, cjcrawl's CPU as a share of Chrome's, and cjcrawl's RSS at sites
+# 30 and 100. One-line use: bench/crawl.sh   (after scripts/build.sh; about 30 minutes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$PWD/build/crawler/cjcrawl
+work=$(mktemp -d)
+cleanup() { [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+cp -r tests/fixtures/sites "$work/www"
+build/tests/cjcrawl-testserver --root "$work/www" > "$work/server.out" &
+server_pid=$!
+for _ in $(seq 50); do grep -q PORT= "$work/server.out" && break; sleep 0.1; done
+port=$(sed -n 's/^PORT=//p' "$work/server.out")
+python3 bench/crawl_corpus.py "$work/www" "$port" > "$work/expected.tsv"
+cut -f1 "$work/expected.tsv" > "$work/list.txt"
+resolver="--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+
+run() {  # name, extra args...
+  local name=$1; shift
+  local start end
+  start=$(date +%s.%N)
+  "$bin" crawl "$work/list.txt" --db "$work/$name.db" --out "$work/$name.jsonl" --quiet "$resolver" "$@" \
+    2> "$work/$name.err" &
+  local pid=$!
+  # cjcrawl's RSS against the number of sites done, every half second.
+  while kill -0 "$pid" 2>/dev/null; do
+    rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    [ -n "$rss" ] && echo "$(wc -l < "$work/$name.jsonl" 2>/dev/null || echo 0) $rss" >> "$work/$name.rss"
+    sleep 0.5
+  done
+  wait "$pid"
+  end=$(date +%s.%N)
+  python3 - "$work" "$name" "$start" "$end" <<'PY'
+import json, statistics, sys
+work, name, start, end = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+expected = {}
+for i, line in enumerate(open(f"{work}/expected.tsv"), 1):
+    url, verdict = line.rstrip("\n").split("\t")
+    expected[i] = verdict
+lines = [json.loads(l) for l in open(f"{work}/{name}.jsonl")]
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] if values else 0
+miners = [l for l in lines if expected[l["input_line"]] == "cryptojacking"]
+clean = [l for l in lines if expected[l["input_line"]] != "cryptojacking"]
+recall = sum(l["verdict"] == "cryptojacking" for l in miners)
+false_pos = sum(l["verdict"] == "cryptojacking" for l in clean)
+wrong = sum(l["verdict"] != expected[l["input_line"]] for l in lines)
+samples_clean = statistics.mean(len(l["cpu_samples"]) for l in clean if l["verdict"] == "clean")
+rss = [tuple(map(int, r.split())) for r in open(f"{work}/{name}.rss")]
+def rss_at(done):
+    at = [kb for n, kb in rss if n >= done]
+    return at[0] // 1024 if at else 0
+resources = [l for l in open(f"{work}/{name}.err") if "resources:" in l]
+minutes = (end - start) / 60
+print(f"{name}: {len(lines)} sites in {end - start:.0f} s = {len(lines) / minutes:.1f} sites/min; "
+      f"time to verdict clean median {statistics.median(l['elapsed_ms'] for l in clean) / 1000:.1f} s "
+      f"p90 {pct([l['elapsed_ms'] for l in clean], 0.9) / 1000:.1f} s, mining median "
+      f"{statistics.median(l['elapsed_ms'] for l in miners) / 1000:.1f} s p90 {pct([l['elapsed_ms'] for l in miners], 0.9) / 1000:.1f} s; "
+      f"recall {recall}/{len(miners)}, false positives {false_pos}/{len(clean)}, verdicts off the corpus's {wrong}; "
+      f"samples per clean site {samples_clean:.1f}; RSS at site 30 {rss_at(30)} MB, at 100 {rss_at(100)} MB, "
+      f"peak {max(kb for _, kb in rss) // 1024} MB; {resources[0].strip() if resources else ''}")
+PY
+}
+run default-c1 --concurrency 1
+run default-c2 --concurrency 2
+run baseline-c1 --concurrency 1 --no-early-stop --sample-period 1000 --window 10 --no-interaction --no-late-watch

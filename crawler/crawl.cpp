@@ -1,0 +1,285 @@
+// crawler/crawl.cpp — see crawl.hpp. Slots are coroutines on one single-threaded io_context; each
+// takes the next site from a shared cursor, so a slow site never holds up the others.
+#include "crawler/crawl.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "crawler/report.hpp"
+
+namespace crawler {
+
+namespace asio = boost::asio;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A bare host is worth trying again over plain http after these.
+bool worth_http_fallback(blacklist::Status status) {
+  return status == blacklist::Status::tls_error || status == blacklist::Status::connection_error;
+}
+
+// Worth another visit (--retries): the browser's or the network's fault, not the site's answer.
+bool worth_retry(const VisitOutcome& outcome) {
+  return !outcome.tool_error.empty() || outcome.evidence.status == blacklist::Status::crash ||
+         outcome.evidence.status == blacklist::Status::connection_error;
+}
+
+// Counts against a slot's failure budget. DNS errors, HTTP errors and redirect loops are the
+// site's own answer; a slot failing at everything else again and again is broken.
+bool slot_failure(const VisitOutcome& outcome) {
+  if (!outcome.tool_error.empty()) return true;
+  switch (outcome.evidence.status) {
+    case blacklist::Status::ok:
+    case blacklist::Status::dns_error:
+    case blacklist::Status::http_error:
+    case blacklist::Status::redirect_loop:
+      return false;
+    default:
+      return true;
+  }
+}
+
+struct CrawlState {
+  db::Store& store;
+  const blacklist::Detector& detector;
+  std::int64_t crawl_id;
+  const std::vector<CrawlTarget>& targets;
+  const CrawlOptions& options;
+  const std::function<void(const std::string&)>& on_line;
+  std::size_t total;
+  std::size_t already_done;
+
+  std::size_t next = 0;        // the next target to take
+  int active_slots = 0;        // slots still running
+  int busy = 0;                // visits in flight
+  bool stopping = false;       // Ctrl-C, or an abort: take no new site
+  Clock::time_point started{Clock::now()};
+  CrawlSummary summary{};
+  std::string last_progress{};
+
+  void print_progress(bool final_line = false) {
+    if (!options.progress) return;
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    const std::size_t done_now = summary.recorded;
+    const std::size_t done = already_done + done_now;
+    const double per_minute = seconds > 0 ? done_now * 60.0 / seconds : 0;
+    const std::size_t left = total > done ? total - done : 0;
+    std::string eta = "--:--";
+    if (per_minute > 0) {
+      const auto eta_seconds = static_cast<long>(left / per_minute * 60);
+      eta = fmt::format("{}:{:02}:{:02}", eta_seconds / 3600, eta_seconds / 60 % 60, eta_seconds % 60);
+    }
+    const auto verdict = [&](const char* name) {
+      const auto it = summary.verdicts.find(name);
+      return it == summary.verdicts.end() ? std::size_t{0} : it->second;
+    };
+    const std::string text = fmt::format(
+        "{}/{} sites · {:.1f}/min · ETA {} · cryptojacking {} · suspicious {} · clean {} · errors {} · slots {}/{}",
+        done, total, per_minute, eta, verdict("cryptojacking"), verdict("suspicious"), verdict("clean"),
+        summary.failures + summary.not_checked, busy, options.concurrency);
+    if (text == last_progress && !final_line) return;
+    last_progress = text;
+    std::fprintf(stderr, "\r\033[K%s%s", text.c_str(), final_line ? "\n" : "");
+    std::fflush(stderr);
+  }
+
+  // One site: its candidates, its retries, then the record and the line.
+  asio::awaitable<bool> visit_site(const CrawlTarget& target) {
+    VisitOutcome outcome;
+    int attempt = 0;
+    for (int round = 0; round <= options.retries; ++round) {
+      for (const auto& url : target.candidates) {
+        ++attempt;
+        outcome = co_await visit(target.input, url, options.visit);
+        if (!outcome.tool_error.empty() || !worth_http_fallback(outcome.evidence.status)) break;
+      }
+      if (!worth_retry(outcome) || stopping) break;
+    }
+    if (!outcome.tool_error.empty()) {
+      ++summary.not_checked;
+      spdlog::error("{} (line {}): not checked: {}", terminal_safe(target.input), target.line, outcome.tool_error);
+      co_return false;
+    }
+    const auto judgement = detector.judge(outcome.evidence, options.visit.cpu_rule, outcome.cpu);
+    auto report = report_json(outcome.evidence, judgement, options.visit.cpu_rule, outcome.cpu);
+    report["crawl_id"] = crawl_id;
+    report["attempt"] = attempt;
+    report["input_line"] = target.line;
+    db::Store::CrawlSite site;
+    site.crawl_id = crawl_id;
+    site.position = static_cast<std::int64_t>(target.line);
+    site.attempt = attempt;
+    site.line = report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    try {
+      store.record_visit(outcome.evidence, judgement, wall_ms(), &site);
+    } catch (const std::exception& e) {
+      // The database is the truth: without it, going on would lose work. Stop the crawl.
+      summary.aborted = true;
+      summary.abort_reason = fmt::format("the database could not record {}: {}", terminal_safe(target.input), e.what());
+      stopping = true;
+      co_return false;
+    }
+    // Committed: now the line. A kill -9 between the two is repaired by --resume.
+    on_line(site.line);
+    ++summary.recorded;
+    ++summary.verdicts[blacklist::to_string(judgement.verdict)];
+    ++summary.statuses[blacklist::to_string(outcome.evidence.status)];
+    if (outcome.evidence.status != blacklist::Status::ok) ++summary.failures;
+    co_return !slot_failure(outcome);
+  }
+
+  asio::awaitable<void> slot(int index) {
+    int consecutive_failures = 0;
+    while (!stopping && next < targets.size()) {
+      const CrawlTarget& target = targets[next++];
+      ++busy;
+      const bool succeeded = co_await visit_site(target);
+      --busy;
+      print_progress();
+      consecutive_failures = succeeded ? 0 : consecutive_failures + 1;
+      if (consecutive_failures > options.failure_budget) {
+        ++summary.slots_stopped;
+        spdlog::error("slot {} stopped after {} consecutive failures (the last: {}); check Chrome and the network",
+                      index + 1, consecutive_failures, terminal_safe(target.input));
+        break;
+      }
+    }
+  }
+};
+
+}  // namespace
+
+CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, std::int64_t crawl_id,
+                       const std::vector<CrawlTarget>& targets, const CrawlOptions& options,
+                       const std::function<void(const std::string&)>& on_line, std::size_t total,
+                       std::size_t already_done) {
+  CrawlState state{store, detector, crawl_id, targets, options, on_line, total, already_done};
+  {
+    asio::io_context io(1);
+    asio::steady_timer grace(io);
+    asio::steady_timer ticker(io);
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    // First signal: take no new site, let visits in flight finish within the grace period. A second
+    // signal, or the end of the grace, stops at once (the io_context's end tears the visits down).
+    std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& error,
+                                                                               int) {
+      if (error) return;
+      if (state.stopping && state.summary.interrupted) {
+        io.stop();
+        return;
+      }
+      state.stopping = true;
+      state.summary.interrupted = true;
+      if (options.progress) std::fprintf(stderr, "\n");
+      spdlog::warn("interrupted: finishing {} visit(s) in flight (up to {} s; Ctrl-C again to stop now)", state.busy,
+                   options.interrupt_grace.count() / 1000);
+      grace.expires_after(options.interrupt_grace);
+      grace.async_wait([&](const boost::system::error_code& cancelled) {
+        if (!cancelled) io.stop();
+      });
+      signals.async_wait(on_signal);
+    };
+    signals.async_wait(on_signal);
+    // The progress line also moves between sites (rate and ETA).
+    std::function<void(const boost::system::error_code&)> tick = [&](const boost::system::error_code& error) {
+      if (error) return;
+      state.print_progress();
+      ticker.expires_after(std::chrono::seconds(1));
+      ticker.async_wait(tick);
+    };
+    if (options.progress) tick({});
+
+    const int slots = std::max(1, std::min<int>(options.concurrency, static_cast<int>(targets.size())));
+    state.active_slots = slots;
+    for (int index = 0; index < slots; ++index) {
+      asio::co_spawn(io, state.slot(index), [&, index](std::exception_ptr failure) {
+        if (failure) {
+          try {
+            std::rethrow_exception(failure);
+          } catch (const std::exception& e) {
+            spdlog::error("slot {}: {}", index + 1, e.what());
+          }
+        }
+        if (--state.active_slots == 0) {
+          signals.cancel();
+          grace.cancel();
+          ticker.cancel();
+        }
+      });
+    }
+    io.run();
+  }
+  state.print_progress(true);
+  if (!state.summary.aborted && !state.summary.interrupted && state.summary.slots_stopped > 0 &&
+      state.next < targets.size()) {
+    state.summary.aborted = true;
+    state.summary.abort_reason = "every slot was stopped by its failure budget";
+  }
+  state.summary.elapsed_seconds = std::chrono::duration<double>(Clock::now() - state.started).count();
+  return state.summary;
+}
+
+std::size_t reconcile_output(const std::string& path, std::int64_t crawl_id,
+                             const std::vector<db::Store::CrawlLine>& recorded) {
+  std::string content;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (in) {
+      std::ostringstream buffer;
+      buffer << in.rdbuf();
+      content = buffer.str();
+    }
+  }
+  // A line without its newline was torn by a kill: it goes, and comes back from the database.
+  const auto last_newline = content.rfind('\n');
+  content.resize(last_newline == std::string::npos ? 0 : last_newline + 1);
+  std::set<std::int64_t> present;
+  std::size_t start = 0;
+  while (start < content.size()) {
+    const auto end = content.find('\n', start);
+    const auto line = nlohmann::json::parse(content.begin() + static_cast<long>(start),
+                                            content.begin() + static_cast<long>(end), nullptr, false);
+    if (line.is_object() && line.value("crawl_id", std::int64_t{0}) == crawl_id && line.contains("input_line") &&
+        line["input_line"].is_number_integer())
+      present.insert(line["input_line"].get<std::int64_t>());
+    start = end + 1;
+  }
+  std::size_t appended = 0;
+  for (const auto& site : recorded) {
+    if (present.contains(site.position)) continue;
+    content += site.line;
+    content += '\n';
+    ++appended;
+  }
+  // Rewritten through a temporary file and a rename: a kill here leaves the old file or the new.
+  const std::string temporary = path + ".reconcile.tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << content;
+    if (!out.flush()) throw std::runtime_error("cannot write " + temporary);
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot replace " + path);
+  return appended;
+}
+
+}  // namespace crawler

@@ -1,0 +1,61 @@
+// crawler/crawl.hpp — `cjcrawl crawl`: many sites through N slots, each slot one visit (one
+// sandboxed Chrome) at a time so CPU stays attributable, every site committed to the database
+// before its JSON line is written, so a crash or kill -9 loses at most the sites in flight.
+//
+// Flow per site: visit (https, then http for a bare host) → retries for crashes, connection errors
+// and Chrome failures → judge → one transaction (visit, blacklist, crawl progress) → the JSON line.
+// A site cjcrawl could not check at all (Chrome never started) is not recorded: a resume retries it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "blacklist/detector.hpp"
+#include "crawler/crawl_input.hpp"
+#include "crawler/visit.hpp"
+#include "db/store.hpp"
+
+namespace crawler {
+
+struct CrawlOptions {
+  VisitOptions visit;
+  int concurrency = 1;
+  int retries = 1;          // extra visits after a crash, a connection error or a Chrome failure
+  int failure_budget = 10;  // consecutive failures that stop a slot (DNS errors do not count)
+  std::chrono::milliseconds interrupt_grace{15'000};  // Ctrl-C: in-flight visits may finish this long
+  bool progress = false;    // a live progress line on stderr (a TTY)
+};
+
+struct CrawlSummary {
+  std::size_t recorded = 0;
+  std::size_t not_checked = 0;  // cjcrawl could not run a visit (left for a resume)
+  std::size_t failures = 0;     // recorded, with a status other than ok (per status below)
+  std::map<std::string, std::size_t> verdicts;
+  std::map<std::string, std::size_t> statuses;
+  std::size_t slots_stopped = 0;  // by the failure budget
+  bool interrupted = false;       // Ctrl-C / SIGTERM
+  bool aborted = false;           // the database failed, or every slot was stopped
+  std::string abort_reason;
+  double elapsed_seconds = 0;
+};
+
+// Visits `targets` (already shard-selected, resumed sites removed) for crawl `crawl_id` and records
+// each in `store`. `on_line` receives each site's JSON line after its commit. `total` and
+// `already_done` only feed the progress line.
+CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, std::int64_t crawl_id,
+                       const std::vector<CrawlTarget>& targets, const CrawlOptions& options,
+                       const std::function<void(const std::string&)>& on_line, std::size_t total,
+                       std::size_t already_done);
+
+// The `--out` file of a resumed crawl made to match the database: a torn last line (no newline) is
+// cut, and the lines of recorded sites missing from the file are appended, so the file ends with
+// exactly one line per recorded site. Returns how many lines were appended; throws
+// std::runtime_error naming the file when it cannot be read or written.
+std::size_t reconcile_output(const std::string& path, std::int64_t crawl_id,
+                             const std::vector<db::Store::CrawlLine>& recorded);
+
+}  // namespace crawler

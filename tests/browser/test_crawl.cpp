@@ -1,0 +1,213 @@
+// tests/browser/test_crawl.cpp — `cjcrawl crawl` end to end: the real binary, real sandboxed
+// Chromium, fixture sites on loopback. The list's handling (comments, duplicates, bad lines, bare
+// hosts), the JSON lines and the database agreeing, the corpus judged the same at concurrency 1 and
+// at the default, and kill -9 / Ctrl-C followed by --resume losing no site and recording none twice.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/browser/cli_support.hpp"
+#include "tests/support/fixture_server.hpp"
+
+namespace {
+
+using Json = nlohmann::json;
+using testsupport::TempDir;
+
+const std::string kResolverRules = "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
+
+testsupport::FixtureServer& server() {
+  static testsupport::FixtureServer instance(std::filesystem::path(CJCRAWL_FIXTURES) / "sites");
+  return instance;
+}
+
+std::vector<std::string> crawl_command(const std::filesystem::path& list, const std::filesystem::path& db,
+                                       const std::filesystem::path& out, std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv{CJCRAWL_BINARY, "crawl", list.string(), "--db", db.string(), "--out", out.string(),
+                                "--sample-period", "200", "--window", "10", "--deadline", "30", kResolverRules};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+std::vector<Json> read_lines(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<Json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(Json::parse(line, nullptr, false));
+  return lines;
+}
+
+void write_file(const std::filesystem::path& path, const std::string& text) { std::ofstream(path) << text; }
+
+int recorded_sites(const std::filesystem::path& db) {
+  const auto out = testsupport::sql(db, "SELECT count(*) FROM crawl_sites");
+  return out.empty() ? 0 : std::stoi(out);
+}
+
+}  // namespace
+
+TEST_CASE("crawl: a list with comments, duplicates, a bad line and a bare host, lines and database agree",
+          "[crawl][browser]") {
+  TempDir dir;
+  const auto idle = server().url("site.test", "/idle.html");
+  const auto miner = server().url("site.test", "/worker-miner.html");
+  const std::string bare_host = "site.test:" + std::to_string(server().port());  // https fails, then http
+  write_file(dir.path() / "list.txt", "# sites to check\n" + idle + "\n\n" + miner + "  # the miner\n" + idle +
+                                          "\njavascript:alert(1)\n" + bare_host + "\n");
+  const auto run = testsupport::run_process(
+      crawl_command(dir.path() / "list.txt", dir.path() / "c.db", dir.path() / "out.jsonl", {"--concurrency", "2"}),
+      std::chrono::seconds(180));
+  INFO(run.err);
+  CHECK(run.exit_code == 0);  // completed, whatever the verdicts
+  CHECK(run.err.find("list.txt:6: skipped") != std::string::npos);
+  CHECK(run.err.find("1 duplicate and 1 invalid") != std::string::npos);
+
+  const auto lines = read_lines(dir.path() / "out.jsonl");
+  REQUIRE(lines.size() == 3);
+  std::map<int, Json> by_line;
+  for (const auto& line : lines) {
+    REQUIRE(line.is_object());
+    CHECK(line["schema_version"] == 1);
+    CHECK(line["crawl_id"] == 1);
+    by_line[line["input_line"].get<int>()] = line;
+  }
+  REQUIRE(by_line.size() == 3);
+  CHECK(by_line[2]["verdict"] == "clean");
+  CHECK(by_line[2]["attempt"] == 1);
+  CHECK(by_line[4]["verdict"] == "cryptojacking");
+  CHECK(by_line[7]["status"] == "http_error");  // the fixture server has no "/": its answer, a 404
+  CHECK(by_line[7]["http_status"] == 404);
+  CHECK(by_line[7]["attempt"] == 2);  // https refused, then http
+  CHECK(by_line[7]["url"].get<std::string>().rfind("http://", 0) == 0);
+
+  // The database holds the same sites, and `cjcrawl crawls` shows the crawl completed.
+  CHECK(testsupport::sql(dir.path() / "c.db", "SELECT position, verdict FROM crawl_sites ORDER BY position") ==
+        "2|clean\n4|cryptojacking\n7|clean\n");
+  CHECK(testsupport::sql(dir.path() / "c.db", "SELECT count(*) FROM visits") == "3\n");
+  const auto listed = testsupport::cjcrawl({"crawls", "--db", (dir.path() / "c.db").string()});
+  CHECK(listed.out.find("completed") != std::string::npos);
+  CHECK(listed.out.find("3/3") != std::string::npos);
+
+  // Usage errors are 2, before anything is launched.
+  CHECK(testsupport::cjcrawl({"crawl", (dir.path() / "missing.txt").string(), "--db", (dir.path() / "c.db").string()})
+            .exit_code == 2);
+  CHECK(testsupport::cjcrawl({"crawl", (dir.path() / "list.txt").string(), "--shard", "2/2"}).exit_code == 2);
+  CHECK(testsupport::cjcrawl({"crawl", (dir.path() / "list.txt").string(), "--concurrency", "0"}).exit_code == 2);
+  CHECK(testsupport::cjcrawl({"crawl", (dir.path() / "list.txt").string(), "--concurrency", "65"}).exit_code == 2);
+}
+
+TEST_CASE("crawl: kill -9 mid-crawl, then --resume: every site exactly once, in the file and the database",
+          "[crawl][browser]") {
+  TempDir dir;
+  std::string list;
+  constexpr int kSites = 8;
+  for (int i = 1; i <= kSites; ++i) list += server().url("site.test", "/idle.html?n=" + std::to_string(i)) + "\n";
+  write_file(dir.path() / "list.txt", list);
+  const auto db = dir.path() / "c.db";
+  const auto out = dir.path() / "out.jsonl";
+  {
+    testsupport::Process crawl(crawl_command(dir.path() / "list.txt", db, out, {"--concurrency", "1"}));
+    for (int i = 0; i < 600 && recorded_sites(db) < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    crawl.signal(SIGKILL);
+    crawl.wait(std::chrono::seconds(10));
+  }
+  const int before = recorded_sites(db);
+  REQUIRE(before >= 3);
+  REQUIRE(before < kSites);
+  // The worst moments of a kill: a site committed but its line not yet written, and a torn line.
+  {
+    auto lines = read_lines(out);
+    REQUIRE(lines.size() >= 2);
+    std::ofstream rewrite(out, std::ios::trunc);
+    for (std::size_t i = 0; i + 1 < lines.size(); ++i) rewrite << lines[i].dump() << "\n";
+    rewrite << R"({"schema_version":1,"input":"http://site.te)";  // no newline: torn
+  }
+
+  const auto resumed = testsupport::run_process(crawl_command(dir.path() / "list.txt", db, out, {"--resume"}),
+                                                std::chrono::seconds(240));
+  INFO(resumed.err);
+  CHECK(resumed.exit_code == 0);
+  CHECK(resumed.err.find("already recorded") != std::string::npos);
+  const auto lines = read_lines(out);
+  std::multiset<int> positions;
+  for (const auto& line : lines) {
+    REQUIRE(line.is_object());  // the torn line is gone
+    CHECK(line["crawl_id"] == 1);
+    positions.insert(line["input_line"].get<int>());
+  }
+  CHECK(lines.size() == kSites);
+  for (int position = 1; position <= kSites; ++position) CHECK(positions.count(position) == 1);
+  CHECK(recorded_sites(db) == kSites);
+  CHECK(testsupport::sql(db, "SELECT count(*) FROM visits") == std::to_string(kSites) + "\n");
+  CHECK(testsupport::sql(db, "SELECT state FROM crawls") == "completed\n");
+}
+
+TEST_CASE("crawl: Ctrl-C finishes the visit in flight, records it, exits 130, --resume completes", "[crawl][browser]") {
+  TempDir dir;
+  std::string list;
+  constexpr int kSites = 5;
+  for (int i = 1; i <= kSites; ++i) list += server().url("site.test", "/idle.html?c=" + std::to_string(i)) + "\n";
+  write_file(dir.path() / "list.txt", list);
+  const auto db = dir.path() / "c.db";
+  const auto out = dir.path() / "out.jsonl";
+  {
+    testsupport::Process crawl(crawl_command(dir.path() / "list.txt", db, out, {"--concurrency", "1"}));
+    for (int i = 0; i < 600 && recorded_sites(db) < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    crawl.signal(SIGINT);
+    const auto result = crawl.wait(std::chrono::seconds(60));
+    INFO(result.err);
+    CHECK(result.exit_code == 130);
+    CHECK(result.err.find("--resume") != std::string::npos);
+  }
+  CHECK(testsupport::sql(db, "SELECT state FROM crawls") == "interrupted\n");
+  const int before = recorded_sites(db);
+  CHECK(static_cast<int>(read_lines(out).size()) == before);  // every recorded site has its line
+  const auto resumed = testsupport::run_process(crawl_command(dir.path() / "list.txt", db, out, {"--resume"}),
+                                                std::chrono::seconds(180));
+  CHECK(resumed.exit_code == 0);
+  CHECK(read_lines(out).size() == kSites);
+  CHECK(recorded_sites(db) == kSites);
+}
+
+TEST_CASE("crawl: the corpus gets the same verdicts at concurrency 1 and at the default", "[crawl][browser][corpus]") {
+  TempDir dir;
+  std::ifstream expected_file(std::filesystem::path(CJCRAWL_FIXTURES) / "sites/corpus/expected.tsv");
+  std::string list;
+  std::map<int, std::pair<std::string, std::string>> expected;  // input line → (page, verdict)
+  int line_number = 0;
+  for (std::string row; std::getline(expected_file, row);) {
+    if (row.empty() || row[0] == '#') continue;
+    const auto tab = row.find('\t');
+    list += server().url("site.test", "/" + row.substr(0, tab)) + "\n";
+    expected[++line_number] = {row.substr(0, tab), row.substr(tab + 1)};
+  }
+  write_file(dir.path() / "corpus.txt", list);
+  std::map<std::string, std::map<int, std::string>> verdicts;  // run → input line → verdict
+  for (const std::string concurrency : {"1", "default"}) {
+    // As the corpus test samples: 250 ms × 12, a fresh database per run.
+    std::vector<std::string> argv{CJCRAWL_BINARY, "crawl", (dir.path() / "corpus.txt").string(), "--db",
+                                  (dir.path() / (concurrency + ".db")).string(), "--out",
+                                  (dir.path() / (concurrency + ".jsonl")).string(), "--sample-period", "250",
+                                  "--window", "12", "--deadline", "30", kResolverRules};
+    if (concurrency != "default") argv.insert(argv.end(), {"--concurrency", concurrency});
+    const auto run = testsupport::run_process(argv, std::chrono::seconds(400));
+    INFO(run.err);
+    REQUIRE(run.exit_code == 0);
+    for (const auto& line : read_lines(dir.path() / (concurrency + ".jsonl")))
+      verdicts[concurrency][line["input_line"].get<int>()] = line["verdict"];
+  }
+  REQUIRE(verdicts["1"].size() == expected.size());
+  REQUIRE(verdicts["default"].size() == expected.size());
+  for (const auto& [line, row] : expected) {
+    INFO(row.first);
+    CHECK(verdicts["1"][line] == row.second);
+    CHECK(verdicts["default"][line] == verdicts["1"][line]);
+  }
+}
