@@ -4,21 +4,24 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
+#include <memory>
 #include <set>
-#include <sstream>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "crawler/report.hpp"
+#include "db/sqlite.hpp"
 
 namespace crawler {
 
@@ -27,6 +30,8 @@ namespace asio = boost::asio;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr int kRecordTries = 4;  // a busy database: after 5 s of busy timeout, wait 1, 2, 3 s more
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -65,7 +70,7 @@ struct CrawlState {
   std::int64_t crawl_id;
   const std::vector<CrawlTarget>& targets;
   const CrawlOptions& options;
-  const std::function<void(const std::string&)>& on_line;
+  const std::function<bool(const std::string&)>& on_line;
   std::size_t total;
   std::size_t already_done;
 
@@ -111,7 +116,7 @@ struct CrawlState {
       for (const auto& url : target.candidates) {
         ++attempt;
         outcome = co_await visit(target.input, url, options.visit);
-        if (!outcome.tool_error.empty() || !worth_http_fallback(outcome.evidence.status)) break;
+        if (!outcome.tool_error.empty() || !worth_http_fallback(outcome.evidence.status) || stopping) break;
       }
       if (!worth_retry(outcome) || stopping) break;
     }
@@ -130,17 +135,43 @@ struct CrawlState {
     site.position = static_cast<std::int64_t>(target.line);
     site.attempt = attempt;
     site.line = report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    try {
-      store.record_visit(outcome.evidence, judgement, wall_ms(), &site);
-    } catch (const std::exception& e) {
-      // The database is the truth: without it, going on would lose work. Stop the crawl.
-      summary.aborted = true;
-      summary.abort_reason = fmt::format("the database could not record {}: {}", terminal_safe(target.input), e.what());
-      stopping = true;
-      co_return false;
+    // A writer elsewhere (an import) may hold the lock longer than the busy timeout: wait and retry
+    // a few times before giving up on the crawl.
+    for (int tries = 1;; ++tries) {
+      std::string failure;
+      bool busy = false;
+      try {
+        store.record_visit(outcome.evidence, judgement, wall_ms(), &site);
+        break;
+      } catch (const db::Error& e) {
+        failure = e.what();
+        busy = (e.code() & 0xff) == SQLITE_BUSY || (e.code() & 0xff) == SQLITE_LOCKED;
+      } catch (const std::exception& e) {
+        // Not the database: something about this site's evidence. It stays unrecorded (a resume
+        // retries it) and the crawl goes on.
+        ++summary.not_checked;
+        spdlog::error("{} (line {}): not recorded: {}", terminal_safe(target.input), target.line, e.what());
+        co_return false;
+      }
+      if (!busy || tries == kRecordTries) {
+        // The database is the truth: without it, going on would lose work. Stop the crawl.
+        summary.aborted = true;
+        summary.abort_reason = fmt::format("the database could not record {}: {}", terminal_safe(target.input), failure);
+        stopping = true;
+        co_return false;
+      }
+      spdlog::warn("the database is busy ({}); retrying in {} s", failure, tries);
+      auto executor = co_await asio::this_coro::executor;
+      asio::steady_timer pause(executor, std::chrono::seconds(tries));
+      co_await pause.async_wait(asio::use_awaitable);
     }
     // Committed: now the line. A kill -9 between the two is repaired by --resume.
-    on_line(site.line);
+    if (!on_line(site.line)) {
+      summary.aborted = true;
+      summary.abort_reason = "writing the JSON lines failed (disk full?); the database has every recorded site, "
+                             "and --resume --out FILE repairs the file";
+      stopping = true;
+    }
     ++summary.recorded;
     ++summary.verdicts[blacklist::to_string(judgement.verdict)];
     ++summary.statuses[blacklist::to_string(outcome.evidence.status)];
@@ -171,7 +202,7 @@ struct CrawlState {
 
 CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, std::int64_t crawl_id,
                        const std::vector<CrawlTarget>& targets, const CrawlOptions& options,
-                       const std::function<void(const std::string&)>& on_line, std::size_t total,
+                       const std::function<bool(const std::string&)>& on_line, std::size_t total,
                        std::size_t already_done) {
   CrawlState state{store, detector, crawl_id, targets, options, on_line, total, already_done};
   {
@@ -183,7 +214,8 @@ CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, st
     // signal, or the end of the grace, stops at once (the io_context's end tears the visits down).
     std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& error,
                                                                                int) {
-      if (error) return;
+      // A signal that arrives as the last slot ends finds nothing to stop.
+      if (error || state.active_slots == 0) return;
       if (state.stopping && state.summary.interrupted) {
         io.stop();
         return;
@@ -195,14 +227,15 @@ CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, st
                    options.interrupt_grace.count() / 1000);
       grace.expires_after(options.interrupt_grace);
       grace.async_wait([&](const boost::system::error_code& cancelled) {
-        if (!cancelled) io.stop();
+        if (!cancelled && state.active_slots > 0) io.stop();
       });
       signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
     // The progress line also moves between sites (rate and ETA).
     std::function<void(const boost::system::error_code&)> tick = [&](const boost::system::error_code& error) {
-      if (error) return;
+      // Queued before the last slot cancelled it: do not re-arm, or io.run() never returns.
+      if (error || state.active_slots == 0) return;
       state.print_progress();
       ticker.expires_after(std::chrono::seconds(1));
       ticker.async_wait(tick);
@@ -239,46 +272,43 @@ CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, st
   return state.summary;
 }
 
-std::size_t reconcile_output(const std::string& path, std::int64_t crawl_id,
-                             const std::vector<db::Store::CrawlLine>& recorded) {
-  std::string content;
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (in) {
-      std::ostringstream buffer;
-      buffer << in.rdbuf();
-      content = buffer.str();
-    }
-  }
-  // A line without its newline was torn by a kill: it goes, and comes back from the database.
-  const auto last_newline = content.rfind('\n');
-  content.resize(last_newline == std::string::npos ? 0 : last_newline + 1);
+std::size_t reconcile_output(const std::string& path, std::int64_t crawl_id, const std::vector<std::int64_t>& recorded,
+                             const std::function<std::optional<std::string>(std::int64_t)>& line_for) {
+  // In place, not through a rename: --out may be a symlink or keep a mode the user chose.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "a+"), &std::fclose);
+  if (!file) throw std::runtime_error(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  std::rewind(file.get());
+  // One line at a time; a line is at most a report (bounded evidence), but never trusted to be.
   std::set<std::int64_t> present;
-  std::size_t start = 0;
-  while (start < content.size()) {
-    const auto end = content.find('\n', start);
-    const auto line = nlohmann::json::parse(content.begin() + static_cast<long>(start),
-                                            content.begin() + static_cast<long>(end), nullptr, false);
-    if (line.is_object() && line.value("crawl_id", std::int64_t{0}) == crawl_id && line.contains("input_line") &&
-        line["input_line"].is_number_integer())
-      present.insert(line["input_line"].get<std::int64_t>());
-    start = end + 1;
+  std::string line;
+  long complete_end = 0;  // the offset just past the last newline
+  for (int c; (c = std::fgetc(file.get())) != EOF;) {
+    if (c != '\n') {
+      if (line.size() < (64u << 20)) line += static_cast<char>(c);
+      continue;
+    }
+    complete_end = std::ftell(file.get());
+    const auto parsed = nlohmann::json::parse(line, nullptr, false);
+    if (parsed.is_object() && parsed.value("crawl_id", std::int64_t{0}) == crawl_id && parsed.contains("input_line") &&
+        parsed["input_line"].is_number_integer())
+      present.insert(parsed["input_line"].get<std::int64_t>());
+    line.clear();
   }
+  if (std::ferror(file.get())) throw std::runtime_error(fmt::format("cannot read {}", path));
+  // A line without its newline was torn by a kill: it goes, and comes back from the database.
+  if (!line.empty() && ::ftruncate(::fileno(file.get()), complete_end) != 0)
+    throw std::runtime_error(fmt::format("cannot cut the torn last line of {}: {}", path, std::strerror(errno)));
   std::size_t appended = 0;
-  for (const auto& site : recorded) {
-    if (present.contains(site.position)) continue;
-    content += site.line;
-    content += '\n';
+  for (const auto position : recorded) {
+    if (present.contains(position)) continue;
+    const auto text = line_for(position);
+    if (!text) continue;
+    // "a+" appends at the end whatever the read position.
+    if (std::fprintf(file.get(), "%s\n", text->c_str()) < 0)
+      throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
     ++appended;
   }
-  // Rewritten through a temporary file and a rename: a kill here leaves the old file or the new.
-  const std::string temporary = path + ".reconcile.tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << content;
-    if (!out.flush()) throw std::runtime_error("cannot write " + temporary);
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot replace " + path);
+  if (std::fflush(file.get()) != 0) throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
   return appended;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,18 +45,21 @@ struct CrawlSummary {
 };
 
 // Visits `targets` (already shard-selected, resumed sites removed) for crawl `crawl_id` and records
-// each in `store`. `on_line` receives each site's JSON line after its commit. `total` and
-// `already_done` only feed the progress line.
+// each in `store`. `on_line` receives each site's JSON line after its commit and returns false when
+// it could not write it: the crawl then stops taking sites (a half-written output must not grow).
+// `total` and `already_done` only feed the progress line.
 CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, std::int64_t crawl_id,
                        const std::vector<CrawlTarget>& targets, const CrawlOptions& options,
-                       const std::function<void(const std::string&)>& on_line, std::size_t total,
+                       const std::function<bool(const std::string&)>& on_line, std::size_t total,
                        std::size_t already_done);
 
-// The `--out` file of a resumed crawl made to match the database: a torn last line (no newline) is
-// cut, and the lines of recorded sites missing from the file are appended, so the file ends with
-// exactly one line per recorded site. Returns how many lines were appended; throws
-// std::runtime_error naming the file when it cannot be read or written.
-std::size_t reconcile_output(const std::string& path, std::int64_t crawl_id,
-                             const std::vector<db::Store::CrawlLine>& recorded);
+// The `--out` file of a resumed crawl made to match the database, in place: a torn last line (no
+// newline) is truncated away, and the lines of recorded sites (`recorded`: their positions) missing
+// from the file are appended, each fetched with `line_for`, so the file ends with exactly one line per
+// recorded site. Streams the file (one line in memory at a time); a missing file is created. Returns
+// how many lines were appended; throws std::runtime_error naming the file when it cannot be read or
+// written.
+std::size_t reconcile_output(const std::string& path, std::int64_t crawl_id, const std::vector<std::int64_t>& recorded,
+                             const std::function<std::optional<std::string>(std::int64_t)>& line_for);
 
 }  // namespace crawler

@@ -12,13 +12,17 @@ namespace crawler {
 
 namespace {
 
-// Decodes one UTF-8 sequence at text[i]; returns its length, or 0 if it is not valid UTF-8.
-std::size_t utf8_length(std::string_view text, std::size_t i) {
+// Decodes one UTF-8 sequence at text[i] into *code_point; returns its length, or 0 if it is not
+// valid UTF-8.
+std::size_t utf8_length(std::string_view text, std::size_t i, std::uint32_t* code_point) {
   const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
   const unsigned char lead = byte(i);
   std::size_t length = 0;
   std::uint32_t code = 0;
-  if (lead < 0x80) return 1;
+  if (lead < 0x80) {
+    *code_point = lead;
+    return 1;
+  }
   if (lead >= 0xc2 && lead <= 0xdf) length = 2, code = lead & 0x1f;
   else if (lead >= 0xe0 && lead <= 0xef) length = 3, code = lead & 0x0f;
   else if (lead >= 0xf0 && lead <= 0xf4) length = 4, code = lead & 0x07;
@@ -32,7 +36,15 @@ std::size_t utf8_length(std::string_view text, std::size_t i) {
   if ((length == 3 && code < 0x800) || (length == 4 && (code < 0x10000 || code > 0x10ffff)) ||
       (code >= 0xd800 && code <= 0xdfff))
     return 0;
+  *code_point = code;
   return length;
+}
+
+// C1 controls and the bidirectional controls that make text display in another order than it is
+// stored: a hostile URL could otherwise show as a different domain.
+bool is_hidden_control(std::uint32_t code) {
+  return (code >= 0x80 && code <= 0x9f) || code == 0x061c || code == 0x200e || code == 0x200f ||
+         (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069);
 }
 
 std::string time_text(std::int64_t ms) {
@@ -222,10 +234,11 @@ std::string html_escape(std::string_view text) {
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    const std::size_t length = utf8_length(text, i);
-    if (length == 0) {
+    std::uint32_t code = 0;
+    const std::size_t length = utf8_length(text, i, &code);
+    if (length == 0 || is_hidden_control(code)) {
       out += "\xEF\xBF\xBD";  // U+FFFD
-      ++i;
+      i += length == 0 ? 1 : length;
       continue;
     }
     if (length == 1) {

@@ -4,7 +4,8 @@
 //
 // Pure: stored rows in, one self-contained HTML document out. No script, no external asset (it must
 // work offline and under a CSP of default-src 'none'). Every value came from a hostile page: all
-// text is HTML-escaped, bytes that are not UTF-8 become U+FFFD, control characters are dropped,
+// text is HTML-escaped, bytes that are not UTF-8 become U+FFFD, C0 controls are dropped, C1 and
+// bidirectional controls (U+202E...) become U+FFFD,
 // and nothing from a page becomes a link, an attribute other than a title, or markup.
 #pragma once
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <charconv>
 #include <ctime>
+#include <limits>
 #include <list>
 #include <map>
 #include <mutex>
@@ -215,6 +216,8 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
 }
 
 std::string gzip_compress(std::string_view data, int level) {
+  // One deflate call takes a uInt of input; feeds are far smaller, but never truncate silently.
+  if (data.size() > std::numeric_limits<uInt>::max()) throw std::runtime_error("gzip: input over 4 GiB");
   z_stream stream{};
   // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
   if (deflateInit2(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
@@ -614,7 +617,8 @@ asio::awaitable<HttpResponse> FeedService::State::visit(std::string_view id_text
     auto value = nlohmann::json::parse(text, nullptr, false);
     return value.is_discarded() ? nlohmann::json(text) : value;
   };
-  co_return json_response(200, {{"id", row->id},
+  // Named first: a braced temporary inside a co_return/co_await expression is the g++ 12 hazard.
+  nlohmann::json visit_json{{"id", row->id},
                                 {"started_at_ms", row->started_at_ms},
                                 {"input", row->input},
                                 {"url", row->url},
@@ -625,7 +629,8 @@ asio::awaitable<HttpResponse> FeedService::State::visit(std::string_view id_text
                                 {"confidence", row->confidence},
                                 {"elapsed_ms", row->elapsed_ms},
                                 {"evidence", parse(row->evidence_json)},
-                                {"cpu_trace", parse(row->cpu_samples_json)}});
+                                {"cpu_trace", parse(row->cpu_samples_json)}};
+  co_return json_response(200, visit_json);
 }
 
 asio::awaitable<HttpResponse> FeedService::State::dashboard() {

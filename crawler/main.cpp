@@ -585,45 +585,43 @@ int run_crawl(CrawlArgs& args) {
   auto& [loaded, chrome] = std::get<1>(found);
 
   std::optional<db::Store> store;
+  std::optional<db::Store::CrawlRow> crawl;
+  std::vector<std::int64_t> recorded;
   try {
     store.emplace(db::Store::open(args.visit.db_path));
+    // Step 2: a new crawl, or the one to resume, and what it has recorded already.
+    if (args.crawl_id) {
+      crawl = store->crawl(*args.crawl_id);
+      if (!crawl) return usage_error(fmt::format("--crawl-id {}: no such crawl (see `cjcrawl crawls`)", *args.crawl_id));
+      if (crawl->input_digest != digest || crawl->selection != selection)
+        return usage_error(fmt::format("--crawl-id {}: that crawl read other input ({}, {}); give it the same list and "
+                                       "--shard/--limit", *args.crawl_id, crawl->input_path, crawl->selection));
+    } else if (args.resume) {
+      crawl = store->find_crawl(input_path, digest, selection);
+      if (!crawl)
+        fmt::print(stderr, "cjcrawl: --resume: no earlier crawl of {} with this content and selection; starting a new one\n",
+                   shown_path);
+    }
+    if (crawl) {
+      recorded = store->crawl_positions(crawl->id);
+    } else {
+      db::Store::CrawlRow row;
+      row.started_ms = now_ms();
+      row.input_path = input_path;
+      row.input_digest = digest;
+      row.selection = selection;
+      row.total = static_cast<std::int64_t>(targets.size());
+      row.options_json = nlohmann::json{{"concurrency", concurrency}, {"retries", args.retries},
+                                        {"deadline_seconds", args.visit.deadline_seconds},
+                                        {"sample_period_ms", args.visit.sample_period_ms}}
+                             .dump();
+      crawl = *store->crawl(store->begin_crawl(row));
+    }
   } catch (const std::exception& e) {
-    fmt::print(stderr, "cjcrawl: cannot open the database {}: {}\n", args.visit.db_path, e.what());
+    fmt::print(stderr, "cjcrawl: the database {}: {}\n", args.visit.db_path, e.what());
     return kExitCouldNotCheck;
   }
-
-  // Step 2: a new crawl, or the one to resume, and what it has recorded already.
-  std::optional<db::Store::CrawlRow> crawl;
-  if (args.crawl_id) {
-    crawl = store->crawl(*args.crawl_id);
-    if (!crawl) return usage_error(fmt::format("--crawl-id {}: no such crawl (see `cjcrawl crawls`)", *args.crawl_id));
-    if (crawl->input_digest != digest || crawl->selection != selection)
-      return usage_error(fmt::format("--crawl-id {}: that crawl read other input ({}, {}); give it the same list and "
-                                     "--shard/--limit", *args.crawl_id, crawl->input_path, crawl->selection));
-  } else if (args.resume) {
-    crawl = store->find_crawl(input_path, digest, selection);
-    if (!crawl)
-      fmt::print(stderr, "cjcrawl: --resume: no earlier crawl of {} with this content and selection; starting a new one\n",
-                 shown_path);
-  }
-  std::vector<db::Store::CrawlLine> recorded;
-  if (crawl) {
-    recorded = store->crawl_lines(crawl->id);
-  } else {
-    db::Store::CrawlRow row;
-    row.started_ms = now_ms();
-    row.input_path = input_path;
-    row.input_digest = digest;
-    row.selection = selection;
-    row.total = static_cast<std::int64_t>(targets.size());
-    row.options_json = nlohmann::json{{"concurrency", concurrency}, {"retries", args.retries},
-                                      {"deadline_seconds", args.visit.deadline_seconds},
-                                      {"sample_period_ms", args.visit.sample_period_ms}}
-                           .dump();
-    crawl = *store->crawl(store->begin_crawl(row));
-  }
-  std::set<std::int64_t> done;
-  for (const auto& site : recorded) done.insert(site.position);
+  const std::set<std::int64_t> done(recorded.begin(), recorded.end());
   std::vector<crawler::CrawlTarget> remaining;
   for (const auto& target : targets)
     if (!done.contains(static_cast<std::int64_t>(target.line))) remaining.push_back(target);
@@ -631,17 +629,21 @@ int run_crawl(CrawlArgs& args) {
   // Step 3: the output. A resumed file is reconciled with the database first.
   std::FILE* out = stdout;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> out_file(nullptr, &std::fclose);
+  const bool continuing = args.resume || args.crawl_id;
   if (!args.out.empty() && args.out != "-") {
     try {
-      if (!recorded.empty()) {
-        const auto appended = crawler::reconcile_output(args.out, crawl->id, recorded);
+      if (continuing) {
+        const auto appended = crawler::reconcile_output(args.out, crawl->id, recorded, [&](std::int64_t position) {
+          return store->crawl_line(crawl->id, position);
+        });
         if (appended) fmt::print(stderr, "cjcrawl: {}: {} recorded site(s) were missing; written\n", args.out, appended);
       }
     } catch (const std::exception& e) {
       fmt::print(stderr, "cjcrawl: --out: {}\n", e.what());
       return kExitCouldNotCheck;
     }
-    out_file.reset(std::fopen(args.out.c_str(), recorded.empty() && !args.resume && !args.crawl_id ? "w" : "a"));
+    // A new crawl starts its file afresh; a continued one appends.
+    out_file.reset(std::fopen(args.out.c_str(), continuing ? "a" : "w"));
     if (!out_file) {
       fmt::print(stderr, "cjcrawl: cannot write {}: {}\n", args.out, std::strerror(errno));
       return kExitCouldNotCheck;
@@ -655,18 +657,24 @@ int run_crawl(CrawlArgs& args) {
 
   const int orphans = cdp::remove_orphaned_profiles();
   if (orphans > 0) spdlog::info("removed {} Chrome profile(s) left by an earlier, killed cjcrawl", orphans);
-  const blacklist::Detector detector(std::move(loaded.rules), store->known_entries(), !args.visit.no_late_watch);
+  std::optional<blacklist::Detector> detector_holder;
+  try {
+    detector_holder.emplace(std::move(loaded.rules), store->known_entries(), !args.visit.no_late_watch);
+    store->set_crawl_state(crawl->id, "running", 0);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cjcrawl: the database {}: {}\n", args.visit.db_path, e.what());
+    return kExitCouldNotCheck;
+  }
+  const blacklist::Detector& detector = *detector_holder;
   crawler::CrawlOptions options;
   options.visit = visit_options(args.visit, chrome, detector);
   options.concurrency = concurrency;
   options.retries = args.retries;
   options.failure_budget = args.failure_budget;
   options.progress = !args.quiet && ::isatty(STDERR_FILENO);
-  bool write_failed = false;
   const auto on_line = [&](const std::string& line) {
-    if (std::fprintf(out, "%s\n", line.c_str()) < 0 || std::fflush(out) != 0) write_failed = true;
+    return std::fprintf(out, "%s\n", line.c_str()) >= 0 && std::fflush(out) == 0;
   };
-  store->set_crawl_state(crawl->id, "running", 0);
   const auto summary = crawler::run_crawl(*store, detector, crawl->id, remaining, options, on_line, targets.size(), done.size());
 
   // Step 4: the crawl's state and a summary.
@@ -701,10 +709,6 @@ int run_crawl(CrawlArgs& args) {
   fmt::print(stderr, "cjcrawl: resources: cjcrawl {:.2f} CPU-s, Chrome {:.2f} CPU-s ({:.2f}% of Chrome's), cjcrawl peak RSS {} MB\n",
              seconds(self), seconds(children), seconds(children) > 0 ? 100 * seconds(self) / seconds(children) : 0.0,
              self.ru_maxrss / 1024);
-  if (write_failed) {
-    fmt::print(stderr, "cjcrawl: writing the JSON lines failed; the database has every site (--resume --out FILE rewrites them)\n");
-    return kExitCouldNotCheck;
-  }
   if (summary.aborted) {
     fmt::print(stderr, "cjcrawl: crawl aborted: {}\n", summary.abort_reason);
     return kExitCouldNotCheck;
@@ -713,6 +717,9 @@ int run_crawl(CrawlArgs& args) {
     fmt::print(stderr, "cjcrawl: interrupted; `cjcrawl crawl {} --resume` continues where this stopped\n", args.input_path);
     return kExitInterrupted;
   }
+  if (!complete)
+    fmt::print(stderr, "cjcrawl: {} site(s) not recorded; `cjcrawl crawl {} --resume` retries them\n",
+               targets.size() - done.size() - summary.recorded, args.input_path);
   return complete ? kExitClean : kExitCouldNotCheck;
 }
 
@@ -767,7 +774,7 @@ int main(int argc, char** argv) {
   CrawlArgs crawl;
   auto* crawl_cmd = app.add_subcommand("crawl", "Crawl a list of sites (URLs, domains or rank,domain CSV) through N sandboxed Chromes");
   crawl_cmd->add_option("INPUT", crawl.input_path, "List file, or - for standard input")->required();
-  crawl_cmd->add_option("--out", crawl.out, "Append one JSON line per site here (default: stdout)");
+  crawl_cmd->add_option("--out", crawl.out, "Write one JSON line per site here (default: stdout); a new crawl starts the file afresh, --resume appends");
   crawl_cmd->add_option("--concurrency", crawl.concurrency, "Slots, each one Chrome visiting one site at a time (default: cores)");
   crawl_cmd->add_option("--retries", crawl.retries, "Extra visits after a crash or a network error")->capture_default_str();
   crawl_cmd->add_option("--limit", crawl.limit, "Crawl at most N sites (after --shard)");

@@ -222,6 +222,21 @@ asio::awaitable<void> FeedServer::session(tcp::socket socket) {
     const bool head = message.method() == http::verb::head;
     const unsigned version = message.version();
     HttpResponse answer = co_await service_.handle(std::move(request));
+    // Bounded memory: bodies still being read by slow clients count until their write ends.
+    const std::size_t body_bytes = head ? 0 : answer.body->size();
+    if (body_bytes > 0 && counters_->bytes_in_flight + body_bytes > options.max_bytes_in_flight) {
+      answer = HttpResponse{};
+      answer.status = 503;
+      answer.headers.emplace_back("Retry-After", kRetryAfterSeconds);
+      answer.body = std::make_shared<const std::string>("503 Service Unavailable: too much being sent; retry shortly\n");
+    }
+    const std::size_t counted = head ? 0 : answer.body->size();
+    counters_->bytes_in_flight += counted;
+    struct Uncount {
+      std::shared_ptr<Counters> counters;
+      std::size_t bytes;
+      ~Uncount() { counters->bytes_in_flight -= bytes; }
+    } uncount{counters_, counted};
 
     // Step 3: write it from the shared body (no copy of a cached feed), under its own deadline.
     http::response<http::span_body<const char>> response{static_cast<http::status>(answer.status), version};

@@ -32,6 +32,9 @@ struct ServeOptions {
   std::chrono::milliseconds idle_timeout{15'000};    // waiting for, and reading, each next request
   std::chrono::milliseconds write_timeout{120'000};  // writing one response
   std::size_t max_header_bytes = 8 * 1024;
+  // Response bodies held for clients still reading them; a response that would go over gets a 503.
+  // Cached feeds are shared, but a slow reader of a ?since= variant holds its own body.
+  std::size_t max_bytes_in_flight = std::size_t{1} << 30;
 };
 
 // "127.0.0.1:8080", "[::1]:8080", "localhost:8080" or ":8080" (loopback). Only IP literals (and
@@ -55,6 +58,7 @@ class FeedServer {
     std::size_t rejecting = 0;  // 503s being written
     std::uint64_t accepted = 0;
     std::uint64_t refused = 0;  // over max_connections
+    std::size_t bytes_in_flight = 0;  // response bodies being written (shared bodies counted per client)
   };
 
  private:

@@ -123,6 +123,7 @@ CREATE TABLE crawl_sites (
   done_ms INTEGER NOT NULL,
   PRIMARY KEY (crawl_id, position)
 ) WITHOUT ROWID;
+CREATE INDEX crawl_sites_by_seq ON crawl_sites(crawl_id, seq);
 )sql",
     },
 };
@@ -450,6 +451,21 @@ std::vector<Store::CrawlRow> Store::crawls() const {
   return rows;
 }
 
+std::vector<std::int64_t> Store::crawl_positions(std::int64_t crawl_id) const {
+  Statement select = database_.prepare("SELECT position FROM crawl_sites WHERE crawl_id = ?1 ORDER BY seq");
+  select.bind_int64(1, crawl_id);
+  std::vector<std::int64_t> positions;
+  while (select.step()) positions.push_back(select.column_int64(0));
+  return positions;
+}
+
+std::optional<std::string> Store::crawl_line(std::int64_t crawl_id, std::int64_t position) const {
+  Statement select = database_.prepare("SELECT line FROM crawl_sites WHERE crawl_id = ?1 AND position = ?2");
+  select.bind_int64(1, crawl_id).bind_int64(2, position);
+  if (!select.step()) return std::nullopt;
+  return select.column_text(0);
+}
+
 std::vector<Store::CrawlLine> Store::crawl_lines(std::int64_t crawl_id) const {
   Statement select = database_.prepare(
       "SELECT position, status, verdict, line FROM crawl_sites WHERE crawl_id = ?1 ORDER BY seq");
@@ -486,6 +502,10 @@ Store::ImportChange Store::replace_source_entries(std::string_view name, std::st
   if (name == "crawl") throw Error(SQLITE_MISUSE, "import", "'crawl' is cjcrawl's own source; name the feed");
   ImportChange change;
   Transaction transaction(database_);
+  // Whether anything a feed shows changed: the triggers bump the generation on every such change
+  // (new entries, new or dropped listings, relistings), including a listing that brings back an
+  // entry no other source listed any more, which the counts below do not see.
+  const std::int64_t generation_before = generation();
   // Step 1: the source row, created on first import.
   Statement upsert_source = database_.prepare(
       "INSERT INTO sources (name, format) VALUES (?1, ?2) "
@@ -543,7 +563,7 @@ Store::ImportChange Store::replace_source_entries(std::string_view name, std::st
   change.removed = static_cast<std::size_t>(database_.changes());
 
   // Step 7: the source row records the fetch.
-  const bool changed = change.added || change.relisted || change.removed;
+  const bool changed = generation() != generation_before;
   Statement note = database_.prepare(
       "UPDATE sources SET etag = ?2, last_modified = ?3, last_fetch_ms = ?4, entry_count = ?5, last_error = NULL, "
       "last_change_ms = CASE WHEN ?6 THEN ?4 ELSE coalesce(last_change_ms, ?4) END WHERE id = ?1");

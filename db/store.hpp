@@ -117,8 +117,11 @@ class Store {
   std::optional<CrawlRow> find_crawl(std::string_view input_path, std::string_view input_digest,
                                      std::string_view selection) const;
   std::vector<CrawlRow> crawls() const;  // by id
-  // The recorded sites of a crawl, in the order they were committed.
+  // The recorded sites of a crawl, in the order they were committed (whole lines: for tests and small
+  // crawls; a resume reads positions, then single lines).
   std::vector<CrawlLine> crawl_lines(std::int64_t crawl_id) const;
+  std::vector<std::int64_t> crawl_positions(std::int64_t crawl_id) const;
+  std::optional<std::string> crawl_line(std::int64_t crawl_id, std::int64_t position) const;
 
   // --- Sources: who lists each entry. 'crawl' is cjcrawl's own; every imported feed is one more. ---
 

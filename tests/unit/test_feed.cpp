@@ -127,6 +127,9 @@ TEST_CASE("dashboard text is escaped and the CPU chart marks the samples over th
         "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;");
   CHECK(crawler::html_escape(std::string("a\xff\x01z", 4)) == "a\xEF\xBF\xBDz");
   CHECK(crawler::html_escape("é✓") == "é✓");
+  // A right-to-left override would show "evil.test/moc.knab" as a different host: replaced.
+  CHECK(crawler::html_escape("https://evil.test/\u202Emoc.knab") == "https://evil.test/\uFFFDmoc.knab");
+  CHECK(crawler::html_escape("a\u0085b") == "a\uFFFDb");
 
   const auto samples = nlohmann::json::parse(
       R"([{"t_ms":500,"cpu_percent":10},{"t_ms":1000,"cpu_percent":97},{"t_ms":1500,"cpu_percent":99.5},
