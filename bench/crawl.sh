@@ -57,8 +57,9 @@ wrong = sum(l["verdict"] != expected[l["input_line"]] for l in lines)
 samples_clean = statistics.mean(len(l["cpu_samples"]) for l in clean if l["verdict"] == "clean")
 rss = [tuple(map(int, r.split())) for r in open(f"{work}/{name}.rss")]
 def rss_at(done):
-    at = [kb for n, kb in rss if n >= done]
-    return at[0] // 1024 if at else 0
+    # The first sample once `done` sites were written; the last sample if the crawl ended first.
+    at = [kb for n, kb in rss if n >= done] or [rss[-1][1]]
+    return at[0] // 1024
 resources = [l for l in open(f"{work}/{name}.err") if "resources:" in l]
 minutes = (end - start) / 60
 print(f"{name}: {len(lines)} sites in {end - start:.0f} s = {len(lines) / minutes:.1f} sites/min; "
@@ -66,7 +67,7 @@ print(f"{name}: {len(lines)} sites in {end - start:.0f} s = {len(lines) / minute
       f"p90 {pct([l['elapsed_ms'] for l in clean], 0.9) / 1000:.1f} s, mining median "
       f"{statistics.median(l['elapsed_ms'] for l in miners) / 1000:.1f} s p90 {pct([l['elapsed_ms'] for l in miners], 0.9) / 1000:.1f} s; "
       f"recall {recall}/{len(miners)}, false positives {false_pos}/{len(clean)}, verdicts off the corpus's {wrong}; "
-      f"samples per clean site {samples_clean:.1f}; RSS at site 30 {rss_at(30)} MB, at 100 {rss_at(100)} MB, "
+      f"samples per clean site {samples_clean:.1f}; RSS at site 30 {rss_at(30)} MB, at the end {rss_at(100)} MB, "
       f"peak {max(kb for _, kb in rss) // 1024} MB; {resources[0].strip() if resources else ''}")
 PY
 }
