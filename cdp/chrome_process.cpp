@@ -6,6 +6,8 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -228,21 +230,35 @@ std::optional<std::string> check_chrome_arg(std::string_view arg) {
   return std::nullopt;
 }
 
-int remove_orphaned_profiles() {
+fs::path profile_root() {
+  if (const char* root = std::getenv("CJCRAWL_PROFILE_ROOT"); root && *root) return root;
+  struct statfs info{};
+  if (::statfs("/dev/shm", &info) == 0 && info.f_type == TMPFS_MAGIC && ::access("/dev/shm", W_OK | X_OK) == 0)
+    return "/dev/shm";
   std::error_code ec;
   const fs::path temp = fs::temp_directory_path(ec);
-  if (ec) return 0;
+  return ec ? fs::path("/tmp") : temp;
+}
+
+int remove_orphaned_profiles() {
+  std::vector<fs::path> roots{profile_root()};
+  std::error_code temp_ec;
+  const fs::path temp = fs::temp_directory_path(temp_ec);
+  if (!temp_ec && temp != roots.front()) roots.push_back(temp);  // where older cjcrawls put them
   int removed = 0;
-  for (fs::directory_iterator it(temp, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (!name.starts_with(kProfilePrefix)) continue;
-    const std::string rest = name.substr(kProfilePrefix.size());
-    const pid_t owner = static_cast<pid_t>(std::atol(rest.c_str()));
-    if (owner <= 0 || owner == ::getpid()) continue;
-    if (::kill(owner, 0) == 0 || errno != ESRCH) continue;  // owner alive (or not ours to judge)
-    std::error_code remove_ec;
-    fs::remove_all(it->path(), remove_ec);
-    if (!remove_ec) ++removed;
+  for (const auto& root : roots) {
+    std::error_code ec;
+    for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (!name.starts_with(kProfilePrefix)) continue;
+      const std::string rest = name.substr(kProfilePrefix.size());
+      const pid_t owner = static_cast<pid_t>(std::atol(rest.c_str()));
+      if (owner <= 0 || owner == ::getpid()) continue;
+      if (::kill(owner, 0) == 0 || errno != ESRCH) continue;  // owner alive (or not ours to judge)
+      std::error_code remove_ec;
+      fs::remove_all(it->path(), remove_ec);
+      if (!remove_ec) ++removed;
+    }
   }
   return removed;
 }
@@ -283,7 +299,7 @@ asio::awaitable<Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::launch(co
   std::unique_ptr<ChromeProcess> process(new ChromeProcess());
   process->sandboxed_ = !options.unsafe_no_sandbox;
   std::error_code ec;
-  std::string pattern = (fs::temp_directory_path(ec) / fmt::format("{}{}-XXXXXX", kProfilePrefix, ::getpid())).string();
+  std::string pattern = (profile_root() / fmt::format("{}{}-XXXXXX", kProfilePrefix, ::getpid())).string();
   if (!::mkdtemp(pattern.data())) co_return fail(fmt::format("cannot create a profile directory: {}", std::strerror(errno)));
   process->profile_dir_ = pattern;
   const fs::path home = process->profile_dir_ / "home";

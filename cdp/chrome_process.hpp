@@ -44,7 +44,14 @@ std::optional<std::filesystem::path> find_chrome(const std::optional<std::filesy
 // Flags cjcrawl must own (sandbox, DevTools endpoint, profile) are refused: returns why, or nullopt.
 std::optional<std::string> check_chrome_arg(std::string_view arg);
 
-// Removes temporary profiles whose owning cjcrawl process no longer exists. Returns how many.
+// Where temporary profiles go: $CJCRAWL_PROFILE_ROOT if set; else /dev/shm when it is a writable
+// tmpfs; else the temp directory. Memory, not disk, by default: a profile lives for one visit, and
+// deleting its hundreds of files from a disk filesystem (ext4 with discard, measured) was most of
+// cjcrawl's own CPU per site.
+std::filesystem::path profile_root();
+
+// Removes temporary profiles whose owning cjcrawl process no longer exists, from profile_root() and
+// the temp directory. Returns how many.
 int remove_orphaned_profiles();
 
 // True if `pid` is a renderer that hosts Chrome's own WebUI (`--top-chrome-webui`: in new headless

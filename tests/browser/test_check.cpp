@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cdp/chrome_process.hpp"
 #include "tests/support/fixture_server.hpp"
 #include "tests/support/subprocess.hpp"
 
@@ -195,7 +196,7 @@ TEST_CASE("Chrome runs sandboxed as an unprivileged user, and Ctrl-C leaves noth
     std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
     left = left || cmdline.find(marker) != std::string::npos;
   }
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+  for (const auto& entry : std::filesystem::directory_iterator(cdp::profile_root()))
     left = left || entry.path().filename().string().starts_with(marker);
   CHECK_FALSE(left);
 }
@@ -214,7 +215,7 @@ int processes_matching(const std::string& marker) {
 }
 
 bool profile_exists(const std::string& marker) {
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+  for (const auto& entry : std::filesystem::directory_iterator(cdp::profile_root()))
     if (entry.path().filename().string().starts_with(marker)) return true;
   return false;
 }

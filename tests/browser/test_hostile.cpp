@@ -31,6 +31,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cdp/chrome_process.hpp"
 #include "tests/browser/cli_support.hpp"
 #include "tests/support/fixture_server.hpp"
 #include "tests/support/subprocess.hpp"
@@ -151,7 +152,7 @@ std::vector<fs::path> profiles_of(pid_t owner) {
   std::vector<fs::path> out;
   const std::string prefix = "cjcrawl-profile-" + std::to_string(owner) + "-";
   std::error_code error;
-  for (fs::directory_iterator it(fs::temp_directory_path(), error), end; !error && it != end; it.increment(error))
+  for (fs::directory_iterator it(cdp::profile_root(), error), end; !error && it != end; it.increment(error))
     if (it->path().filename().string().starts_with(prefix)) out.push_back(it->path());
   return out;
 }
