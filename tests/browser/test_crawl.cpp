@@ -211,3 +211,38 @@ TEST_CASE("crawl: the corpus gets the same verdicts at concurrency 1 and at the 
     CHECK(verdicts["default"][line] == verdicts["1"][line]);
   }
 }
+
+TEST_CASE("crawl: a list on standard input, lines on standard output, and a resume that prints only new sites",
+          "[crawl][browser]") {
+  TempDir dir;
+  const auto first = server().url("site.test", "/idle.html?s=1");
+  const auto second = server().url("site.test", "/idle.html?s=2");
+  write_file(dir.path() / "one.txt", first + "\n");
+  write_file(dir.path() / "two.txt", first + "\n" + second + "\n");
+  const auto db = (dir.path() / "c.db").string();
+  auto crawl_stdin = [&](const std::string& list, const std::string& extra) {
+    const std::string command = std::string(CJCRAWL_BINARY) + " crawl - --db '" + db +
+                                "' --sample-period 200 --window 10 '" + kResolverRules + "' " + extra + " < '" +
+                                (dir.path() / list).string() + "'";
+    return testsupport::run_process({"/bin/sh", "-c", command}, std::chrono::seconds(120));
+  };
+  const auto run = crawl_stdin("one.txt", "");
+  INFO(run.err);
+  CHECK(run.exit_code == 0);
+  std::istringstream lines(run.out);
+  std::string text;
+  int count = 0;
+  while (std::getline(lines, text)) count += Json::parse(text)["input_line"] == 1;
+  CHECK(count == 1);
+  // The same content again with --resume: the crawl is found (path "-" and the content's hash) and
+  // has nothing left to visit, so stdout stays empty.
+  const auto again = crawl_stdin("one.txt", "--resume");
+  CHECK(again.exit_code == 0);
+  CHECK(again.out.empty());
+  CHECK(again.err.find("1 already recorded, 0 to visit") != std::string::npos);
+  // Other content is another crawl.
+  const auto other = crawl_stdin("two.txt", "--resume");
+  CHECK(other.exit_code == 0);
+  CHECK(other.err.find("starting a new one") != std::string::npos);
+  CHECK(testsupport::sql(dir.path() / "c.db", "SELECT count(*) FROM crawls") == "2\n");
+}
