@@ -44,6 +44,7 @@ using std::chrono::milliseconds;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 constexpr milliseconds kSetupCallTimeout{10'000};   // domain enables and the like
+constexpr milliseconds kSettleAfterAttach{3'000};   // a just-attached target is still starting
 constexpr milliseconds kSourceFetchTimeout{15'000};
 constexpr milliseconds kPageAttachTimeout{10'000};  // createTarget → our page wired
 constexpr milliseconds kCloseGrace{2'000};          // Browser.close → process exit
@@ -295,6 +296,10 @@ class Visit : public std::enable_shared_from_this<Visit> {
   };
   std::deque<SourceFetch> fetch_queue_;
   bool fetcher_running_ = false;
+  // When the page last gained a target (popup, worker, iframe): a target that just attached is still
+  // starting, so a benign verdict waits for it (kSettleAfterAttach).
+  Clock::time_point last_attach_{};
+  bool navigating_ = false;
   std::set<std::string> fetched_hashes_;
   std::uint64_t source_bytes_ = 0;
 
@@ -383,6 +388,7 @@ asio::awaitable<bool> Visit::setup_browser() {
 asio::awaitable<void> Visit::navigate_and_watch() {
   using namespace asio::experimental::awaitable_operators;
   navigation_started_ = Clock::now();
+  navigating_ = true;  // from here, a new page target is a popup
   // Page.navigate replies when the navigation commits or fails; a crash must cut the wait short.
   const cdp::PageNavigate navigate{url_};
   auto navigation = co_await (connection_->send(navigate, page_session_id_, remaining()) ||
@@ -491,8 +497,11 @@ asio::awaitable<void> Visit::sample_cpu() {
       if (next < Clock::now()) next = Clock::now() + options_.sample_period;
       continue;
     }
-    // Not while sources are still being read: their keywords or Wasm may change the verdict.
-    if (assessment.settled && !fetcher_running_) {
+    // Not while sources are still being read: their keywords or Wasm may change the verdict. Nor
+    // just after a target attached: a popup or worker opened a moment ago has not had time to start
+    // (measured: an idle opener settled in 0.4 s, before its popup's miner ran).
+    const bool target_starting = Clock::now() - last_attach_ < std::max(kSettleAfterAttach, 2 * options_.sample_period);
+    if (assessment.settled && !fetcher_running_ && !target_starting) {
       spdlog::debug("visit settled after {} samples: {}", evidence().cpu_samples.size(), assessment.why);
       break;
     }
@@ -679,6 +688,8 @@ void Visit::on_attached(const cdp::Session& parent, const Json& params) {
   // Chrome's own targets (the initial about:blank, browser_ui) attach during setup: resume, don't watch.
   const bool ours = browser_ready_ && type != "browser_ui" && type != "other" && type != "tab";
   const bool instrument = ours && instrumented_targets_ < options_.limits.max_targets;
+  // Popups (pages other than ours) whenever they come; anything else once the page has loaded.
+  if (ours && (loaded_ || (navigating_ && type == "page"))) last_attach_ = Clock::now();
   if (ours) {
     if (instrument) ++instrumented_targets_;
     else count("targets_over_cap");
