@@ -74,5 +74,7 @@ TEST_CASE("a worker with a socket that starts mining after an idle spell is watc
   CHECK(caught["counters"]["watched_past_window"] == 1);
   const auto missed = check("/late-worker-miner.html", {"--deadline", "20", "--no-late-watch"});
   CHECK(missed["verdict"] == "clean");
-  CHECK(missed["cpu_samples"].size() < 10);  // settled within the first window
+  // No watching on the weak signal. (The visit may still sample up to 3 s after the worker attached:
+  // a target that attaches after load is given time to start; see kSettleAfterAttach.)
+  CHECK_FALSE(missed["counters"].contains("watched_past_window"));
 }
