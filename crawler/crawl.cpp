@@ -38,10 +38,6 @@ std::int64_t wall_ms() {
       .count();
 }
 
-// A bare host is worth trying again over plain http after these.
-bool worth_http_fallback(blacklist::Status status) {
-  return status == blacklist::Status::tls_error || status == blacklist::Status::connection_error;
-}
 
 // Worth another visit (--retries): the browser's or the network's fault, not the site's answer.
 bool worth_retry(const VisitOutcome& outcome) {

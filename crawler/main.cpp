@@ -85,10 +85,6 @@ int usage_error(const std::string& message) {
   return kExitUsage;
 }
 
-// Statuses where a bare host is worth retrying over plain http.
-bool worth_http_fallback(blacklist::Status status) {
-  return status == blacklist::Status::tls_error || status == blacklist::Status::connection_error;
-}
 
 // The options every visit takes, checked before anything is launched: a usage error, or nullopt.
 std::optional<int> check_visit_args(const CheckArgs& args) {
@@ -196,7 +192,7 @@ int run_check(const CheckArgs& args) {
         [&]() -> asio::awaitable<void> {
           for (const auto& url : input.candidates) {
             outcome = co_await crawler::visit(args.input, url, options);
-            if (!outcome->tool_error.empty() || !worth_http_fallback(outcome->evidence.status)) break;
+            if (!outcome->tool_error.empty() || !crawler::worth_http_fallback(outcome->evidence.status)) break;
           }
           signals.cancel();
         },

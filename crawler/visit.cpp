@@ -808,6 +808,10 @@ void Visit::on_response(const cdp::Session& session, const Json& params) {
 
 }  // namespace
 
+bool worth_http_fallback(blacklist::Status status) {
+  return status == blacklist::Status::tls_error || status == blacklist::Status::connection_error;
+}
+
 blacklist::Status classify_net_error(std::string_view error) {
   auto has = [&](std::string_view part) { return error.find(part) != std::string_view::npos; };
   if (has("ERR_NAME_NOT_RESOLVED") || has("ERR_NAME_RESOLUTION_FAILED") || has("ERR_DNS_")) return Status::dns_error;

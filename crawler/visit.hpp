@@ -61,6 +61,9 @@ struct VisitOutcome {
 // Runs one visit of `url` (already normalised, http or https). `input` is what the user typed.
 boost::asio::awaitable<VisitOutcome> visit(std::string input, std::string url, const VisitOptions& options);
 
+// A bare host is worth trying again over plain http after these (TLS or connection failures).
+bool worth_http_fallback(blacklist::Status status);
+
 // Maps a net error from Page.navigate (e.g. "net::ERR_NAME_NOT_RESOLVED") to a status.
 blacklist::Status classify_net_error(std::string_view error_text);
 

@@ -160,10 +160,11 @@ SELECT kind, value FROM blacklist b
 WHERE EXISTS (SELECT 1 FROM entry_sources e WHERE e.entry_id = b.id AND e.removed_ms IS NULL)
 )sql";
 
-constexpr std::string_view kSelectVisit = R"sql(
+// The columns read_visit_row reads, in its order.
+constexpr std::string_view kVisitColumns = R"sql(
 SELECT id, started_at_ms, input, url, final_url, status, status_reason, verdict, confidence,
        evidence_json, cpu_samples_json, elapsed_ms
-FROM visits WHERE id = ?1
+FROM visits
 )sql";
 
 constexpr std::string_view kSelectBlacklist = R"sql(
@@ -185,6 +186,44 @@ nlohmann::json cpu_samples_json(const std::vector<blacklist::CpuSample>& samples
   nlohmann::json out = nlohmann::json::array();
   for (const auto& sample : samples) out.push_back({{"t_seconds", sample.t_seconds}, {"cpu_seconds", sample.cpu_seconds}});
   return out;
+}
+
+// A visits row, from a statement selecting kVisitColumns.
+VisitRow read_visit_row(const Statement& select) {
+  return VisitRow{
+      .id = select.column_int64(0),
+      .started_at_ms = select.column_int64(1),
+      .input = select.column_text(2),
+      .url = select.column_text(3),
+      .final_url = select.column_text(4),
+      .status = select.column_text(5),
+      .status_reason = select.column_text(6),
+      .verdict = select.column_text(7),
+      .confidence = static_cast<int>(select.column_int64(8)),
+      .evidence_json = select.column_text(9),
+      .cpu_samples_json = select.column_text(10),
+      .elapsed_ms = select.column_int64(11),
+  };
+}
+
+// An entry from the columns kind, value, first_seen, last_seen, hits, confidence, evidence and the
+// newline-joined source names, starting at column `first`.
+ExportEntry read_export_entry(const Statement& select, int first) {
+  ExportEntry entry;
+  entry.kind = select.column_text(first);
+  entry.value = select.column_text(first + 1);
+  entry.first_seen_ms = select.column_int64(first + 2);
+  entry.last_seen_ms = select.column_int64(first + 3);
+  entry.hits = select.column_int64(first + 4);
+  entry.confidence = static_cast<int>(select.column_int64(first + 5));
+  entry.evidence_json = select.column_text(first + 6);
+  const std::string names = select.column_text(first + 7);
+  for (std::size_t start = 0; start <= names.size();) {
+    const auto end = std::min(names.find('\n', start), names.size());
+    if (end > start) entry.sources.push_back(names.substr(start, end - start));
+    start = end + 1;
+  }
+  return entry;
 }
 
 int read_user_version(const Database& database) {
@@ -611,23 +650,7 @@ ORDER BY b.kind, b.value
 )sql");
   select.bind_text(1, kinds).bind_int64(2, filter.seen_since_ms).bind_int64(3, filter.min_confidence).bind_text(4, filter.source);
   std::vector<ExportEntry> entries;
-  while (select.step()) {
-    ExportEntry entry;
-    entry.kind = select.column_text(0);
-    entry.value = select.column_text(1);
-    entry.first_seen_ms = select.column_int64(2);
-    entry.last_seen_ms = select.column_int64(3);
-    entry.hits = select.column_int64(4);
-    entry.confidence = static_cast<int>(select.column_int64(5));
-    entry.evidence_json = select.column_text(6);
-    const std::string names = select.column_text(7);
-    for (std::size_t start = 0; start <= names.size();) {
-      const auto end = std::min(names.find('\n', start), names.size());
-      if (end > start) entry.sources.push_back(names.substr(start, end - start));
-      start = end + 1;
-    }
-    entries.push_back(std::move(entry));
-  }
+  while (select.step()) entries.push_back(read_export_entry(select, 0));
   return entries;
 }
 
@@ -677,21 +700,8 @@ LIMIT ?4
     }
     PagedEntry paged;
     paged.id = select.column_int64(0);
-    auto& entry = paged.entry;
-    entry.kind = select.column_text(1);
-    entry.value = select.column_text(2);
-    entry.first_seen_ms = select.column_int64(3);
-    entry.last_seen_ms = select.column_int64(4);
-    entry.hits = select.column_int64(5);
-    entry.confidence = static_cast<int>(select.column_int64(6));
-    entry.evidence_json = select.column_text(7);
-    const std::string names = select.column_text(8);
-    for (std::size_t start = 0; start <= names.size();) {
-      const auto end = std::min(names.find('\n', start), names.size());
-      if (end > start) entry.sources.push_back(names.substr(start, end - start));
-      start = end + 1;
-    }
-    std::sort(entry.sources.begin(), entry.sources.end());
+    paged.entry = read_export_entry(select, 1);
+    std::sort(paged.entry.sources.begin(), paged.entry.sources.end());
     page.entries.push_back(std::move(paged));
   }
   select.reset();
@@ -703,30 +713,12 @@ std::vector<VisitRow> Store::latest_visits(const std::vector<std::string>& verdi
   std::string wanted;
   for (const auto& verdict : verdicts) wanted += "\n" + verdict;
   if (!wanted.empty()) wanted += "\n";
-  Statement select = database_.prepare(R"sql(
-SELECT id, started_at_ms, input, url, final_url, status, status_reason, verdict, confidence,
-       evidence_json, cpu_samples_json, elapsed_ms
-FROM visits WHERE ?1 = '' OR instr(?1, char(10) || verdict || char(10)) > 0
-ORDER BY id DESC LIMIT ?2
-)sql");
+  Statement select = database_.prepare(std::string(kVisitColumns) +
+                                       " WHERE ?1 = '' OR instr(?1, char(10) || verdict || char(10)) > 0 "
+                                       "ORDER BY id DESC LIMIT ?2");
   select.bind_text(1, wanted).bind_int64(2, std::clamp(limit, 1, 1000));
   std::vector<VisitRow> rows;
-  while (select.step()) {
-    rows.push_back(VisitRow{
-        .id = select.column_int64(0),
-        .started_at_ms = select.column_int64(1),
-        .input = select.column_text(2),
-        .url = select.column_text(3),
-        .final_url = select.column_text(4),
-        .status = select.column_text(5),
-        .status_reason = select.column_text(6),
-        .verdict = select.column_text(7),
-        .confidence = static_cast<int>(select.column_int64(8)),
-        .evidence_json = select.column_text(9),
-        .cpu_samples_json = select.column_text(10),
-        .elapsed_ms = select.column_int64(11),
-    });
-  }
+  while (select.step()) rows.push_back(read_visit_row(select));
   return rows;
 }
 
@@ -775,23 +767,10 @@ std::vector<BlacklistEntry> Store::blacklist_entries() const {
 }
 
 std::optional<VisitRow> Store::visit(std::int64_t id) const {
-  Statement select = database_.prepare(kSelectVisit);
+  Statement select = database_.prepare(std::string(kVisitColumns) + " WHERE id = ?1");
   select.bind_int64(1, id);
   if (!select.step()) return std::nullopt;
-  return VisitRow{
-      .id = select.column_int64(0),
-      .started_at_ms = select.column_int64(1),
-      .input = select.column_text(2),
-      .url = select.column_text(3),
-      .final_url = select.column_text(4),
-      .status = select.column_text(5),
-      .status_reason = select.column_text(6),
-      .verdict = select.column_text(7),
-      .confidence = static_cast<int>(select.column_int64(8)),
-      .evidence_json = select.column_text(9),
-      .cpu_samples_json = select.column_text(10),
-      .elapsed_ms = select.column_int64(11),
-  };
+  return read_visit_row(select);
 }
 
 std::int64_t Store::visit_count() const {
