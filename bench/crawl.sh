@@ -2,7 +2,10 @@
 # Crawl throughput for BENCHMARKS.md (issue 5): 100 local sites (bench/crawl_corpus.py: 80 ordinary,
 # 5 benign sockets, 5 compute-heavy benign, 10 miners) served on loopback by the fixture server,
 # crawled by
-#   default c=1 and c=2  cjcrawl as a user runs it (early decisions, late-starter watch, interaction)
+#   default c=1 and c=2  cjcrawl as a user runs it (early decisions, late-starter watch, interaction,
+#                        one Chrome per slot recycled every 50 sites, a fresh context per site)
+#   fresh-browser c=1    the default, but a fresh Chrome per site (--recycle-after 1): what reusing
+#                        browsers saves
 #   baseline c=1         the original method: 10 samples × 1 s per site, no early stop, no interaction
 #                        or late watch, one fresh browser per site
 # Reports sites/min, median and p90 time to verdict (clean and mining sites apart), recall on the 10
@@ -61,6 +64,7 @@ def rss_at(done):
     at = [kb for n, kb in rss if n >= done] or [rss[-1][1]]
     return at[0] // 1024
 resources = [l for l in open(f"{work}/{name}.err") if "resources:" in l]
+browsers = [l.strip() for l in open(f"{work}/{name}.err") if "browsers:" in l]
 minutes = (end - start) / 60
 print(f"{name}: {len(lines)} sites in {end - start:.0f} s = {len(lines) / minutes:.1f} sites/min; "
       f"time to verdict clean median {statistics.median(l['elapsed_ms'] for l in clean) / 1000:.1f} s "
@@ -68,9 +72,12 @@ print(f"{name}: {len(lines)} sites in {end - start:.0f} s = {len(lines) / minute
       f"{statistics.median(l['elapsed_ms'] for l in miners) / 1000:.1f} s p90 {pct([l['elapsed_ms'] for l in miners], 0.9) / 1000:.1f} s; "
       f"recall {recall}/{len(miners)}, false positives {false_pos}/{len(clean)}, verdicts off the corpus's {wrong}; "
       f"samples per clean site {samples_clean:.1f}; RSS at site 30 {rss_at(30)} MB, at the end {rss_at(100)} MB, "
-      f"peak {max(kb for _, kb in rss) // 1024} MB; {resources[0].strip() if resources else ''}")
+      f"peak {max(kb for _, kb in rss) // 1024} MB; {resources[0].strip() if resources else ''}; "
+      f"{browsers[0] if browsers else ''}")
 PY
 }
 run default-c1 --concurrency 1
 run default-c2 --concurrency 2
-run baseline-c1 --concurrency 1 --no-early-stop --sample-period 1000 --window 10 --no-interaction --no-late-watch
+run fresh-browser-c1 --concurrency 1 --recycle-after 1
+run baseline-c1 --concurrency 1 --recycle-after 1 --no-early-stop --sample-period 1000 --window 10 --no-interaction \
+  --no-late-watch

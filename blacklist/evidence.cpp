@@ -8,7 +8,7 @@
 namespace blacklist {
 namespace {
 
-constexpr std::array<std::pair<Status, std::string_view>, 8> kStatusNames{{
+constexpr std::array<std::pair<Status, std::string_view>, 9> kStatusNames{{
     {Status::ok, "ok"},
     {Status::timeout, "timeout"},
     {Status::dns_error, "dns_error"},
@@ -17,6 +17,7 @@ constexpr std::array<std::pair<Status, std::string_view>, 8> kStatusNames{{
     {Status::http_error, "http_error"},
     {Status::redirect_loop, "redirect_loop"},
     {Status::crash, "crash"},
+    {Status::skipped, "skipped"},
 }};
 
 constexpr std::array<std::pair<Verdict, std::string_view>, 3> kVerdictNames{{
@@ -82,8 +83,12 @@ nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
   nlohmann::json samples = nlohmann::json::array();
   for (std::size_t i = 1; i < evidence.cpu_samples.size(); ++i) {
     const auto& sample = evidence.cpu_samples[i];
+    const auto& before = evidence.cpu_samples[i - 1];
+    const double wall = sample.t_seconds - before.t_seconds;
+    const double wait_percent = wall > 0 ? std::max(0.0, 100.0 * (sample.wait_seconds - before.wait_seconds) / wall) : 0;
     samples.push_back({{"t_ms", static_cast<std::int64_t>(sample.t_seconds * 1000)},
-                       {"cpu_percent", std::round(interval_percent(evidence.cpu_samples[i - 1], sample) * 10) / 10}});
+                       {"cpu_percent", std::round(interval_percent(before, sample) * 10) / 10},
+                       {"wait_percent", std::round(wait_percent * 10) / 10}});
   }
 
   nlohmann::json sockets = nlohmann::json::array();

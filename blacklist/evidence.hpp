@@ -20,7 +20,9 @@ namespace blacklist {
 inline constexpr int kSchemaVersion = 1;
 
 // Whether the page could be checked at all. Independent of the verdict.
-enum class Status { ok, timeout, dns_error, connection_error, tls_error, http_error, redirect_loop, crash };
+// `skipped` is only ever a crawl's: an input line that names no site, reported in the results rather
+// than dropped (never a visit).
+enum class Status { ok, timeout, dns_error, connection_error, tls_error, http_error, redirect_loop, crash, skipped };
 
 enum class Verdict { clean, suspicious, cryptojacking };
 
@@ -31,9 +33,13 @@ std::optional<Verdict> verdict_from_string(std::string_view text);
 
 // One reading of the visit's renderer CPU: seconds since sampling began, and cumulative CPU seconds
 // spent by the visit's renderer processes since sampling began (monotonic, starts near 0).
+// `cpu_seconds` is demand: CPU time plus the time the renderers' threads waited for a core (see
+// crawler/visit.cpp), which the rule thresholds; `wait_seconds` is the waiting part of it, cumulative
+// the same way, so CPU time alone is their difference.
 struct CpuSample {
   double t_seconds = 0;
   double cpu_seconds = 0;
+  double wait_seconds = 0;
 };
 
 // A script or WebAssembly module as Debugger.scriptParsed reported it.

@@ -43,13 +43,37 @@ using PageEnable = NoParamsCommand<method_names::kPageEnable>;
 using DebuggerEnable = NoParamsCommand<method_names::kDebuggerEnable>;
 using BrowserClose = NoParamsCommand<method_names::kBrowserClose>;
 
+// A fresh, incognito-like context: its own cookies, storage, cache and service workers.
+struct TargetCreateBrowserContext {
+  static constexpr std::string_view kMethod = "Target.createBrowserContext";
+  struct Result {
+    std::string browser_context_id;
+  };
+  Json params() const { return Json::object(); }
+  static Result parse(const Json& reply) { return {reply.at("browserContextId").get<std::string>()}; }
+};
+
+// Closes every target of the context and drops its data.
+struct TargetDisposeBrowserContext {
+  static constexpr std::string_view kMethod = "Target.disposeBrowserContext";
+  std::string browser_context_id;
+  using Result = Empty;
+  Json params() const { return {{"browserContextId", browser_context_id}}; }
+  static Result parse(const Json&) { return {}; }
+};
+
 struct TargetCreateTarget {
   static constexpr std::string_view kMethod = "Target.createTarget";
   std::string url = "about:blank";
+  std::string browser_context_id;  // empty: the default context
   struct Result {
     std::string target_id;
   };
-  Json params() const { return {{"url", url}}; }
+  Json params() const {
+    Json out{{"url", url}};
+    if (!browser_context_id.empty()) out["browserContextId"] = browser_context_id;
+    return out;
+  }
   static Result parse(const Json& reply) { return {reply.at("targetId").get<std::string>()}; }
 };
 
@@ -104,8 +128,13 @@ struct PageHandleJavaScriptDialog {
 
 struct BrowserSetDownloadBehavior {
   static constexpr std::string_view kMethod = "Browser.setDownloadBehavior";
+  std::string browser_context_id;  // empty: the default context (each context has its own setting)
   using Result = Empty;
-  Json params() const { return {{"behavior", "deny"}}; }
+  Json params() const {
+    Json out{{"behavior", "deny"}};
+    if (!browser_context_id.empty()) out["browserContextId"] = browser_context_id;
+    return out;
+  }
   static Result parse(const Json&) { return {}; }
 };
 

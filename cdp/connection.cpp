@@ -97,10 +97,11 @@ std::string Error::describe() const {
 // A call waiting for its reply. Lives on the caller's coroutine frame; the timer is both the deadline
 // and the wake-up: the reader stores the result and cancels it.
 struct Connection::Pending {
-  explicit Pending(const asio::any_io_executor& executor, std::string_view method_name)
-      : timer(executor), method(method_name) {}
+  Pending(const asio::any_io_executor& executor, std::string_view method_name, std::string_view session)
+      : timer(executor), method(method_name), session_id(session) {}
   asio::steady_timer timer;
   std::string method;
+  std::string session_id;
   std::optional<Result<Json>> result;
 };
 
@@ -227,7 +228,7 @@ asio::awaitable<Result<Json>> Connection::call(std::string_view method, Json par
   Json message{{"id", id}, {"method", method}, {"params", std::move(params)}};
   if (!session_id.empty()) message["sessionId"] = session_id;
 
-  Pending pending(socket_.get_executor(), method);
+  Pending pending(socket_.get_executor(), method, session_id);
   pending.timer.expires_after(timeout);
   pending_.emplace(id, &pending);
   // If this frame is destroyed without resuming (io_context torn down), still unregister the call,
@@ -319,7 +320,15 @@ void Connection::dispatch_event(const std::string& session_id, const std::string
   }
   if (method == "Target.detachedFromTarget") {
     const std::string child = params.value("sessionId", std::string());
-    if (!child.empty()) sessions_.erase(child);
+    if (!child.empty()) {
+      sessions_.erase(child);
+      // A detached target never answers: its calls fail now rather than at their deadlines.
+      for (auto& [id, pending] : pending_) {
+        if (pending->session_id != child || pending->result) continue;
+        pending->result.emplace(Error{ErrorKind::connection_closed, pending->method, 0, "the target detached"});
+        pending->timer.cancel();
+      }
+    }
   }
 }
 

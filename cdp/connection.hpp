@@ -2,7 +2,8 @@
 //
 // A `Connection` owns the socket, one reader loop and one writer loop. Calls are matched to replies by
 // id; every call has a deadline; when the socket closes every pending call fails at once with
-// `connection_closed`. Attached targets get a `Session`, created when `Target.attachedToTarget` arrives
+// `connection_closed` (and the calls of a session fail the same way when its target detaches).
+// Attached targets get a `Session`, created when `Target.attachedToTarget` arrives
 // and before any event of that session is dispatched (Puppeteer's Connection does the same).
 //
 // Threading: everything runs on one single-threaded io_context, no strands. Events are dispatched

@@ -104,14 +104,42 @@ struct CrawlState {
     std::fflush(stderr);
   }
 
-  // One site: its candidates, its retries, then the record and the line.
-  asio::awaitable<bool> visit_site(const CrawlTarget& target) {
+  // One visit in the slot's browser, then the slot's side of recycling: every M sites, or when
+  // Chrome's process tree has grown past the cap. (The visit itself retires a crashed or hung one.)
+  asio::awaitable<VisitOutcome> visit_in(std::shared_ptr<Browser>& browser, const CrawlTarget& target,
+                                         const std::string& url) {
+    auto outcome = co_await visit(browser, target.input, url, options.visit);
+    if (outcome.browser_launched) ++summary.browsers_launched;
+    if (!outcome.browser_retired.empty()) {
+      ++summary.browsers_retired[outcome.browser_retired];
+      co_return outcome;
+    }
+    if (!browser) co_return outcome;
+    std::string why;
+    if (browser->sites() >= options.recycle_after) {
+      why = "sites";
+    } else if (const auto pss = browser->pss_bytes(); pss && *pss > options.memory_cap_bytes) {
+      why = "memory";
+      spdlog::info("Chrome's processes use {} MB (PSS), over the {} MB cap: replacing the browser", *pss >> 20,
+                   options.memory_cap_bytes >> 20);
+    }
+    if (!why.empty()) {
+      ++summary.browsers_retired[why];
+      co_await browser->close();
+      browser.reset();
+    }
+    co_return outcome;
+  }
+
+  // One site: its candidates, its retries, then the record and the line. A crash retires the
+  // browser, so a retry runs in a fresh one.
+  asio::awaitable<bool> visit_site(std::shared_ptr<Browser>& browser, const CrawlTarget& target) {
     VisitOutcome outcome;
     int attempt = 0;
     for (int round = 0; round <= options.retries; ++round) {
       for (const auto& url : target.candidates) {
         ++attempt;
-        outcome = co_await visit(target.input, url, options.visit);
+        outcome = co_await visit_in(browser, target, url);
         if (!outcome.tool_error.empty() || !worth_http_fallback(outcome.evidence.status) || stopping) break;
       }
       if (!worth_retry(outcome) || stopping) break;
@@ -177,10 +205,11 @@ struct CrawlState {
 
   asio::awaitable<void> slot(int index) {
     int consecutive_failures = 0;
+    std::shared_ptr<Browser> browser;  // launched by the first visit, replaced as crawl.hpp says
     while (!stopping && next < targets.size()) {
       const CrawlTarget& target = targets[next++];
       ++busy;
-      const bool succeeded = co_await visit_site(target);
+      const bool succeeded = co_await visit_site(browser, target);
       --busy;
       print_progress();
       consecutive_failures = succeeded ? 0 : consecutive_failures + 1;
@@ -191,6 +220,7 @@ struct CrawlState {
         break;
       }
     }
+    if (browser) co_await browser->close();
   }
 };
 
@@ -266,6 +296,21 @@ CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, st
   }
   state.summary.elapsed_seconds = std::chrono::duration<double>(Clock::now() - state.started).count();
   return state.summary;
+}
+
+std::string skipped_line(const blacklist::Detector& detector, const blacklist::CpuRule& rule, std::int64_t crawl_id,
+                         const InputProblem& problem) {
+  blacklist::Evidence evidence;
+  evidence.input = problem.text;
+  evidence.status = blacklist::Status::skipped;
+  evidence.status_reason = "not a site: " + problem.reason;
+  const blacklist::CpuOutcome no_cpu{};
+  const auto judgement = detector.judge(evidence, rule, no_cpu);
+  auto report = report_json(evidence, judgement, rule, no_cpu);
+  report["crawl_id"] = crawl_id;
+  report["attempt"] = 0;
+  report["input_line"] = problem.line;
+  return report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::size_t reconcile_output(const std::string& path, std::int64_t crawl_id, const std::vector<std::int64_t>& recorded,

@@ -1,9 +1,13 @@
-// crawler/crawl.hpp — `cjcrawl crawl`: many sites through N slots, each slot one visit (one
-// sandboxed Chrome) at a time so CPU stays attributable, every site committed to the database
+// crawler/crawl.hpp — `cjcrawl crawl`: many sites through N slots. Each slot keeps one sandboxed
+// Chrome and visits one site at a time in it, each in a fresh browser context, so CPU stays
+// attributable and nothing carries over between sites. Every site is committed to the database
 // before its JSON line is written, so a crash or kill -9 loses at most the sites in flight.
 //
 // Flow per site: visit (https, then http for a bare host) → retries for crashes, connection errors
 // and Chrome failures → judge → one transaction (visit, blacklist, crawl progress) → the JSON line.
+// A slot's browser is replaced after a crash, a lost connection or a hang (the visit's call), and
+// after `recycle_after` sites or when its process tree's PSS passes `memory_cap_bytes` (checked
+// after every visit; within one visit, the site deadline bounds what a page can grow).
 // A site cjcrawl could not check at all (Chrome never started) is not recorded: a resume retries it.
 #pragma once
 
@@ -27,6 +31,8 @@ struct CrawlOptions {
   int concurrency = 1;
   int retries = 1;          // extra visits after a crash, a connection error or a Chrome failure
   int failure_budget = 10;  // consecutive failures that stop a slot (DNS errors do not count)
+  int recycle_after = 50;   // sites per browser; 1 is a fresh Chrome per site (the original method)
+  std::uint64_t memory_cap_bytes = 1536ull << 20;  // PSS of one Chrome's process tree
   std::chrono::milliseconds interrupt_grace{15'000};  // Ctrl-C: in-flight visits may finish this long
   bool progress = false;    // a live progress line on stderr (a TTY)
 };
@@ -38,6 +44,10 @@ struct CrawlSummary {
   std::map<std::string, std::size_t> verdicts;
   std::map<std::string, std::size_t> statuses;
   std::size_t slots_stopped = 0;  // by the failure budget
+  std::size_t browsers_launched = 0;
+  // Browsers replaced, by why: "sites" (recycle_after), "memory", "crash", "connection lost",
+  // "hang", "setup failed".
+  std::map<std::string, std::size_t> browsers_retired;
   bool interrupted = false;       // Ctrl-C / SIGTERM
   bool aborted = false;           // the database failed, or every slot was stopped
   std::string abort_reason;
@@ -52,6 +62,11 @@ CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, st
                        const std::vector<CrawlTarget>& targets, const CrawlOptions& options,
                        const std::function<bool(const std::string&)>& on_line, std::size_t total,
                        std::size_t already_done);
+
+// The JSON line of an input line that names no site: the `check --json` shape with status `skipped`,
+// the problem as `status_reason`, `attempt` 0 (no visit) and `input_line`.
+std::string skipped_line(const blacklist::Detector& detector, const blacklist::CpuRule& rule, std::int64_t crawl_id,
+                         const InputProblem& problem);
 
 // The `--out` file of a resumed crawl made to match the database, in place: a torn last line (no
 // newline) is truncated away, and the lines of recorded sites (`recorded`: their positions) missing

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <limits>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -363,6 +364,22 @@ std::size_t shard_of(std::string_view key, std::size_t count) {
   std::uint64_t value = 0;
   for (std::size_t i = 0; i < 8; ++i) value = (value << 8) | digest[i];
   return static_cast<std::size_t>(value % count);
+}
+
+std::vector<InputProblem> select_invalid(const std::vector<InputProblem>& invalid, std::optional<Shard> shard,
+                                         std::optional<std::size_t> limit, const std::vector<CrawlTarget>& selected) {
+  std::size_t last_line = std::numeric_limits<std::size_t>::max();
+  if (limit) {
+    last_line = 0;
+    for (const auto& target : selected) last_line = std::max(last_line, target.line);
+  }
+  std::vector<InputProblem> out;
+  for (const auto& problem : invalid) {
+    if (problem.line > last_line) continue;
+    if (shard && shard->count > 1 && shard_of(problem.text, shard->count) != shard->index) continue;
+    out.push_back(problem);
+  }
+  return out;
 }
 
 std::vector<CrawlTarget> select_targets(std::vector<CrawlTarget> targets, std::optional<Shard> shard,

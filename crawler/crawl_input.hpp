@@ -131,6 +131,12 @@ std::size_t shard_of(std::string_view key, std::size_t count);
 std::vector<CrawlTarget> select_targets(std::vector<CrawlTarget> targets, std::optional<Shard> shard,
                                         std::optional<std::size_t> limit);
 
+// The invalid lines that go with a selection, to be written as `skipped` lines: in `shard`, those
+// whose text (as kept in InputProblem::text) hashes to it, as sites do by their key; with `limit`,
+// those before the last selected target's line (none when no target is selected).
+std::vector<InputProblem> select_invalid(const std::vector<InputProblem>& invalid, std::optional<Shard> shard,
+                                         std::optional<std::size_t> limit, const std::vector<CrawlTarget>& selected);
+
 // --- Reading and identity ---------------------------------------------------------------------------
 
 // SHA-256 of the input bytes exactly as read (BOM, CR LF and comments included), lower-case hex:

@@ -532,6 +532,8 @@ struct CrawlArgs {
   bool resume = false;
   std::optional<std::int64_t> crawl_id;
   int failure_budget = 10;
+  int recycle_after = 50;
+  int memory_cap_mb = 1536;
   bool quiet = false;
   CheckArgs visit;
 };
@@ -546,6 +548,9 @@ int run_crawl(CrawlArgs& args) {
     return usage_error(fmt::format("--concurrency {}: expected 1 to 64", concurrency));
   if (args.retries < 0 || args.retries > 5) return usage_error(fmt::format("--retries {}: expected 0 to 5", args.retries));
   if (args.failure_budget < 1) return usage_error("--failure-budget: expected 1 or more");
+  if (args.recycle_after < 1) return usage_error(fmt::format("--recycle-after {}: expected 1 or more", args.recycle_after));
+  if (args.memory_cap_mb < 64)
+    return usage_error(fmt::format("--memory-cap {}: expected 64 (MB) or more", args.memory_cap_mb));
   std::optional<crawler::Shard> shard;
   if (!args.shard.empty()) {
     std::string problem;
@@ -566,6 +571,8 @@ int run_crawl(CrawlArgs& args) {
   if (parsed.invalid_lines > parsed.invalid.size())
     fmt::print(stderr, "cjcrawl: {}: {} more invalid lines not shown\n", shown_path, parsed.invalid_lines - parsed.invalid.size());
   const auto targets = crawler::select_targets(std::move(parsed.targets), shard, args.limit);
+  // Invalid lines are also results (status `skipped`), so nothing in the list vanishes from --out.
+  const auto invalid = crawler::select_invalid(parsed.invalid, shard, args.limit, targets);
   const std::string selection = fmt::format("shard={} limit={}", shard ? fmt::format("{}/{}", shard->index, shard->count) : "all",
                                             args.limit ? std::to_string(*args.limit) : "none");
   std::string input_path = args.input_path;
@@ -606,7 +613,7 @@ int run_crawl(CrawlArgs& args) {
       row.input_path = input_path;
       row.input_digest = digest;
       row.selection = selection;
-      row.total = static_cast<std::int64_t>(targets.size());
+      row.total = static_cast<std::int64_t>(targets.size() + invalid.size());
       row.options_json = nlohmann::json{{"concurrency", concurrency}, {"retries", args.retries},
                                         {"deadline_seconds", args.visit.deadline_seconds},
                                         {"sample_period_ms", args.visit.sample_period_ms}}
@@ -621,6 +628,7 @@ int run_crawl(CrawlArgs& args) {
   std::vector<crawler::CrawlTarget> remaining;
   for (const auto& target : targets)
     if (!done.contains(static_cast<std::int64_t>(target.line))) remaining.push_back(target);
+  const std::size_t sites_done = targets.size() - remaining.size();
 
   // Step 3: the output. A resumed file is reconciled with the database first.
   std::FILE* out = stdout;
@@ -647,8 +655,8 @@ int run_crawl(CrawlArgs& args) {
     out = out_file.get();
   }
   fmt::print(stderr, "cjcrawl: crawl {}: {} site(s) from {} ({}), {} already recorded, {} to visit; {} duplicate and "
-                     "{} invalid line(s) skipped\n",
-             crawl->id, targets.size(), shown_path, crawler::to_string(parsed.format), done.size(), remaining.size(),
+                     "{} invalid line(s) (`skipped` lines)\n",
+             crawl->id, targets.size(), shown_path, crawler::to_string(parsed.format), sites_done, remaining.size(),
              parsed.duplicates, parsed.invalid_lines);
 
   const int orphans = cdp::remove_orphaned_profiles();
@@ -662,11 +670,36 @@ int run_crawl(CrawlArgs& args) {
     return kExitCouldNotCheck;
   }
   const blacklist::Detector& detector = *detector_holder;
+  // The invalid lines first: recorded in one transaction, then written, as sites are.
+  std::vector<db::Store::SkippedLine> skipped;
+  for (const auto& problem : invalid) {
+    if (done.contains(static_cast<std::int64_t>(problem.line))) continue;
+    db::Store::SkippedLine line;
+    line.position = static_cast<std::int64_t>(problem.line);
+    line.input = problem.text;
+    line.line = crawler::skipped_line(detector, args.visit.rule, crawl->id, problem);
+    line.verdict = nlohmann::json::parse(line.line).value("verdict", std::string("clean"));
+    skipped.push_back(std::move(line));
+  }
+  try {
+    store->record_skipped(crawl->id, skipped, now_ms());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cjcrawl: the database {}: {}\n", args.visit.db_path, e.what());
+    return kExitCouldNotCheck;
+  }
+  for (const auto& line : skipped) {
+    if (std::fprintf(out, "%s\n", line.line.c_str()) < 0 || std::fflush(out) != 0) {
+      fmt::print(stderr, "cjcrawl: writing the JSON lines failed: {}\n", std::strerror(errno));
+      return kExitCouldNotCheck;
+    }
+  }
   crawler::CrawlOptions options;
   options.visit = visit_options(args.visit, chrome, detector);
   options.concurrency = concurrency;
   options.retries = args.retries;
   options.failure_budget = args.failure_budget;
+  options.recycle_after = args.recycle_after;
+  options.memory_cap_bytes = static_cast<std::uint64_t>(args.memory_cap_mb) << 20;
   options.progress = !args.quiet && ::isatty(STDERR_FILENO);
   const auto on_line = [&](const std::string& line) {
     return std::fprintf(out, "%s\n", line.c_str()) >= 0 && std::fflush(out) == 0;
@@ -675,7 +708,7 @@ int run_crawl(CrawlArgs& args) {
 
   // Step 4: the crawl's state and a summary.
   const bool complete = !summary.interrupted && !summary.aborted && summary.not_checked == 0 &&
-                        done.size() + summary.recorded == targets.size();
+                        sites_done + summary.recorded == targets.size();
   const char* state = complete ? "completed" : summary.interrupted ? "interrupted" : "aborted";
   try {
     store->set_crawl_state(crawl->id, state, now_ms());
@@ -693,6 +726,10 @@ int run_crawl(CrawlArgs& args) {
              summary.not_checked ? fmt::format("; {} not checked (cjcrawl could not run them; --resume retries them)",
                                                summary.not_checked)
                                  : "");
+  std::string retired;
+  for (const auto& [why, count] : summary.browsers_retired) retired += fmt::format("{}{} {}", retired.empty() ? "" : ", ", why, count);
+  fmt::print(stderr, "cjcrawl: browsers: {} launched; replaced: {}\n", summary.browsers_launched,
+             retired.empty() ? "none" : retired);
   // What the crawl cost: cjcrawl's own CPU against Chrome's (every Chrome process is a reaped
   // descendant, so RUSAGE_CHILDREN holds all of them), and cjcrawl's peak memory.
   rusage self{};
@@ -715,7 +752,7 @@ int run_crawl(CrawlArgs& args) {
   }
   if (!complete)
     fmt::print(stderr, "cjcrawl: {} site(s) not recorded; `cjcrawl crawl {} --resume` retries them\n",
-               targets.size() - done.size() - summary.recorded, args.input_path);
+               targets.size() - sites_done - summary.recorded, args.input_path);
   return complete ? kExitClean : kExitCouldNotCheck;
 }
 
@@ -778,6 +815,8 @@ int main(int argc, char** argv) {
   crawl_cmd->add_flag("--resume", crawl.resume, "Continue the crawl of this same input (path and content)");
   crawl_cmd->add_option("--crawl-id", crawl.crawl_id, "Continue this crawl (see `cjcrawl crawls`)");
   crawl_cmd->add_option("--failure-budget", crawl.failure_budget, "Consecutive failures that stop a slot")->capture_default_str();
+  crawl_cmd->add_option("--recycle-after", crawl.recycle_after, "Replace each slot's Chrome after this many sites (1: a fresh Chrome per site)")->capture_default_str();
+  crawl_cmd->add_option("--memory-cap", crawl.memory_cap_mb, "Replace a Chrome whose processes use more than this many MB (PSS)")->capture_default_str();
   crawl_cmd->add_flag("-q,--quiet", crawl.quiet, "No progress line");
   add_visit_options(crawl_cmd, crawl.visit);
 

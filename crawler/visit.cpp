@@ -1,13 +1,14 @@
-// crawler/visit.cpp — one instrumented visit: launch, attach everywhere, navigate, sample, tear down.
+// crawler/visit.cpp — one instrumented visit: a fresh context, attach everywhere, navigate, sample.
 //
 // Flow (each step under the site deadline):
-//   1. launch sandboxed Chrome; connect to its DevTools socket
-//   2. browser session: deny downloads, discover targets, auto-attach (popups, shared/service workers)
-//   3. create our page; every attached target is wired in a fixed order: enable domains, auto-attach
-//      its children, then Runtime.runIfWaitingForDebugger (a target left waiting never runs)
-//   4. navigate; a net error becomes the status
-//   5. wait for the load event (or the load deadline), then sample renderer CPU until the rule decides
-//   6. Browser.close, close the socket, reap Chrome, remove the profile
+//   1. the slot's browser, or a newly launched sandboxed Chrome when there is none (or it died)
+//   2. a fresh browser context with downloads denied, and our page in it; every attached target of
+//      the context is wired in a fixed order: enable domains, auto-attach its children, then
+//      Runtime.runIfWaitingForDebugger (a target left waiting never runs)
+//   3. navigate; a net error becomes the status
+//   4. wait for the load event (or the load deadline), then sample renderer CPU until the rule decides
+//   5. dispose of the context (every page, popup and worker of the site goes with it); retire the
+//      browser after a crash, a lost connection or a hang
 #include "crawler/visit.hpp"
 
 #include <algorithm>
@@ -47,7 +48,8 @@ constexpr milliseconds kSetupCallTimeout{10'000};   // domain enables and the li
 constexpr milliseconds kSettleAfterAttach{3'000};   // a just-attached target is still starting
 constexpr milliseconds kSourceFetchTimeout{15'000};
 constexpr milliseconds kPageAttachTimeout{10'000};  // createTarget → our page wired
-constexpr milliseconds kCloseGrace{2'000};          // Browser.close → process exit
+constexpr milliseconds kCloseGrace{2'000};          // tasks finishing after the context went
+constexpr milliseconds kDisposeTimeout{5'000};      // Target.disposeBrowserContext; longer is a hang
 constexpr std::size_t kMaxTargetRecords = 256;
 
 double seconds_between(Clock::time_point from, Clock::time_point to) {
@@ -192,8 +194,8 @@ class RendererCpu {
 
 class Visit : public std::enable_shared_from_this<Visit> {
  public:
-  Visit(std::string input, std::string url, const VisitOptions& options)
-      : options_(options), detector_(options.detector ? *options.detector : kNoRules), url_(std::move(url)) {
+  Visit(std::shared_ptr<Browser>* home, std::string input, std::string url, const VisitOptions& options)
+      : options_(options), detector_(options.detector ? *options.detector : kNoRules), url_(std::move(url)), home_(home) {
     evidence().input = std::move(input);
     evidence().url = url_;
     evidence().sample_period_seconds = std::chrono::duration<double>(options.sample_period).count();
@@ -253,6 +255,8 @@ class Visit : public std::enable_shared_from_this<Visit> {
   asio::awaitable<void> interact();
   asio::awaitable<void> finish();
   asio::awaitable<void> wire(std::string session_id, std::string type, std::string target_id, bool instrument);
+  asio::awaitable<void> wire_step(std::string method, Json params, std::string session_id, std::string type,
+                                  std::shared_ptr<int> unanswered);
   asio::awaitable<void> answer_dialog(std::string session_id, bool accept);
   asio::awaitable<void> fetch_sources();
 
@@ -274,11 +278,16 @@ class Visit : public std::enable_shared_from_this<Visit> {
   Clock::time_point started_ = Clock::now();
   Clock::time_point navigation_started_ = started_;
 
-  std::unique_ptr<cdp::ChromeProcess> chrome_;
-  std::unique_ptr<cdp::Connection> connection_;
+  // The slot's browser (shared: tasks still finishing keep it, and its connection, alive), and where
+  // the slot keeps it: reset when this visit retires the browser.
+  std::shared_ptr<Browser>* home_;
+  std::shared_ptr<Browser> browser_;
+  cdp::Connection* connection_ = nullptr;
+  cdp::ConnectionCounters counters_at_start_{};
+  std::string context_id_;
   int tasks_ = 0;
   bool connection_done_ = false;
-  bool browser_ready_ = false;  // targets attached before this are Chrome's own (about:blank, browser_ui)
+  bool browser_ready_ = false;  // our context exists; targets outside it are not the site's
   bool loaded_ = false;
   bool crashed_ = false;
   bool watched_ = false;  // weak signals kept the visit sampling past one window
@@ -321,53 +330,57 @@ asio::awaitable<void> Visit::run() {
   co_await finish();
 }
 
-// Steps 1–3: Chrome, the socket, browser-level settings, and our page, wired and waiting.
+// Steps 1–2: a live browser, our context, and our page in it, wired and waiting.
 asio::awaitable<bool> Visit::setup_browser() {
-  cdp::LaunchOptions launch = options_.launch;
-  launch.startup_timeout = std::min(launch.startup_timeout, remaining());
-  auto chrome = co_await cdp::ChromeProcess::launch(launch);
-  if (!chrome) {
-    outcome_.tool_error = chrome.error().message;
+  if (*home_ && !(*home_)->alive()) {
+    co_await (*home_)->close();  // died between sites (killed, out of memory): launch another
+    home_->reset();
+  }
+  if (!*home_) {
+    cdp::LaunchOptions launch = options_.launch;
+    launch.startup_timeout = std::min(launch.startup_timeout, remaining());
+    auto launched = co_await Browser::launch(launch);
+    if (!launched) {
+      outcome_.tool_error = launched.error().message;
+      co_return false;
+    }
+    *home_ = std::move(launched).value();
+    outcome_.browser_launched = true;
+  }
+  browser_ = *home_;
+  connection_ = &browser_->connection();
+  counters_at_start_ = connection_->counters();
+  browser_->take_events(
+      [weak = weak_from_this()](const cdp::Session& session, std::string_view method, const Json& params) {
+        if (auto self = weak.lock()) self->on_event(session, method, params);
+      },
+      [weak = weak_from_this()] {
+        if (auto self = weak.lock()) {
+          self->connection_done_ = true;
+          self->notify();
+        }
+      });
+  if (!browser_->alive()) {
+    connection_done_ = true;
+    outcome_.tool_error = "the browser went away before the visit started";
     co_return false;
   }
-  chrome_ = std::move(chrome).value();
 
-  auto connection = co_await cdp::Connection::connect(chrome_->devtools_url());
-  if (!connection) {
-    outcome_.tool_error = connection.error().describe();
+  // (commands with data are named locals: g++ 12 miscompiles braced temporaries inside co_await)
+  const cdp::TargetCreateBrowserContext new_context;
+  auto context = co_await connection_->send(new_context, {}, kSetupCallTimeout);
+  if (!context) {
+    outcome_.tool_error = "cannot create a browser context: " + context.error().describe();
     co_return false;
   }
-  connection_ = std::move(connection).value();
-  connection_->on_event([this](const cdp::Session& session, std::string_view method, const Json& params) {
-    on_event(session, method, params);
-  });
-  ++tasks_;
-  asio::co_spawn(executor_, connection_->run(), [self = shared_from_this()](std::exception_ptr) {
-    self->connection_done_ = true;
-    --self->tasks_;
-    self->notify();
-  });
-
-  // Browser session: no downloads; target discovery (for Target.targetCrashed); auto-attach with
-  // flatten catches popups and shared/service workers, which page-level auto-attach misses.
-  auto denied = co_await connection_->send(cdp::BrowserSetDownloadBehavior{});
-  if (!denied)
-    spdlog::debug("downloads not denied: {}", denied.error().describe());
-  // (params built outside the co_await: g++ 12 miscompiles braced string literals inside one)
-  Json discover_params{{"discover", true}};
-  auto discover = co_await connection_->call("Target.setDiscoverTargets", std::move(discover_params));
-  if (!discover)
-    spdlog::debug("target discovery off: {}", discover.error().describe());
-  const cdp::TargetSetAutoAttach auto_attach;
-  auto attach = co_await connection_->send(auto_attach);
-  if (!attach) {
-    outcome_.tool_error = "cannot auto-attach to targets: " + attach.error().describe();
-    co_return false;
-  }
+  context_id_ = context->browser_context_id;
   browser_ready_ = true;
+  const cdp::BrowserSetDownloadBehavior deny_downloads{context_id_};
+  auto denied = co_await connection_->send(deny_downloads, {}, kSetupCallTimeout);
+  if (!denied) spdlog::debug("downloads not denied: {}", denied.error().describe());
 
-  const cdp::TargetCreateTarget blank_page;
-  auto created = co_await connection_->send(blank_page);
+  const cdp::TargetCreateTarget blank_page{"about:blank", context_id_};
+  auto created = co_await connection_->send(blank_page, {}, kSetupCallTimeout);
   if (!created) {
     outcome_.tool_error = "cannot open a page: " + created.error().describe();
     co_return false;
@@ -384,7 +397,7 @@ asio::awaitable<bool> Visit::setup_browser() {
   co_return true;
 }
 
-// Steps 4–5: navigate, wait for load, sample.
+// Steps 3–4: navigate, wait for load, sample.
 asio::awaitable<void> Visit::navigate_and_watch() {
   using namespace asio::experimental::awaitable_operators;
   navigation_started_ = Clock::now();
@@ -468,8 +481,9 @@ asio::awaitable<void> Visit::sample_cpu() {
       count("cpu_sample_failed");
       co_return false;
     }
-    evidence().cpu_samples.push_back({seconds_between(sampling_started, Clock::now()),
-                                      renderer_cpu.update(info->processes)});
+    const double demand = renderer_cpu.update(info->processes);
+    evidence().cpu_samples.push_back({seconds_between(sampling_started, Clock::now()), demand,
+                                      renderer_cpu.waited_seconds()});
     // How much of the CPU reading was waiting for a core (see RendererCpu), when there was any.
     if (const auto waited_ms = static_cast<std::uint64_t>(renderer_cpu.waited_seconds() * 1000); waited_ms > 0)
       evidence().counters["runqueue_wait_ms"] = waited_ms;
@@ -519,50 +533,80 @@ asio::awaitable<void> Visit::sample_cpu() {
     set_status(Status::timeout, "site deadline reached before CPU could be sampled");
 }
 
-// Step 6: always runs, whatever happened before.
+// Step 5: always runs, whatever happened before.
 asio::awaitable<void> Visit::finish() {
   if (evidence().final_url.empty()) evidence().final_url = url_;
-  if (connection_) {
-    if (connection_->is_open()) {
-      auto closed = co_await connection_->send(cdp::BrowserClose{}, {}, kCloseGrace);
-      (void)closed;  // Chrome may drop the socket before replying
+  if (browser_) {
+    // Why the browser cannot serve the next site, if it cannot.
+    std::string retire;
+    if (connection_done_ || !browser_->alive()) retire = "connection lost";
+    else if (crashed_ || evidence().status == Status::crash) retire = "crash";
+    else if (evidence().status == Status::timeout) retire = "hang";
+    else if (!outcome_.tool_error.empty()) retire = "setup failed";
+    if (retire.empty() && !context_id_.empty()) {
+      const cdp::TargetDisposeBrowserContext dispose{context_id_};
+      auto disposed = co_await connection_->send(dispose, {}, kDisposeTimeout);
+      if (!disposed) {
+        spdlog::debug("context not disposed: {}", disposed.error().describe());
+        retire = "hang";
+      }
     }
-    co_await connection_->close();
-    co_await wait_for([this] { return connection_done_; }, Clock::now() + kCloseGrace);
+    // Child tasks see their sessions go (or the connection close); wait for them so none outlives
+    // what it references, and so none talks to the next site's targets.
+    if (!retire.empty()) co_await browser_->close();
+    co_await wait_for([this] { return tasks_ == 0; }, Clock::now() + kCloseGrace);
+    if (retire.empty() && tasks_ > 0) {
+      retire = "hang";
+      co_await browser_->close();
+    }
+    browser_->release_events();
     const auto& counters = connection_->counters();
-    if (counters.unknown_session_events) count("unknown_session_events", counters.unknown_session_events);
-    if (counters.bad_messages) count("bad_cdp_messages", counters.bad_messages);
-    if (counters.handler_errors) count("handler_errors", counters.handler_errors);
+    auto delta = [](std::uint64_t now, std::uint64_t before) { return now > before ? now - before : 0; };
+    if (auto n = delta(counters.unknown_session_events, counters_at_start_.unknown_session_events)) count("unknown_session_events", n);
+    if (auto n = delta(counters.bad_messages, counters_at_start_.bad_messages)) count("bad_cdp_messages", n);
+    if (auto n = delta(counters.handler_errors, counters_at_start_.handler_errors)) count("handler_errors", n);
+    if (!retire.empty()) {
+      outcome_.browser_retired = retire;
+      if (*home_ == browser_) home_->reset();
+    } else {
+      browser_->count_site();
+    }
   }
-  if (chrome_) {
-    co_await chrome_->wait_exit(kCloseGrace);
-    chrome_->terminate();
-  }
-  // Child tasks see connection_closed at once; wait for them so none outlives what it references.
-  co_await wait_for([this] { return tasks_ == 0; }, Clock::now() + kCloseGrace);
   evidence().elapsed_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started_).count();
 }
 
-// The fixed wiring order for every attached target (Puppeteer's TargetManager does the same).
+// The fixed wiring order for every attached target (Puppeteer's TargetManager does the same). The
+// commands go out back to back, each reply awaited by its own task: a session handles its messages
+// in order, so every domain is enabled before the target runs, and a target whose replies wait for
+// it to run is not held up by them (observed: a service worker answers Network.enable only once it
+// is resumed; awaiting each reply in turn left it, and the page's register() call, waiting forever).
 asio::awaitable<void> Visit::wire(std::string session_id, std::string type, std::string target_id, bool instrument) {
-  auto step = [&](auto command) -> asio::awaitable<void> {
-    auto result = co_await connection_->send(command, session_id, kSetupCallTimeout);
-    if (!result) spdlog::debug("{} on {} target: {}", command.kMethod, type, result.error().describe());
+  auto unanswered = std::make_shared<int>(0);
+  auto send = [&](std::string_view method, Json params) {
+    ++*unanswered;
+    spawn(wire_step(std::string(method), std::move(params), session_id, type, unanswered));
   };
   if (instrument) {
-    co_await step(cdp::NetworkEnable{});
-    co_await step(cdp::DebuggerEnable{});
-    co_await step(cdp::DebuggerSetSkipAllPauses{});
-    co_await step(cdp::RuntimeEnable{});
-    const bool has_page_domain = type == "page" || type == "iframe";
-    if (has_page_domain) co_await step(cdp::PageEnable{});
-    const cdp::TargetSetAutoAttach auto_attach;
-    co_await step(auto_attach);
+    send(cdp::NetworkEnable::kMethod, cdp::NetworkEnable{}.params());
+    send(cdp::DebuggerEnable::kMethod, cdp::DebuggerEnable{}.params());
+    send(cdp::DebuggerSetSkipAllPauses::kMethod, cdp::DebuggerSetSkipAllPauses{}.params());
+    send(cdp::RuntimeEnable::kMethod, cdp::RuntimeEnable{}.params());
+    if (type == "page" || type == "iframe") send(cdp::PageEnable::kMethod, cdp::PageEnable{}.params());
+    send(cdp::TargetSetAutoAttach::kMethod, cdp::TargetSetAutoAttach{}.params());
   }
   // Always last, and always sent: a target left waiting for the debugger never runs.
-  co_await step(cdp::RuntimeRunIfWaitingForDebugger{});
+  send(cdp::RuntimeRunIfWaitingForDebugger::kMethod, cdp::RuntimeRunIfWaitingForDebugger{}.params());
+  // Our page is navigated only once its domains have answered.
+  co_await wait_for([&] { return *unanswered == 0 || stopped(); }, Clock::now() + kSetupCallTimeout);
   if (instrument) wired_targets_[target_id] = session_id;
   notify();
+}
+
+asio::awaitable<void> Visit::wire_step(std::string method, Json params, std::string session_id, std::string type,
+                                       std::shared_ptr<int> unanswered) {
+  auto result = co_await connection_->call(method, std::move(params), session_id, kSetupCallTimeout);
+  if (!result) spdlog::debug("{} on {} target: {}", method, type, result.error().describe());
+  --*unanswered;
 }
 
 asio::awaitable<void> Visit::answer_dialog(std::string session_id, bool accept) {
@@ -676,7 +720,7 @@ void Visit::on_event(const cdp::Session& session, std::string_view method, const
     spawn([](cdp::Connection* connection, std::string id) -> asio::awaitable<void> {
       auto resumed = co_await connection->call("Debugger.resume", Json::object(), id, kSetupCallTimeout);
       (void)resumed;
-    }(connection_.get(), session.id));
+    }(connection_, session.id));
   }
 }
 
@@ -685,8 +729,11 @@ void Visit::on_attached(const cdp::Session& parent, const Json& params) {
   std::string session_id = params.value("sessionId", std::string());
   std::string type = info.value("type", std::string());
   std::string target_id = info.value("targetId", std::string());
-  // Chrome's own targets (the initial about:blank, browser_ui) attach during setup: resume, don't watch.
-  const bool ours = browser_ready_ && type != "browser_ui" && type != "other" && type != "tab";
+  // Only the site's targets: those of our context. Chrome's own (browser_ui, the first about:blank)
+  // and stragglers of an earlier site's context are resumed, not watched.
+  const std::string context = info.value("browserContextId", std::string());
+  const bool in_context = context.empty() || context == context_id_;
+  const bool ours = browser_ready_ && in_context && type != "browser_ui" && type != "other" && type != "tab";
   const bool instrument = ours && instrumented_targets_ < options_.limits.max_targets;
   // Popups (pages other than ours) whenever they come; anything else once the page has loaded.
   if (ours && (loaded_ || (navigating_ && type == "page"))) last_attach_ = Clock::now();
@@ -822,10 +869,18 @@ blacklist::Status classify_net_error(std::string_view error) {
   return Status::connection_error;
 }
 
-asio::awaitable<VisitOutcome> visit(std::string input, std::string url, const VisitOptions& options) {
-  auto state = std::make_shared<Visit>(std::move(input), std::move(url), options);
+asio::awaitable<VisitOutcome> visit(std::shared_ptr<Browser>& browser, std::string input, std::string url,
+                                    const VisitOptions& options) {
+  auto state = std::make_shared<Visit>(&browser, std::move(input), std::move(url), options);
   co_await state->run();
   co_return state->take_outcome();
+}
+
+asio::awaitable<VisitOutcome> visit(std::string input, std::string url, const VisitOptions& options) {
+  std::shared_ptr<Browser> browser;
+  auto outcome = co_await visit(browser, std::move(input), std::move(url), options);
+  if (browser) co_await browser->close();
+  co_return outcome;
 }
 
 }  // namespace crawler

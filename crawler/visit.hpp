@@ -1,9 +1,11 @@
-// crawler/visit.hpp — one site, one fresh sandboxed Chrome, full instrumentation, evidence out.
+// crawler/visit.hpp — one site, in a fresh browser context, full instrumentation, evidence out.
 //
-// A visit launches Chrome, auto-attaches to every target the page creates (workers, cross-site
-// iframes, popups, shared and service workers), collects scripts, WebSockets, frames and remote IPs,
-// samples renderer CPU from the load event until the CPU rule decides, and tears Chrome down. It
-// produces `blacklist::Evidence` plus the rule's outcome; judging and storing happen elsewhere.
+// A visit opens a fresh context in the slot's sandboxed Chrome (launching one if there is none),
+// auto-attaches to every target the page creates (workers, cross-site iframes, popups, shared and
+// service workers), collects scripts, WebSockets, frames and remote IPs, samples renderer CPU from
+// the load event until the CPU rule decides, and disposes of the context. With one site at a time
+// per browser, every renderer's CPU is the site's. It produces `blacklist::Evidence` plus the rule's
+// outcome; judging and storing happen elsewhere.
 // Everything it keeps from the page is bounded by the limits below; drops are counted in evidence.
 #pragma once
 
@@ -17,6 +19,7 @@
 #include "blacklist/detector.hpp"
 #include "blacklist/evidence.hpp"
 #include "cdp/chrome_process.hpp"
+#include "crawler/browser.hpp"
 
 namespace crawler {
 
@@ -56,9 +59,18 @@ struct VisitOutcome {
   // Set when cjcrawl itself could not run the visit (Chrome missing or failing to start): the site
   // was not checked, and this is the message for the user.
   std::string tool_error;
+  bool browser_launched = false;  // this visit launched the browser it ran in
+  // Set when the visit closed its browser, which must not serve another site: "crash",
+  // "connection lost", "hang" (the site deadline, or a context that would not go) or "setup failed".
+  std::string browser_retired;
 };
 
-// Runs one visit of `url` (already normalised, http or https). `input` is what the user typed.
+// Runs one visit of `url` (already normalised, http or https) in `browser`, which is launched first
+// when null and reset when the visit retires it. `input` is what the user typed.
+boost::asio::awaitable<VisitOutcome> visit(std::shared_ptr<Browser>& browser, std::string input, std::string url,
+                                           const VisitOptions& options);
+
+// One visit in a browser of its own, closed afterwards (`cjcrawl check`).
 boost::asio::awaitable<VisitOutcome> visit(std::string input, std::string url, const VisitOptions& options);
 
 // A bare host is worth trying again over plain http after these (TLS or connection failures).

@@ -184,7 +184,8 @@ std::string dump_json(const nlohmann::json& value) {
 // judged again by a changed CPU rule.
 nlohmann::json cpu_samples_json(const std::vector<blacklist::CpuSample>& samples) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& sample : samples) out.push_back({{"t_seconds", sample.t_seconds}, {"cpu_seconds", sample.cpu_seconds}});
+  for (const auto& sample : samples)
+    out.push_back({{"t_seconds", sample.t_seconds}, {"cpu_seconds", sample.cpu_seconds}, {"wait_seconds", sample.wait_seconds}});
   return out;
 }
 
@@ -416,6 +417,26 @@ VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM crawl_sites WHERE crawl_i
 
   transaction.commit();
   return visit_id;
+}
+
+void Store::record_skipped(std::int64_t crawl_id, const std::vector<SkippedLine>& lines, std::int64_t now_ms) {
+  if (lines.empty()) return;
+  Transaction transaction(database_);
+  Statement record = database_.prepare(R"sql(
+INSERT INTO crawl_sites (crawl_id, position, seq, input, visit_id, status, verdict, attempt, line, done_ms)
+VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM crawl_sites WHERE crawl_id = ?1), ?3, NULL, 'skipped', ?4, 0, ?5, ?6)
+)sql");
+  for (const auto& skipped : lines) {
+    record.reset();
+    record.bind_int64(1, crawl_id)
+        .bind_int64(2, skipped.position)
+        .bind_text(3, skipped.input)
+        .bind_text(4, skipped.verdict)
+        .bind_text(5, skipped.line)
+        .bind_int64(6, now_ms);
+    record.run();
+  }
+  transaction.commit();
 }
 
 std::int64_t Store::begin_crawl(const CrawlRow& crawl) {

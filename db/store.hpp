@@ -110,6 +110,15 @@ class Store {
   // (visit, blacklist, crawl progress) or not at all. Throws db::Error (e.g. the site recorded twice).
   std::int64_t record_visit(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
                             std::int64_t now_ms, const CrawlSite* site);
+  // Input lines a crawl does not visit (status `skipped`: not a site), with no visit row, all in one
+  // transaction. Each keeps its JSON line, so a resume and `--out` treat them as they treat sites.
+  struct SkippedLine {
+    std::int64_t position = 0;  // the line number
+    std::string input;          // the line, quoted for printing
+    std::string verdict;
+    std::string line;           // the JSON line
+  };
+  void record_skipped(std::int64_t crawl_id, const std::vector<SkippedLine>& lines, std::int64_t now_ms);
   std::int64_t begin_crawl(const CrawlRow& crawl);  // id, started_ms, input_*, selection, total, options_json
   void set_crawl_state(std::int64_t crawl_id, std::string_view state, std::int64_t now_ms);
   std::optional<CrawlRow> crawl(std::int64_t id) const;

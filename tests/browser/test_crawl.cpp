@@ -6,6 +6,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -70,7 +71,7 @@ TEST_CASE("crawl: a list with comments, duplicates, a bad line and a bare host, 
   CHECK(run.err.find("1 duplicate and 1 invalid") != std::string::npos);
 
   const auto lines = read_lines(dir.path() / "out.jsonl");
-  REQUIRE(lines.size() == 3);
+  REQUIRE(lines.size() == 4);  // three sites and the bad line, `skipped`
   std::map<int, Json> by_line;
   for (const auto& line : lines) {
     REQUIRE(line.is_object());
@@ -78,7 +79,11 @@ TEST_CASE("crawl: a list with comments, duplicates, a bad line and a bare host, 
     CHECK(line["crawl_id"] == 1);
     by_line[line["input_line"].get<int>()] = line;
   }
-  REQUIRE(by_line.size() == 3);
+  REQUIRE(by_line.size() == 4);
+  CHECK(by_line[6]["status"] == "skipped");
+  CHECK(by_line[6]["input"] == "javascript:alert(1)");
+  CHECK(by_line[6]["attempt"] == 0);  // never visited
+  CHECK(by_line[6]["status_reason"].get<std::string>().find("unsupported scheme") != std::string::npos);
   CHECK(by_line[2]["verdict"] == "clean");
   CHECK(by_line[2]["attempt"] == 1);
   CHECK(by_line[4]["verdict"] == "cryptojacking");
@@ -89,11 +94,19 @@ TEST_CASE("crawl: a list with comments, duplicates, a bad line and a bare host, 
 
   // The database holds the same sites, and `cjcrawl crawls` shows the crawl completed.
   CHECK(testsupport::sql(dir.path() / "c.db", "SELECT position, verdict FROM crawl_sites ORDER BY position") ==
-        "2|clean\n4|cryptojacking\n7|clean\n");
+        "2|clean\n4|cryptojacking\n6|clean\n7|clean\n");
+  CHECK(testsupport::sql(dir.path() / "c.db", "SELECT status FROM crawl_sites WHERE visit_id IS NULL") == "skipped\n");
   CHECK(testsupport::sql(dir.path() / "c.db", "SELECT count(*) FROM visits") == "3\n");
   const auto listed = testsupport::cjcrawl({"crawls", "--db", (dir.path() / "c.db").string()});
   CHECK(listed.out.find("completed") != std::string::npos);
-  CHECK(listed.out.find("3/3") != std::string::npos);
+  CHECK(listed.out.find("4/4") != std::string::npos);
+
+  // A resume has nothing left to do, and writes no line twice (the skipped one included).
+  const auto again = testsupport::run_process(
+      crawl_command(dir.path() / "list.txt", dir.path() / "c.db", dir.path() / "out.jsonl", {"--resume"}),
+      std::chrono::seconds(60));
+  CHECK(again.exit_code == 0);
+  CHECK(read_lines(dir.path() / "out.jsonl").size() == 4);
 
   // Usage errors are 2, before anything is launched.
   CHECK(testsupport::cjcrawl({"crawl", (dir.path() / "missing.txt").string(), "--db", (dir.path() / "c.db").string()})
@@ -245,4 +258,135 @@ TEST_CASE("crawl: a list on standard input, lines on standard output, and a resu
   CHECK(other.exit_code == 0);
   CHECK(other.err.find("starting a new one") != std::string::npos);
   CHECK(testsupport::sql(dir.path() / "c.db", "SELECT count(*) FROM crawls") == "2\n");
+}
+
+namespace {
+
+// The scripts a visit saw, by URL path (the server's host and port stripped).
+std::set<std::string> script_paths(const Json& line) {
+  std::set<std::string> out;
+  for (const auto& script : line["scripts"]) {
+    const auto url = script.value("url", std::string());
+    const auto path = url.find('/', url.find("//") == std::string::npos ? 0 : url.find("//") + 2);
+    if (path != std::string::npos) out.insert(url.substr(path));
+  }
+  return out;
+}
+
+bool contains_prefix(const std::set<std::string>& paths, const std::string& prefix) {
+  return std::any_of(paths.begin(), paths.end(), [&](const std::string& path) { return path.starts_with(prefix); });
+}
+
+// The Chrome browser processes a cjcrawl process runs (its direct children running chromium).
+std::vector<pid_t> browsers_of(pid_t cjcrawl) {
+  std::vector<pid_t> out;
+  std::error_code error;
+  for (std::filesystem::directory_iterator it("/proc", error), end; !error && it != end; it.increment(error)) {
+    std::ifstream stat(it->path() / "stat");
+    std::string text;
+    if (!std::getline(stat, text)) continue;
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(text.substr(close + 1));
+    char state = 0;
+    pid_t parent = 0;
+    fields >> state >> parent;
+    if (parent != cjcrawl || state == 'Z') continue;
+    std::ifstream cmdline(it->path() / "cmdline");
+    std::string command((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    if (command.find("chromium") != std::string::npos && command.find("--type=") == std::string::npos)
+      out.push_back(std::stoi(it->path().filename().string()));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("crawl: one browser serves the sites of a slot, each in a fresh context where nothing carries over",
+          "[crawl][browser]") {
+  // isolation.html looks for a cookie, localStorage, IndexedDB and a service worker an earlier visit
+  // left, loading carried-over.js if it finds any; it then leaves all four and, reloaded within the
+  // same visit, loads state-seen.js when it finds them (the control: the state really was written).
+  // Same origin both times (127.0.0.1: a secure context, so the service worker registers).
+  TempDir dir;
+  const std::string page = "http://127.0.0.1:" + std::to_string(server().port()) + "/isolation.html";
+  write_file(dir.path() / "list.txt", page + "?first\n" + page + "?second\n" +
+                                          server().url("site.test", "/idle.html") + "\n");
+  const auto run = testsupport::run_process(
+      crawl_command(dir.path() / "list.txt", dir.path() / "c.db", dir.path() / "out.jsonl", {"--concurrency", "1"}),
+      std::chrono::seconds(120));
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.err.find("browsers: 1 launched; replaced: none") != std::string::npos);
+  const auto lines = read_lines(dir.path() / "out.jsonl");
+  REQUIRE(lines.size() == 3);
+  for (int i = 0; i < 2; ++i) {
+    INFO(lines[i].dump());
+    const auto paths = script_paths(lines[i]);
+    CHECK(lines[i]["status"] == "ok");
+    CHECK(paths.contains("/state-seen.js"));              // the state was there within the visit
+    CHECK_FALSE(contains_prefix(paths, "/carried-over"));  // and not in the next site's visit
+    CHECK(paths.contains("/isolation-sw.js"));             // the service worker ran, and was watched
+  }
+}
+
+TEST_CASE("crawl: browsers are replaced every --recycle-after sites and over --memory-cap", "[crawl][browser]") {
+  TempDir dir;
+  std::string list;
+  for (int i = 1; i <= 5; ++i) list += server().url("site.test", "/idle.html?n=" + std::to_string(i)) + "\n";
+  write_file(dir.path() / "list.txt", list);
+  SECTION("every 2 sites") {
+    const auto run = testsupport::run_process(crawl_command(dir.path() / "list.txt", dir.path() / "c.db",
+                                                            dir.path() / "out.jsonl",
+                                                            {"--concurrency", "1", "--recycle-after", "2"}),
+                                              std::chrono::seconds(120));
+    INFO(run.err);
+    CHECK(run.exit_code == 0);
+    CHECK(run.err.find("browsers: 3 launched; replaced: sites 2") != std::string::npos);
+    CHECK(read_lines(dir.path() / "out.jsonl").size() == 5);
+  }
+  SECTION("a cap below any Chrome's PSS replaces the browser after every site") {
+    const auto run = testsupport::run_process(crawl_command(dir.path() / "list.txt", dir.path() / "c.db",
+                                                            dir.path() / "out.jsonl",
+                                                            {"--concurrency", "1", "--memory-cap", "64"}),
+                                              std::chrono::seconds(120));
+    INFO(run.err);
+    CHECK(run.exit_code == 0);
+    CHECK(run.err.find("browsers: 5 launched; replaced: memory 5") != std::string::npos);
+    CHECK(read_lines(dir.path() / "out.jsonl").size() == 5);
+  }
+  SECTION("bad values are usage errors") {
+    CHECK(testsupport::cjcrawl({"crawl", (dir.path() / "list.txt").string(), "--recycle-after", "0"}).exit_code == 2);
+    CHECK(testsupport::cjcrawl({"crawl", (dir.path() / "list.txt").string(), "--memory-cap", "10"}).exit_code == 2);
+  }
+}
+
+TEST_CASE("crawl: a browser killed mid-visit restarts the slot, the site is retried in a fresh one, and the crawl goes on",
+          "[crawl][browser]") {
+  TempDir dir;
+  const auto hang_page = server().url("site.test", "/hostile/hang-subresource.html");
+  write_file(dir.path() / "list.txt", server().url("site.test", "/idle.html?n=1") + "\n" + hang_page + "\n" +
+                                          server().url("site.test", "/idle.html?n=2") + "\n");
+  const auto hangs_before = server().stats().requests_for("/hang");
+  testsupport::Process crawl(
+      crawl_command(dir.path() / "list.txt", dir.path() / "c.db", dir.path() / "out.jsonl", {"--concurrency", "1"}));
+  std::vector<pid_t> killed;
+  for (int i = 0; i < 600 && crawl.running() && killed.empty(); ++i) {
+    if (server().stats().requests_for("/hang") > hangs_before)
+      for (const pid_t browser : browsers_of(crawl.pid()))
+        if (::kill(browser, SIGKILL) == 0) killed.push_back(browser);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const auto run = crawl.wait(std::chrono::seconds(120));
+  INFO(run.err);
+  REQUIRE(killed.size() == 1);
+  CHECK(run.exit_code == 0);
+  CHECK(run.err.find("browsers: 2 launched; replaced: connection lost 1") != std::string::npos);
+  std::map<int, Json> by_line;
+  for (const auto& line : read_lines(dir.path() / "out.jsonl")) by_line[line["input_line"].get<int>()] = line;
+  REQUIRE(by_line.size() == 3);
+  CHECK(by_line[2]["attempt"] == 2);  // the crash, then the retry in a fresh browser
+  CHECK(by_line[2]["status"] == "ok");
+  CHECK(by_line[3]["status"] == "ok");
+  CHECK(by_line[3]["attempt"] == 1);
 }

@@ -680,3 +680,36 @@ TEST_CASE("connect refuses a non-loopback DevTools address before touching the n
   CHECK((*outcome)->error().method == "connect");
   CHECK_THAT((*outcome)->error().message, Contains(host));
 }
+
+TEST_CASE("calls on a session whose target detaches fail at once, and other sessions' calls still get replies", "[cdp]") {
+  FakeCdpServer server([](FakePeer& peer) -> asio::awaitable<void> {
+    Json attach = Json::parse(R"({"sessionId":"S1","waitingForDebugger":true,
+        "targetInfo":{"targetId":"T1","type":"service_worker","url":"http://127.0.0.1/sw.js"}})");
+    std::string attached = event("Target.attachedToTarget", std::move(attach));
+    co_await peer.send(std::move(attached));
+    // Two calls arrive: one on S1, which is never answered (a service worker that waits), and one on
+    // the browser session, answered only after S1 has detached.
+    Json first = co_await peer.read_request();
+    Json second = co_await peer.read_request();
+    Json& on_browser = first.contains("sessionId") ? second : first;
+    Json detach = Json::parse(R"({"sessionId":"S1","targetId":"T1"})");
+    std::string detached = event("Target.detachedFromTarget", std::move(detach));
+    co_await peer.send(std::move(detached));
+    std::string reply = reply_to(on_browser, Json::object());
+    co_await peer.send(std::move(reply));
+  });
+  {
+    Client client(server.url());
+    REQUIRE(client.run_until([&] { return client.connection().session("S1") != nullptr; }));
+    auto stuck = client.call("Network.enable", Json::object(), "S1");  // kGenerousTimeout: far away
+    auto browser_call = client.call("Browser.getVersion");
+    REQUIRE(client.run_until([&] { return stuck->done() && browser_call->done(); }));
+    REQUIRE_FALSE(stuck->result->ok());
+    CHECK(stuck->result->error().kind == cdp::ErrorKind::connection_closed);
+    CHECK(stuck->result->error().message == "the target detached");
+    CHECK(stuck->elapsed() < 2s);
+    CHECK(browser_call->result->ok());
+    CHECK(client.connection().is_open());
+  }
+  CHECK(server.wait_finished() == "");
+}

@@ -356,3 +356,32 @@ TEST_CASE("read_crawl_input reads a file and names it when it cannot", "[crawl_i
   std::error_code ignored;
   std::filesystem::remove_all(directory, ignored);
 }
+
+TEST_CASE("invalid lines go with the selection: each in exactly one shard, and only before a limit's last site",
+          "[crawl_input]") {
+  std::string text;
+  for (int i = 1; i <= 40; ++i)
+    text += (i % 4 == 0 ? "not a site " + std::to_string(i) : "site" + std::to_string(i) + ".example") + "\n";
+  const auto parsed = parse_crawl_input(text);
+  REQUIRE(parsed.invalid.size() == 10);
+  auto invalid_lines = [](const std::vector<crawler::InputProblem>& problems) {
+    std::vector<std::size_t> out;
+    for (const auto& problem : problems) out.push_back(problem.line);
+    return out;
+  };
+  // Without shard or limit: all of them.
+  CHECK(crawler::select_invalid(parsed.invalid, std::nullopt, std::nullopt, parsed.targets).size() == 10);
+  // Shards: each invalid line in exactly one of them.
+  std::vector<std::size_t> union_lines;
+  for (std::size_t index = 0; index < 3; ++index) {
+    const auto targets = crawler::select_targets(parsed.targets, Shard{index, 3}, std::nullopt);
+    const auto lines = invalid_lines(crawler::select_invalid(parsed.invalid, Shard{index, 3}, std::nullopt, targets));
+    union_lines.insert(union_lines.end(), lines.begin(), lines.end());
+  }
+  std::sort(union_lines.begin(), union_lines.end());
+  CHECK(union_lines == invalid_lines(parsed.invalid));
+  // A limit of 5 sites ends at line 6 (line 4 is invalid): only line 4 comes along.
+  const auto five = crawler::select_targets(parsed.targets, std::nullopt, 5);
+  CHECK(invalid_lines(crawler::select_invalid(parsed.invalid, std::nullopt, 5, five)) == std::vector<std::size_t>{4});
+  CHECK(crawler::select_invalid(parsed.invalid, std::nullopt, 0, {}).empty());
+}

@@ -51,7 +51,7 @@ blacklist::Evidence clean_evidence(std::string url) {
   evidence.final_url = url + "home";
   evidence.status = blacklist::Status::ok;
   evidence.http_status = 200;
-  evidence.cpu_samples = {{0.0, 0.0}, {1.0, 0.05}, {2.0, 0.1}};
+  evidence.cpu_samples = {{0.0, 0.0, 0.0}, {1.0, 0.05, 0.0}, {2.0, 0.1, 0.02}};  // the last interval waited 20 ms
   evidence.sample_period_seconds = 1.0;
   evidence.started_at_ms = 1'700'000'000'000;
   evidence.elapsed_ms = 2'500;
@@ -122,8 +122,15 @@ TEST_CASE("a clean visit is stored with its evidence and blacklists nothing", "[
   CHECK(nlohmann::json::parse(row->evidence_json) == blacklist::to_json(evidence, kClean));
   // The raw samples, so the CPU rule can be run again on stored visits.
   CHECK(nlohmann::json::parse(row->cpu_samples_json) ==
-        nlohmann::json::parse(R"([{"t_seconds":0.0,"cpu_seconds":0.0},{"t_seconds":1.0,"cpu_seconds":0.05},
-                                  {"t_seconds":2.0,"cpu_seconds":0.1}])"));
+        nlohmann::json::parse(R"([{"t_seconds":0.0,"cpu_seconds":0.0,"wait_seconds":0.0},
+                                  {"t_seconds":1.0,"cpu_seconds":0.05,"wait_seconds":0.0},
+                                  {"t_seconds":2.0,"cpu_seconds":0.1,"wait_seconds":0.02}])"));
+  // The report splits each interval's demand into its waiting part.
+  const auto samples = nlohmann::json::parse(row->evidence_json)["cpu_samples"];
+  REQUIRE(samples.size() == 2);
+  CHECK(samples[0]["wait_percent"] == 0.0);
+  CHECK(samples[1]["cpu_percent"] == 5.0);
+  CHECK(samples[1]["wait_percent"] == 2.0);
   CHECK_FALSE(store.visit(id + 1).has_value());
 }
 

@@ -1,0 +1,173 @@
+// crawler/browser.cpp — see browser.hpp.
+#include "crawler/browser.hpp"
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <string_view>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cdp/commands.hpp"
+
+namespace crawler {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+constexpr milliseconds kCloseGrace{2'000};  // Browser.close → process exit
+constexpr milliseconds kResumeTimeout{5'000};
+
+// The fields of /proc/PID/stat after the command name: state, ppid, pgrp, ...
+std::optional<pid_t> process_group_of(std::string_view stat) {
+  const auto end_of_name = stat.rfind(')');  // the name may hold spaces and parentheses
+  if (end_of_name == std::string_view::npos) return std::nullopt;
+  std::string_view rest = stat.substr(end_of_name + 1);
+  for (int field = 0; field < 3; ++field) {  // " S ppid pgrp"
+    const auto start = rest.find_first_not_of(' ');
+    if (start == std::string_view::npos) return std::nullopt;
+    rest.remove_prefix(start);
+    const auto stop = rest.find(' ');
+    const std::string_view value = rest.substr(0, stop);
+    if (field == 2) {
+      pid_t pgrp = 0;
+      if (std::from_chars(value.data(), value.data() + value.size(), pgrp).ec != std::errc()) return std::nullopt;
+      return pgrp;
+    }
+    if (stop == std::string_view::npos) return std::nullopt;
+    rest.remove_prefix(stop);
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<std::uint64_t> process_group_pss(pid_t pgid) {
+  constexpr int kMaxProcesses = 4096;
+  std::uint64_t total_kb = 0;
+  bool any = false;
+  int seen = 0;
+  std::error_code error;
+  for (auto it = std::filesystem::directory_iterator("/proc", error);
+       !error && it != std::filesystem::directory_iterator() && seen < kMaxProcesses; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    pid_t pid = 0;
+    if (std::from_chars(name.data(), name.data() + name.size(), pid).ec != std::errc()) continue;
+    ++seen;
+    std::ifstream stat_file(it->path() / "stat");
+    std::string stat;
+    if (!std::getline(stat_file, stat) || process_group_of(stat) != pgid) continue;
+    std::ifstream rollup(it->path() / "smaps_rollup");
+    for (std::string line; std::getline(rollup, line);) {
+      if (!line.starts_with("Pss:")) continue;
+      std::uint64_t kb = 0;
+      const auto digits = line.find_first_of("0123456789");
+      if (digits == std::string::npos) break;
+      std::from_chars(line.data() + digits, line.data() + line.size(), kb);
+      total_kb += kb;
+      any = true;
+      break;
+    }
+  }
+  if (!any) return std::nullopt;
+  return total_kb * 1024;
+}
+
+asio::awaitable<cdp::Result<std::shared_ptr<Browser>>> Browser::launch(const cdp::LaunchOptions& options) {
+  std::shared_ptr<Browser> browser(new Browser());
+  browser->executor_ = co_await asio::this_coro::executor;
+  auto chrome = co_await cdp::ChromeProcess::launch(options);
+  if (!chrome) co_return chrome.error();
+  browser->chrome_ = std::move(chrome).value();
+
+  auto connection = co_await cdp::Connection::connect(browser->chrome_->devtools_url());
+  if (!connection) co_return connection.error();
+  browser->connection_ = std::move(connection).value();
+  browser->connection_->on_event([raw = browser.get()](const cdp::Session& session, std::string_view method,
+                                                      const cdp::Json& params) { raw->on_event(session, method, params); });
+  // The reader keeps the browser alive until it ends: the Connection must outlive run().
+  asio::co_spawn(browser->executor_, browser->connection_->run(), [self = browser](std::exception_ptr) {
+    self->run_done_ = true;
+    if (self->on_closed_) self->on_closed_();
+  });
+
+  // Target discovery (for Target.targetCrashed); auto-attach with flatten on the browser session
+  // catches popups and shared/service workers, which page-level auto-attach misses.
+  // (params built outside the co_await: g++ 12 miscompiles braced string literals inside one)
+  cdp::Json discover_params{{"discover", true}};
+  auto discover = co_await browser->connection_->call("Target.setDiscoverTargets", std::move(discover_params));
+  if (!discover) spdlog::debug("target discovery off: {}", discover.error().describe());
+  const cdp::TargetSetAutoAttach auto_attach;
+  auto attach = co_await browser->connection_->send(auto_attach);
+  if (!attach) {
+    auto error = attach.error();
+    error.message = "cannot auto-attach to targets: " + error.message;
+    co_await browser->close();
+    co_return error;
+  }
+  co_return browser;
+}
+
+Browser::~Browser() {
+  if (chrome_) chrome_->terminate();
+}
+
+bool Browser::alive() const { return !closed_ && !run_done_ && connection_ && connection_->is_open(); }
+
+void Browser::take_events(cdp::EventHandler handler, std::function<void()> on_closed) {
+  handler_ = std::move(handler);
+  on_closed_ = std::move(on_closed);
+}
+
+void Browser::release_events() {
+  handler_ = nullptr;
+  on_closed_ = nullptr;
+}
+
+// Between visits: Chrome's own targets (the first about:blank, browser_ui) and stragglers of a
+// disposed context attach here. A target left waiting for the debugger never runs, so resume it.
+void Browser::on_event(const cdp::Session& session, std::string_view method, const cdp::Json& params) {
+  if (handler_) return handler_(session, method, params);
+  if (method != "Target.attachedToTarget" || !params.value("waitingForDebugger", false)) return;
+  asio::co_spawn(
+      executor_,
+      [](std::shared_ptr<Browser> self, std::string id) -> asio::awaitable<void> {
+        if (!self->alive()) co_return;
+        auto resumed = co_await self->connection_->send(cdp::RuntimeRunIfWaitingForDebugger{}, id, kResumeTimeout);
+        (void)resumed;
+      }(shared_from_this(), params.value("sessionId", std::string())),
+      asio::detached);
+}
+
+asio::awaitable<void> Browser::close() {
+  if (closed_) co_return;
+  closed_ = true;
+  release_events();
+  if (connection_) {
+    if (connection_->is_open()) {
+      auto closed = co_await connection_->send(cdp::BrowserClose{}, {}, kCloseGrace);
+      (void)closed;  // Chrome may drop the socket before replying
+    }
+    co_await connection_->close();
+    // The reader ends once the socket is closed; wait for it (bounded), as the Connection's rule asks.
+    asio::steady_timer tick(executor_);
+    for (int waited = 0; !run_done_ && waited < kCloseGrace.count(); waited += 20) {
+      tick.expires_after(milliseconds(20));
+      co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+  if (chrome_) {
+    co_await chrome_->wait_exit(kCloseGrace);
+    chrome_->terminate();
+  }
+}
+
+std::optional<std::uint64_t> Browser::pss_bytes() const { return process_group_pss(chrome_->pid()); }
+
+}  // namespace crawler
