@@ -1,6 +1,8 @@
 // crawler/browser.cpp — see browser.hpp.
 #include "crawler/browser.hpp"
 
+#include <unistd.h>
+
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -48,9 +50,10 @@ std::optional<pid_t> process_group_of(std::string_view stat) {
 }
 }  // namespace
 
-std::optional<std::uint64_t> process_group_pss(pid_t pgid) {
+std::optional<std::uint64_t> process_group_memory(pid_t pgid, MemoryMeasure measure) {
   constexpr int kMaxProcesses = 4096;
-  std::uint64_t total_kb = 0;
+  static const auto page_bytes = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::uint64_t total = 0;
   bool any = false;
   int seen = 0;
   std::error_code error;
@@ -63,6 +66,16 @@ std::optional<std::uint64_t> process_group_pss(pid_t pgid) {
     std::ifstream stat_file(it->path() / "stat");
     std::string stat;
     if (!std::getline(stat_file, stat) || process_group_of(stat) != pgid) continue;
+    if (measure == MemoryMeasure::rss) {
+      std::ifstream statm(it->path() / "statm");
+      std::uint64_t size_pages = 0;
+      std::uint64_t resident_pages = 0;
+      if (statm >> size_pages >> resident_pages) {
+        total += resident_pages * page_bytes;
+        any = true;
+      }
+      continue;
+    }
     std::ifstream rollup(it->path() / "smaps_rollup");
     for (std::string line; std::getline(rollup, line);) {
       if (!line.starts_with("Pss:")) continue;
@@ -70,13 +83,13 @@ std::optional<std::uint64_t> process_group_pss(pid_t pgid) {
       const auto digits = line.find_first_of("0123456789");
       if (digits == std::string::npos) break;
       std::from_chars(line.data() + digits, line.data() + line.size(), kb);
-      total_kb += kb;
+      total += kb * 1024;
       any = true;
       break;
     }
   }
   if (!any) return std::nullopt;
-  return total_kb * 1024;
+  return total;
 }
 
 asio::awaitable<cdp::Result<std::shared_ptr<Browser>>> Browser::launch(const cdp::LaunchOptions& options) {
@@ -168,6 +181,12 @@ asio::awaitable<void> Browser::close() {
   }
 }
 
-std::optional<std::uint64_t> Browser::pss_bytes() const { return process_group_pss(chrome_->pid()); }
+std::optional<std::uint64_t> Browser::pss_over(std::uint64_t cap_bytes) const {
+  const auto rss = process_group_memory(chrome_->pid(), MemoryMeasure::rss);
+  if (rss && *rss <= cap_bytes) return std::nullopt;  // PSS <= RSS: under the cap
+  const auto pss = process_group_memory(chrome_->pid(), MemoryMeasure::pss);
+  if (pss && *pss > cap_bytes) return pss;
+  return std::nullopt;
+}
 
 }  // namespace crawler

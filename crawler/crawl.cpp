@@ -118,7 +118,7 @@ struct CrawlState {
     std::string why;
     if (browser->sites() >= options.recycle_after) {
       why = "sites";
-    } else if (const auto pss = browser->pss_bytes(); pss && *pss > options.memory_cap_bytes) {
+    } else if (const auto pss = browser->pss_over(options.memory_cap_bytes)) {
       why = "memory";
       spdlog::info("Chrome's processes use {} MB (PSS), over the {} MB cap: replacing the browser", *pss >> 20,
                    options.memory_cap_bytes >> 20);
