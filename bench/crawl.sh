@@ -6,6 +6,8 @@
 #                        one Chrome per slot recycled every 50 sites, a fresh context per site)
 #   fresh-browser c=1    the default, but a fresh Chrome per site (--recycle-after 1): what reusing
 #                        browsers saves
+#   oversubscribed c=4   twice as many slots as this machine's 2 cores: do benign pages start to read
+#                        as miners once run-queue wait counts as demand? (false positives)
 #   baseline c=1         the original method: 10 samples × 1 s per site, no early stop, no interaction
 #                        or late watch, one fresh browser per site
 # Reports sites/min, median and p90 time to verdict (clean and mining sites apart), recall on the 10
@@ -79,5 +81,6 @@ PY
 run default-c1 --concurrency 1
 run default-c2 --concurrency 2
 run fresh-browser-c1 --concurrency 1 --recycle-after 1
+run oversubscribed-c4 --concurrency 4
 run baseline-c1 --concurrency 1 --recycle-after 1 --no-early-stop --sample-period 1000 --window 10 --no-interaction \
   --no-late-watch
