@@ -240,6 +240,7 @@ Assessment Detector::assess(const Evidence& evidence, const CpuRule& rule, int i
   Assessment out;
   if (!signals.conclusive.empty()) {
     out.settled = seen >= kConfirmingIntervals;
+    out.mining = out.settled;
     out.why = "conclusive evidence";
     return out;
   }
@@ -250,6 +251,7 @@ Assessment Detector::assess(const Evidence& evidence, const CpuRule& rule, int i
   const bool miner_signal = signals.wasm_miner || signals.keyword_miner || signals.worker_socket;
   if (cpu.decision == CpuDecision::fired && miner_signal) {
     out.settled = true;
+    out.mining = true;
     out.why = "CPU rule fired with a miner signal";
   } else if (cpu.decision != CpuDecision::undecided && !out.keep_watching) {
     out.settled = true;

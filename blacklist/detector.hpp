@@ -37,6 +37,7 @@ inline constexpr int kConfidenceOversize = 15;
 struct Assessment {
   bool settled = false;        // the verdict cannot change any more: stop the visit
   bool keep_watching = false;  // weak signals: sample until the deadline, late starters get caught
+  bool mining = false;         // settled as cryptojacking: nothing a target still starting does changes that
   std::string why;             // for logs
 };
 

@@ -114,7 +114,8 @@ struct CrawlState {
       ++summary.browsers_retired[outcome.browser_retired];
       co_return outcome;
     }
-    if (!browser) co_return outcome;
+    // The slot's last site: its browser is closed next anyway, not replaced.
+    if (!browser || next >= targets.size() || stopping) co_return outcome;
     std::string why;
     if (browser->sites() >= options.recycle_after) {
       why = "sites";
@@ -137,7 +138,7 @@ struct CrawlState {
     VisitOutcome outcome;
     int attempt = 0;
     for (int round = 0; round <= options.retries; ++round) {
-      for (const auto& url : target.candidates) {
+      for (const auto& url : target.candidates()) {
         ++attempt;
         outcome = co_await visit_in(browser, target, url);
         if (!outcome.tool_error.empty() || !worth_http_fallback(outcome.evidence.status) || stopping) break;

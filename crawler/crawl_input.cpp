@@ -229,7 +229,7 @@ class Collector {
       ++out_.over_limit;
       return;
     }
-    out_.targets.push_back({line, rank, std::string(input), std::move(parsed.candidates), std::move(key)});
+    out_.targets.push_back({line, rank, std::string(input), std::move(key)});
     seen_.add(out_.targets.size() - 1);
   }
 

@@ -57,8 +57,8 @@ namespace crawler {
 
 // --- Bounds ---------------------------------------------------------------------------------------
 
-// Sites kept from one input (a Tranco list is 1,000,000). Parsing takes about 430 bytes of memory and
-// 3 µs per site (measured on a 1,000,000-row list), so the cap bounds memory at about 4 GB.
+// Sites kept from one input (a Tranco list is 1,000,000). See BENCHMARKS.md for the memory a parsed
+// site takes (a few hundred bytes); the cap bounds it at a few GB.
 inline constexpr std::size_t kMaxCrawlTargets = 10'000'000;
 // Invalid lines kept with their text; further ones are only counted (a binary file fed by mistake
 // must not turn into gigabytes of reasons).
@@ -82,8 +82,10 @@ struct CrawlTarget {
   std::size_t line = 0;                 // 1-based line of the first occurrence
   std::uint64_t rank = 0;               // the row's rank in ranked CSV; 0 for plain lines
   std::string input;                    // the URL or host as written (trimmed; the domain field of a row)
-  std::vector<std::string> candidates;  // URLs to try in order (parse_input)
   std::string key;                      // the normalised site: duplicates, shards, resume
+  // The URLs to try in order (parse_input's), made when the site is visited rather than kept for
+  // every site of a million-site list.
+  std::vector<std::string> candidates() const { return parse_input(input).candidates; }
 };
 
 struct InputProblem {

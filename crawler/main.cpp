@@ -562,7 +562,7 @@ int run_crawl(CrawlArgs& args) {
                        "is slower per site and CPU readings lean on the run-queue wait (see README)\n", concurrency, cores);
 
   // Step 1: the list. Bad lines are reported with their line numbers and skipped.
-  const auto read = crawler::read_crawl_input(args.input_path);
+  auto read = crawler::read_crawl_input(args.input_path);
   if (!read.error.empty()) return usage_error(read.error);
   auto parsed = crawler::parse_crawl_input(read.text);
   const std::string shown_path = args.input_path == "-" ? "standard input" : args.input_path;
@@ -570,7 +570,7 @@ int run_crawl(CrawlArgs& args) {
     fmt::print(stderr, "cjcrawl: {}:{}: skipped: {}: {}\n", shown_path, problem.line, problem.reason, problem.text);
   if (parsed.invalid_lines > parsed.invalid.size())
     fmt::print(stderr, "cjcrawl: {}: {} more invalid lines not shown\n", shown_path, parsed.invalid_lines - parsed.invalid.size());
-  const auto targets = crawler::select_targets(std::move(parsed.targets), shard, args.limit);
+  auto targets = crawler::select_targets(std::move(parsed.targets), shard, args.limit);
   // Invalid lines are also results (status `skipped`), so nothing in the list vanishes from --out.
   const auto invalid = crawler::select_invalid(parsed.invalid, shard, args.limit, targets);
   const std::string selection = fmt::format("shard={} limit={}", shard ? fmt::format("{}/{}", shard->index, shard->count) : "all",
@@ -582,6 +582,7 @@ int run_crawl(CrawlArgs& args) {
     if (!error) input_path = canonical.string();
   }
   const std::string digest = crawler::input_digest(read.text);
+  std::string().swap(read.text);  // parsed and hashed: a million-line list need not stay in memory
 
   auto found = find_rules_and_chrome(args.visit);
   if (const int* exit_code = std::get_if<int>(&found)) return *exit_code;
@@ -624,11 +625,16 @@ int run_crawl(CrawlArgs& args) {
     fmt::print(stderr, "cjcrawl: the database {}: {}\n", args.visit.db_path, e.what());
     return kExitCouldNotCheck;
   }
-  const std::set<std::int64_t> done(recorded.begin(), recorded.end());
-  std::vector<crawler::CrawlTarget> remaining;
-  for (const auto& target : targets)
-    if (!done.contains(static_cast<std::int64_t>(target.line))) remaining.push_back(target);
-  const std::size_t sites_done = targets.size() - remaining.size();
+  // What is left to visit, in place (a million-site list is not copied): `done` is sorted positions.
+  std::vector<std::int64_t> done = recorded;
+  std::sort(done.begin(), done.end());
+  const auto is_done = [&](std::size_t line) {
+    return std::binary_search(done.begin(), done.end(), static_cast<std::int64_t>(line));
+  };
+  const std::size_t selected_sites = targets.size();
+  std::erase_if(targets, [&](const crawler::CrawlTarget& target) { return is_done(target.line); });
+  const auto& remaining = targets;
+  const std::size_t sites_done = selected_sites - remaining.size();
 
   // Step 3: the output. A resumed file is reconciled with the database first.
   std::FILE* out = stdout;
@@ -656,7 +662,7 @@ int run_crawl(CrawlArgs& args) {
   }
   fmt::print(stderr, "cjcrawl: crawl {}: {} site(s) from {} ({}), {} already recorded, {} to visit; {} duplicate and "
                      "{} invalid line(s) (`skipped` lines)\n",
-             crawl->id, targets.size(), shown_path, crawler::to_string(parsed.format), sites_done, remaining.size(),
+             crawl->id, selected_sites, shown_path, crawler::to_string(parsed.format), sites_done, remaining.size(),
              parsed.duplicates, parsed.invalid_lines);
 
   const int orphans = cdp::remove_orphaned_profiles();
@@ -673,7 +679,7 @@ int run_crawl(CrawlArgs& args) {
   // The invalid lines first: recorded in one transaction, then written, as sites are.
   std::vector<db::Store::SkippedLine> skipped;
   for (const auto& problem : invalid) {
-    if (done.contains(static_cast<std::int64_t>(problem.line))) continue;
+    if (is_done(problem.line)) continue;
     db::Store::SkippedLine line;
     line.position = static_cast<std::int64_t>(problem.line);
     line.input = problem.text;
@@ -704,11 +710,11 @@ int run_crawl(CrawlArgs& args) {
   const auto on_line = [&](const std::string& line) {
     return std::fprintf(out, "%s\n", line.c_str()) >= 0 && std::fflush(out) == 0;
   };
-  const auto summary = crawler::run_crawl(*store, detector, crawl->id, remaining, options, on_line, targets.size(), done.size());
+  const auto summary = crawler::run_crawl(*store, detector, crawl->id, remaining, options, on_line, selected_sites, sites_done);
 
   // Step 4: the crawl's state and a summary.
   const bool complete = !summary.interrupted && !summary.aborted && summary.not_checked == 0 &&
-                        sites_done + summary.recorded == targets.size();
+                        sites_done + summary.recorded == selected_sites;
   const char* state = complete ? "completed" : summary.interrupted ? "interrupted" : "aborted";
   try {
     store->set_crawl_state(crawl->id, state, now_ms());
@@ -752,7 +758,7 @@ int run_crawl(CrawlArgs& args) {
   }
   if (!complete)
     fmt::print(stderr, "cjcrawl: {} site(s) not recorded; `cjcrawl crawl {} --resume` retries them\n",
-               targets.size() - sites_done - summary.recorded, args.input_path);
+               selected_sites - sites_done - summary.recorded, args.input_path);
   return complete ? kExitClean : kExitCouldNotCheck;
 }
 

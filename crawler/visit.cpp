@@ -102,9 +102,10 @@ std::uint64_t base64_decoded_size(std::string_view text) {
 }
 
 // Renderer CPU for the whole visit: the sum of every renderer's cumulative cpuTime deltas. With one
-// page per Chrome, all renderer CPU is the visit's (workers run in their page's renderer; cross-site
-// iframes and popups have their own). A renderer first seen after the baseline counts in full, since
-// it started during the interval; one that disappears stops counting.
+// site per Chrome at a time, all CPU of the renderers started for the visit's context is the visit's
+// (workers run in their page's renderer; cross-site iframes and popups have their own); renderers
+// that were running before the context existed are left out. A renderer first seen after the
+// baseline counts in full, since it started during the interval; one that disappears stops counting.
 // Except Chrome's own WebUI renderer: new headless mode runs its browser UI (omnibox popup, ...) in a
 // `--top-chrome-webui` renderer, which no page can run in. Measured: it spent 0.58 CPU-s in the first
 // second of a visit to a static page (whose own renderer spent 0.06), so an idle page's first samples
@@ -144,6 +145,12 @@ std::map<std::int64_t, double> thread_waits(std::int64_t pid) {
 
 class RendererCpu {
  public:
+  // `earlier`: renderers that were running before the visit's browser context existed. They host an
+  // earlier site's (disposed) context, the default context or Chrome's UI, never this site: Chrome
+  // gives a context only renderers made for it (a spare renderer is taken only by its own context).
+  // One still shutting down after an earlier miner must not count as this site's CPU.
+  explicit RendererCpu(std::set<std::int64_t> earlier = {}) : browser_ui_(std::move(earlier)) {}
+
   double update(const std::vector<cdp::ProcessInfo>& processes) {
     std::map<std::int64_t, double> now_cpu;
     std::map<std::int64_t, std::map<std::int64_t, double>> now_waits;
@@ -186,7 +193,7 @@ class RendererCpu {
  private:
   std::map<std::int64_t, double> last_cpu_;
   std::map<std::int64_t, std::map<std::int64_t, double>> last_waits_;
-  std::set<std::int64_t> browser_ui_;  // renderers hosting Chrome's own WebUI
+  std::set<std::int64_t> browser_ui_;  // renderers hosting Chrome's own WebUI, and earlier renderers
   double cumulative_ = 0;
   double waited_ = 0;
   bool first_ = true;
@@ -300,6 +307,7 @@ class Visit : public std::enable_shared_from_this<Visit> {
   cdp::Connection* connection_ = nullptr;
   cdp::ConnectionCounters counters_at_start_{};
   std::string context_id_;
+  std::set<std::int64_t> earlier_renderers_;  // running before our context was created
   int tasks_ = 0;
   bool connection_done_ = false;
   bool browser_ready_ = false;  // our context exists; targets outside it are not the site's
@@ -379,6 +387,12 @@ asio::awaitable<bool> Visit::setup_browser() {
     outcome_.tool_error = "the browser went away before the visit started";
     co_return false;
   }
+
+  // The renderers running before our context exists are not the site's (see RendererCpu).
+  auto processes = co_await connection_->send(cdp::SystemInfoGetProcessInfo{}, {}, kSetupCallTimeout);
+  if (processes)
+    for (const auto& process : processes->processes)
+      if (process.type == "renderer") earlier_renderers_.insert(process.pid);
 
   // (commands with data are named locals: g++ 12 miscompiles braced temporaries inside co_await)
   const cdp::TargetCreateBrowserContext new_context;
@@ -487,7 +501,7 @@ asio::awaitable<void> Visit::interact() {
 
 asio::awaitable<void> Visit::sample_cpu() {
   const auto sampling_started = Clock::now();
-  RendererCpu renderer_cpu;
+  RendererCpu renderer_cpu(earlier_renderers_);
   auto take_sample = [&]() -> asio::awaitable<bool> {
     const auto timeout = std::max(milliseconds(2'000), options_.sample_period * 4);
     auto info = co_await connection_->send(cdp::SystemInfoGetProcessInfo{}, {}, timeout);
@@ -525,10 +539,12 @@ asio::awaitable<void> Visit::sample_cpu() {
       if (next < Clock::now()) next = Clock::now() + options_.sample_period;
       continue;
     }
-    // Not while sources are still being read: their keywords or Wasm may change the verdict. Nor
-    // just after a target attached: a popup or worker opened a moment ago has not had time to start
-    // (measured: an idle opener settled in 0.4 s, before its popup's miner ran).
-    const bool target_starting = Clock::now() - last_attach_ < std::max(kSettleAfterAttach, 2 * options_.sample_period);
+    // Not while sources are still being read: their keywords or Wasm may change the verdict. Nor,
+    // for a verdict short of cryptojacking, just after a target attached: a popup or worker opened
+    // a moment ago has not had time to start (measured: an idle opener settled in 0.4 s, before its
+    // popup's miner ran). A mining verdict cannot get any stronger, so it does not wait.
+    const bool target_starting = !assessment.mining &&
+                                 Clock::now() - last_attach_ < std::max(kSettleAfterAttach, 2 * options_.sample_period);
     if (assessment.settled && !fetcher_running_ && !target_starting) {
       spdlog::debug("visit settled after {} samples: {}", evidence().cpu_samples.size(), assessment.why);
       break;

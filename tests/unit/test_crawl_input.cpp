@@ -133,12 +133,12 @@ TEST_CASE("comments, blank lines, CR LF and a byte order mark are skipped", "[cr
 TEST_CASE("bare hosts are tried over https, then http, URLs as given", "[crawl_input]") {
   const auto input = parse_crawl_input("example.com\nhttp://b.example/\n1.2.3.4:8080\n");
   REQUIRE(input.targets.size() == 3);
-  CHECK(input.targets[0].candidates == std::vector<std::string>{"https://example.com/", "http://example.com/"});
-  CHECK(input.targets[1].candidates == std::vector<std::string>{"http://b.example/"});
-  CHECK(input.targets[2].candidates == std::vector<std::string>{"https://1.2.3.4:8080/", "http://1.2.3.4:8080/"});
+  CHECK(input.targets[0].candidates() == std::vector<std::string>{"https://example.com/", "http://example.com/"});
+  CHECK(input.targets[1].candidates() == std::vector<std::string>{"http://b.example/"});
+  CHECK(input.targets[2].candidates() == std::vector<std::string>{"https://1.2.3.4:8080/", "http://1.2.3.4:8080/"});
   const auto ranked = parse_crawl_input("1,example.com\n");
   REQUIRE(ranked.targets.size() == 1);
-  CHECK(ranked.targets[0].candidates == std::vector<std::string>{"https://example.com/", "http://example.com/"});
+  CHECK(ranked.targets[0].candidates() == std::vector<std::string>{"https://example.com/", "http://example.com/"});
 }
 
 TEST_CASE("invalid lines are reported with their number, text and reason, and parsing goes on", "[crawl_input]") {
