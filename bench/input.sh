@@ -6,7 +6,7 @@
 # One-line use: bench/input.sh   (after scripts/build.sh; about a minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$PWD/build/crawler/cjcrawl
+bin=${CJCRAWL_BIN:-$PWD/build/crawler/cjcrawl}  # CJCRAWL_BIN: another build, to compare
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 rows=${ROWS:-1000000}

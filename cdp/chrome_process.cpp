@@ -263,19 +263,23 @@ int remove_orphaned_profiles() {
   return removed;
 }
 
-bool is_browser_ui_renderer(std::int64_t pid) {
+RendererKind renderer_kind(std::int64_t pid) {
   constexpr std::string_view kWebUiFlag = "--top-chrome-webui";
-  if (pid <= 0) return false;
+  constexpr std::string_view kRendererFlag = "--type=renderer";
+  if (pid <= 0) return RendererKind::unknown;
   std::ifstream file(fmt::format("/proc/{}/cmdline", pid), std::ios::binary);
   std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  // Match the whole flag, not a prefix of another one. Chrome rewrites the command line of the
+  // Match whole flags, not a prefix of another one. Chrome rewrites the command line of the
   // processes its zygote forks (setproctitle): their arguments are separated by spaces, not NULs.
+  bool renderer = false;
   for (std::size_t start = 0; start < cmdline.size();) {
     const std::size_t end = std::min(cmdline.find_first_of(std::string_view(" \0", 2), start), cmdline.size());
-    if (std::string_view(cmdline).substr(start, end - start) == kWebUiFlag) return true;
+    const auto arg = std::string_view(cmdline).substr(start, end - start);
+    if (arg == kWebUiFlag) return RendererKind::browser_ui;
+    renderer = renderer || arg == kRendererFlag;
     start = end + 1;
   }
-  return false;
+  return renderer ? RendererKind::web : RendererKind::unknown;
 }
 
 asio::awaitable<Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::launch(const LaunchOptions& options) {

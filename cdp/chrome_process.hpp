@@ -54,10 +54,14 @@ std::filesystem::path profile_root();
 // the temp directory. Returns how many.
 int remove_orphaned_profiles();
 
-// True if `pid` is a renderer that hosts Chrome's own WebUI (`--top-chrome-webui`: in new headless
-// mode the omnibox popup and other browser UI), which no web page can run in. Its CPU is Chrome's
-// work, not the page's. Reads /proc/PID/cmdline (Chrome runs on this machine); false if unreadable.
-bool is_browser_ui_renderer(std::int64_t pid);
+// What a renderer process hosts, from /proc/PID/cmdline (Chrome runs on this machine):
+//   browser_ui  Chrome's own WebUI (`--top-chrome-webui`: in new headless mode the omnibox popup and
+//               other browser UI), which no web page can run in; its CPU is Chrome's work.
+//   web         any other renderer (`--type=renderer` without that flag).
+//   unknown     unreadable, or not (yet) a renderer's command line: a process just forked from the
+//               zygote may not have it; ask again later.
+enum class RendererKind { unknown, web, browser_ui };
+RendererKind renderer_kind(std::int64_t pid);
 
 class ChromeProcess {
  public:

@@ -251,7 +251,31 @@ asio::awaitable<Result<Json>> Connection::call(std::string_view method, Json par
   co_return Error{ErrorKind::timeout, std::string(method), 0, fmt::format("no reply within {} ms", timeout.count())};
 }
 
+namespace {
+// The method of an event as Chrome writes it: `{"method":"Domain.event",...}` (events start with
+// their method; replies with "id"). Empty when the text does not start that way: it is then parsed.
+std::string_view leading_method(std::string_view text) {
+  constexpr std::string_view kPrefix = R"({"method":")";
+  if (!text.starts_with(kPrefix)) return {};
+  text.remove_prefix(kPrefix.size());
+  const auto end = text.find('"');
+  if (end == std::string_view::npos || end > 128) return {};
+  const auto method = text.substr(0, end);
+  if (method.find('\\') != std::string_view::npos) return {};
+  return method;
+}
+}  // namespace
+
 void Connection::handle_message(std::string_view text) {
+  // Events nobody handles are not parsed: on a busy page most of Chrome's messages are network
+  // progress and console output. Target.* events always are (they keep the sessions).
+  if (skip_event_) {
+    const auto method = leading_method(text);
+    if (!method.empty() && !method.starts_with("Target.") && skip_event_(method)) {
+      ++counters_.events_skipped;
+      return;
+    }
+  }
   Json message = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (message.is_discarded() || !message.is_object()) {
     ++counters_.bad_messages;

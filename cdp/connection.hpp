@@ -61,6 +61,7 @@ struct ConnectionCounters {
   std::uint64_t late_replies = 0;            // replies whose call had already timed out
   std::uint64_t bad_messages = 0;            // unparseable JSON, or neither reply nor event
   std::uint64_t handler_errors = 0;          // exceptions thrown by the event handler (bugs), logged
+  std::uint64_t events_skipped = 0;          // events dropped unparsed by the skip filter
 };
 
 // Called for each event, with the session it arrived on.
@@ -105,6 +106,9 @@ class Connection {
   }
 
   void on_event(EventHandler handler) { handler_ = std::move(handler); }
+  // Events for which `skip(method)` is true are dropped before they are parsed (counted in
+  // events_skipped). Target.* events are never skipped: the sessions depend on them.
+  void skip_events(std::function<bool(std::string_view method)> skip) { skip_event_ = std::move(skip); }
 
   // Starts the WebSocket close handshake; run() then completes. Safe to call more than once.
   asio::awaitable<void> close();
@@ -136,6 +140,7 @@ class Connection {
   asio::steady_timer outbox_signal_;  // cancelled to wake the writer
   std::map<std::string, Session, std::less<>> sessions_;
   EventHandler handler_;
+  std::function<bool(std::string_view)> skip_event_;
   ConnectionCounters counters_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // lets suspended calls know we still exist
 };

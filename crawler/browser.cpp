@@ -1,11 +1,14 @@
 // crawler/browser.cpp — see browser.hpp.
 #include "crawler/browser.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string_view>
 
 #include <boost/asio/as_tuple.hpp>
@@ -48,51 +51,96 @@ std::optional<pid_t> process_group_of(std::string_view stat) {
   }
   return std::nullopt;
 }
-}  // namespace
 
-std::optional<std::uint64_t> process_group_memory(pid_t pgid, MemoryMeasure measure) {
-  constexpr int kMaxProcesses = 4096;
+// Small /proc files, read without iostreams (this runs once per site).
+std::string read_small_file(const std::string& path) {
+  std::array<char, 4096> buffer{};
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+  ::close(fd);
+  return got > 0 ? std::string(buffer.data(), static_cast<std::size_t>(got)) : std::string();
+}
+
+// Fields 4 and 5 of /proc/PID/stat (ppid, pgrp), parsed after the command name.
+std::optional<std::pair<pid_t, pid_t>> parent_and_group(pid_t pid) {
+  const std::string stat = read_small_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto group = process_group_of(stat);
+  if (!group) return std::nullopt;
+  const auto end_of_name = stat.rfind(')');
+  pid_t parent = 0;
+  const char* at = stat.data() + end_of_name + 4;  // ") S "
+  if (at >= stat.data() + stat.size()) return std::nullopt;
+  std::from_chars(at, stat.data() + stat.size(), parent);
+  return std::make_pair(parent, *group);
+}
+
+// One process's memory in bytes (statm's resident pages, or smaps_rollup's Pss).
+std::optional<std::uint64_t> process_memory(pid_t pid, MemoryMeasure measure) {
   static const auto page_bytes = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const std::string dir = "/proc/" + std::to_string(pid);
+  if (measure == MemoryMeasure::rss) {
+    const std::string statm = read_small_file(dir + "/statm");
+    const auto space = statm.find(' ');
+    std::uint64_t resident_pages = 0;
+    if (space == std::string::npos ||
+        std::from_chars(statm.data() + space + 1, statm.data() + statm.size(), resident_pages).ec != std::errc())
+      return std::nullopt;
+    return resident_pages * page_bytes;
+  }
+  std::ifstream rollup(dir + "/smaps_rollup");
+  for (std::string line; std::getline(rollup, line);) {
+    if (!line.starts_with("Pss:")) continue;
+    std::uint64_t kb = 0;
+    const auto digits = line.find_first_of("0123456789");
+    if (digits == std::string::npos) break;
+    std::from_chars(line.data() + digits, line.data() + line.size(), kb);
+    return kb * 1024;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> sum_memory(const std::set<pid_t>& pids, MemoryMeasure measure) {
   std::uint64_t total = 0;
   bool any = false;
-  int seen = 0;
-  std::error_code error;
-  for (auto it = std::filesystem::directory_iterator("/proc", error);
-       !error && it != std::filesystem::directory_iterator() && seen < kMaxProcesses; it.increment(error)) {
-    const std::string name = it->path().filename().string();
-    pid_t pid = 0;
-    if (std::from_chars(name.data(), name.data() + name.size(), pid).ec != std::errc()) continue;
-    ++seen;
-    std::ifstream stat_file(it->path() / "stat");
-    std::string stat;
-    if (!std::getline(stat_file, stat) || process_group_of(stat) != pgid) continue;
-    if (measure == MemoryMeasure::rss) {
-      std::ifstream statm(it->path() / "statm");
-      std::uint64_t size_pages = 0;
-      std::uint64_t resident_pages = 0;
-      if (statm >> size_pages >> resident_pages) {
-        total += resident_pages * page_bytes;
-        any = true;
-      }
-      continue;
-    }
-    std::ifstream rollup(it->path() / "smaps_rollup");
-    for (std::string line; std::getline(rollup, line);) {
-      if (!line.starts_with("Pss:")) continue;
-      std::uint64_t kb = 0;
-      const auto digits = line.find_first_of("0123456789");
-      if (digits == std::string::npos) break;
-      std::from_chars(line.data() + digits, line.data() + line.size(), kb);
-      total += kb * 1024;
+  for (const pid_t pid : pids) {
+    if (const auto bytes = process_memory(pid, measure)) {
+      total += *bytes;
       any = true;
-      break;
     }
   }
   if (!any) return std::nullopt;
   return total;
 }
+}  // namespace
 
-asio::awaitable<cdp::Result<std::shared_ptr<Browser>>> Browser::launch(const cdp::LaunchOptions& options) {
+std::optional<std::uint64_t> process_group_memory(pid_t pgid, MemoryMeasure measure) {
+  constexpr int kMaxProcesses = 4096;
+  std::set<pid_t> members;
+  std::error_code error;
+  for (auto it = std::filesystem::directory_iterator("/proc", error);
+       !error && it != std::filesystem::directory_iterator() && members.size() < kMaxProcesses; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    pid_t pid = 0;
+    if (std::from_chars(name.data(), name.data() + name.size(), pid).ec != std::errc()) continue;
+    if (const auto ids = parent_and_group(pid); ids && ids->second == pgid) members.insert(pid);
+  }
+  return sum_memory(members, measure);
+}
+
+std::optional<std::uint64_t> processes_memory(pid_t pgid, const std::vector<pid_t>& pids, MemoryMeasure measure) {
+  std::set<pid_t> members;
+  for (const pid_t pid : pids) {
+    const auto ids = parent_and_group(pid);
+    if (!ids || ids->second != pgid) continue;  // gone, or not Chrome's
+    members.insert(pid);
+    if (const auto parent = parent_and_group(ids->first); parent && parent->second == pgid) members.insert(ids->first);
+  }
+  return sum_memory(members, measure);
+}
+
+asio::awaitable<cdp::Result<std::shared_ptr<Browser>>> Browser::launch(const cdp::LaunchOptions& options,
+                                                                       bool (*wanted)(std::string_view method)) {
   std::shared_ptr<Browser> browser(new Browser());
   browser->executor_ = co_await asio::this_coro::executor;
   auto chrome = co_await cdp::ChromeProcess::launch(options);
@@ -102,6 +150,7 @@ asio::awaitable<cdp::Result<std::shared_ptr<Browser>>> Browser::launch(const cdp
   auto connection = co_await cdp::Connection::connect(browser->chrome_->devtools_url());
   if (!connection) co_return connection.error();
   browser->connection_ = std::move(connection).value();
+  if (wanted) browser->connection_->skip_events([wanted](std::string_view method) { return !wanted(method); });
   browser->connection_->on_event([raw = browser.get()](const cdp::Session& session, std::string_view method,
                                                       const cdp::Json& params) { raw->on_event(session, method, params); });
   // The reader keeps the browser alive until it ends: the Connection must outlive run().
@@ -182,11 +231,23 @@ asio::awaitable<void> Browser::close() {
 }
 
 std::optional<std::uint64_t> Browser::pss_over(std::uint64_t cap_bytes) const {
-  const auto rss = process_group_memory(chrome_->pid(), MemoryMeasure::rss);
+  auto measure = [&](MemoryMeasure what) {
+    if (noted_.empty()) return process_group_memory(chrome_->pid(), what);
+    std::vector<pid_t> pids = noted_;
+    pids.push_back(chrome_->pid());
+    return processes_memory(chrome_->pid(), pids, what);
+  };
+  const auto rss = measure(MemoryMeasure::rss);
   if (rss && *rss <= cap_bytes) return std::nullopt;  // PSS <= RSS: under the cap
-  const auto pss = process_group_memory(chrome_->pid(), MemoryMeasure::pss);
+  const auto pss = measure(MemoryMeasure::pss);
   if (pss && *pss > cap_bytes) return pss;
   return std::nullopt;
+}
+
+void Browser::note_processes(const std::vector<cdp::ProcessInfo>& processes) {
+  noted_.clear();
+  for (const auto& process : processes)
+    if (process.pid > 0 && noted_.size() < 1024) noted_.push_back(static_cast<pid_t>(process.pid));
 }
 
 }  // namespace crawler

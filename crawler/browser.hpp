@@ -32,6 +32,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "cdp/chrome_process.hpp"
+#include "cdp/commands.hpp"
 #include "cdp/connection.hpp"
 
 namespace crawler {
@@ -39,8 +40,10 @@ namespace crawler {
 class Browser : public std::enable_shared_from_this<Browser> {
  public:
   // Launches Chrome (under options.startup_timeout), connects, and sets up the browser session.
+  // Events for which `wanted(method)` is false are dropped unparsed (Target.* always arrive).
   // The message of a failure is for the user (Chrome missing, failing to start...).
-  static boost::asio::awaitable<cdp::Result<std::shared_ptr<Browser>>> launch(const cdp::LaunchOptions& options);
+  static boost::asio::awaitable<cdp::Result<std::shared_ptr<Browser>>> launch(
+      const cdp::LaunchOptions& options, bool (*wanted)(std::string_view method) = nullptr);
 
   ~Browser();  // kills Chrome if close() was not awaited (an interrupted crawl)
   Browser(const Browser&) = delete;
@@ -61,6 +64,10 @@ class Browser : public std::enable_shared_from_this<Browser> {
 
   // Chrome's PSS in bytes when it is over `cap_bytes`; nullopt when it is not (or unreadable).
   std::optional<std::uint64_t> pss_over(std::uint64_t cap_bytes) const;
+  // The processes Chrome last reported (SystemInfo.getProcessInfo, from the visit's CPU samples):
+  // with their parents (the zygotes) and the browser, what pss_over reads, rather than every
+  // process on the machine. Before any is noted, the whole process group is scanned.
+  void note_processes(const std::vector<cdp::ProcessInfo>& processes);
 
   // Sites visited in this browser, for recycling every M sites.
   int sites() const { return sites_; }
@@ -76,6 +83,7 @@ class Browser : public std::enable_shared_from_this<Browser> {
   bool run_done_ = false;          // the connection's reader has ended
   std::function<void()> on_closed_;
   cdp::EventHandler handler_;
+  std::vector<pid_t> noted_;
   int sites_ = 0;
   bool closed_ = false;
 };
@@ -85,5 +93,7 @@ class Browser : public std::enable_shared_from_this<Browser> {
 // of the PSS). nullopt when no process of the group could be read. At most 4096 processes are read.
 enum class MemoryMeasure { rss, pss };
 std::optional<std::uint64_t> process_group_memory(pid_t pgid, MemoryMeasure measure);
+// The same over `pids` (and their parents) that are in process group `pgid`.
+std::optional<std::uint64_t> processes_memory(pid_t pgid, const std::vector<pid_t>& pids, MemoryMeasure measure);
 
 }  // namespace crawler

@@ -11,6 +11,10 @@
 //      browser after a crash, a lost connection or a hang
 #include "crawler/visit.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -124,23 +128,48 @@ std::uint64_t base64_decoded_size(std::string_view text) {
 // storm's renderers wait too, and the page reads 62–96% instead of 24–31%: demand the page caused.
 
 // Thread id → cumulative run-queue wait (seconds) of one process. Bounded: at most kMaxThreads.
+// Read with plain open/read into a stack buffer: this runs for every renderer thread every sample
+// period (std::ifstream was most of cjcrawl's own CPU per site, measured with perf).
 std::map<std::int64_t, double> thread_waits(std::int64_t pid) {
   constexpr int kMaxThreads = 4096;  // a page may spawn many workers, each a thread
   std::map<std::int64_t, double> waits;
-  std::error_code error;
-  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
-  for (auto it = std::filesystem::directory_iterator(tasks, error); !error && it != std::filesystem::directory_iterator();
-       it.increment(error)) {
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  DIR* dir = ::opendir(tasks.c_str());
+  if (!dir) return waits;
+  while (const dirent* entry = ::readdir(dir)) {
     if (static_cast<int>(waits.size()) >= kMaxThreads) break;
     std::int64_t tid = 0;
-    const std::string name = it->path().filename().string();
+    const std::string_view name = entry->d_name;
     if (std::from_chars(name.data(), name.data() + name.size(), tid).ec != std::errc()) continue;
-    std::ifstream stat(it->path() / "schedstat");
+    const std::string path = tasks + "/" + std::string(name) + "/schedstat";
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    std::array<char, 96> buffer{};
+    const ssize_t got = ::read(fd, buffer.data(), buffer.size() - 1);
+    ::close(fd);
+    if (got <= 0) continue;
+    // "<ns on cpu> <ns waiting on a runqueue> <timeslices>"
+    const char* at = buffer.data();
+    const char* end = buffer.data() + got;
     unsigned long long on_cpu_ns = 0;
     unsigned long long waiting_ns = 0;
-    if (stat >> on_cpu_ns >> waiting_ns) waits[tid] = static_cast<double>(waiting_ns) / 1e9;
+    auto first = std::from_chars(at, end, on_cpu_ns);
+    if (first.ec != std::errc() || first.ptr >= end || *first.ptr != ' ') continue;
+    if (std::from_chars(first.ptr + 1, end, waiting_ns).ec != std::errc()) continue;
+    waits[tid] = static_cast<double>(waiting_ns) / 1e9;
   }
+  ::closedir(dir);
   return waits;
+}
+
+// The events Visit::on_event reads (Target.* always arrive): the rest are dropped unparsed.
+bool handles_event(std::string_view method) {
+  static constexpr std::array<std::string_view, 13> kHandled{
+      "Network.webSocketFrameReceived", "Network.webSocketFrameSent", "Debugger.scriptParsed",
+      "Network.responseReceived", "Network.webSocketCreated", "Network.webSocketHandshakeResponseReceived",
+      "Network.webSocketClosed", "Network.webSocketFrameError", "Page.loadEventFired", "Page.frameNavigated",
+      "Page.javascriptDialogOpening", "Inspector.targetCrashed", "Debugger.paused"};
+  return std::find(kHandled.begin(), kHandled.end(), method) != kHandled.end();
 }
 
 class RendererCpu {
@@ -157,12 +186,16 @@ class RendererCpu {
     double delta = 0;
     for (const auto& process : processes) {
       if (process.type != "renderer") continue;
-      // Known UI renderers are skipped; others are looked at again each time, as a process just
-      // forked may not have its final command line yet.
+      // Known UI (and earlier) renderers are skipped; a renderer whose command line does not show
+      // what it is yet (just forked) is counted, and looked at again next time.
       if (browser_ui_.contains(process.pid)) continue;
-      if (cdp::is_browser_ui_renderer(process.pid)) {
-        browser_ui_.insert(process.pid);
-        continue;
+      if (!web_.contains(process.pid)) {
+        const auto kind = cdp::renderer_kind(process.pid);
+        if (kind == cdp::RendererKind::browser_ui) {
+          browser_ui_.insert(process.pid);
+          continue;
+        }
+        if (kind == cdp::RendererKind::web) web_.insert(process.pid);
       }
       // CPU: the process's cumulative cpuTime, clamped on its own.
       now_cpu[process.pid] = process.cpu_seconds;
@@ -194,6 +227,7 @@ class RendererCpu {
   std::map<std::int64_t, double> last_cpu_;
   std::map<std::int64_t, std::map<std::int64_t, double>> last_waits_;
   std::set<std::int64_t> browser_ui_;  // renderers hosting Chrome's own WebUI, and earlier renderers
+  std::set<std::int64_t> web_;         // renderers known to host web content
   double cumulative_ = 0;
   double waited_ = 0;
   bool first_ = true;
@@ -361,7 +395,7 @@ asio::awaitable<bool> Visit::setup_browser() {
   if (!*home_) {
     cdp::LaunchOptions launch = options_.launch;
     launch.startup_timeout = std::min(launch.startup_timeout, remaining());
-    auto launched = co_await Browser::launch(launch);
+    auto launched = co_await Browser::launch(launch, &handles_event);
     if (!launched) {
       outcome_.tool_error = launched.error().message;
       co_return false;
@@ -510,6 +544,7 @@ asio::awaitable<void> Visit::sample_cpu() {
       co_return false;
     }
     const double demand = renderer_cpu.update(info->processes);
+    browser_->note_processes(info->processes);  // for the memory cap, after the visit
     evidence().cpu_samples.push_back({seconds_between(sampling_started, Clock::now()), demand,
                                       renderer_cpu.waited_seconds()});
     // How much of the CPU reading was waiting for a core (see RendererCpu), when there was any.
@@ -686,6 +721,7 @@ asio::awaitable<void> Visit::fetch_sources() {
   fetcher_running_ = false;
 }
 
+// (Every method read here is in handles_event's list, or it would never arrive.)
 void Visit::on_event(const cdp::Session& session, std::string_view method, const Json& params) {
   if (method == "Network.webSocketFrameReceived") return on_websocket_frame(session, params, false);
   if (method == "Network.webSocketFrameSent") return on_websocket_frame(session, params, true);
