@@ -45,7 +45,7 @@ std::optional<std::filesystem::path> find_chrome(const std::optional<std::filesy
 std::optional<std::string> check_chrome_arg(std::string_view arg);
 
 // Where temporary profiles go: $CJCRAWL_PROFILE_ROOT if set; else /dev/shm when it is a writable
-// tmpfs; else the temp directory. Memory, not disk, by default: a profile lives for one visit, and
+// tmpfs; else the temp directory. Memory, not disk, by default: a profile lives for one browser, and
 // deleting its hundreds of files from a disk filesystem (ext4 with discard, measured) was most of
 // cjcrawl's own CPU per site.
 std::filesystem::path profile_root();
