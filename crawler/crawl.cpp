@@ -299,8 +299,8 @@ CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, st
   return state.summary;
 }
 
-std::string skipped_line(const blacklist::Detector& detector, const blacklist::CpuRule& rule, std::int64_t crawl_id,
-                         const InputProblem& problem) {
+db::Store::SkippedLine skipped_line(const blacklist::Detector& detector, const blacklist::CpuRule& rule,
+                                    std::int64_t crawl_id, const InputProblem& problem) {
   blacklist::Evidence evidence;
   evidence.input = problem.text;
   evidence.status = blacklist::Status::skipped;
@@ -311,7 +311,12 @@ std::string skipped_line(const blacklist::Detector& detector, const blacklist::C
   report["crawl_id"] = crawl_id;
   report["attempt"] = 0;
   report["input_line"] = problem.line;
-  return report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  db::Store::SkippedLine out;
+  out.position = static_cast<std::int64_t>(problem.line);
+  out.input = problem.text;
+  out.verdict = blacklist::to_string(judgement.verdict);
+  out.line = report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return out;
 }
 
 std::size_t reconcile_output(const std::string& path, std::int64_t crawl_id, const std::vector<std::int64_t>& recorded,

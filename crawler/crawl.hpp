@@ -63,10 +63,10 @@ CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, st
                        const std::function<bool(const std::string&)>& on_line, std::size_t total,
                        std::size_t already_done);
 
-// The JSON line of an input line that names no site: the `check --json` shape with status `skipped`,
-// the problem as `status_reason`, `attempt` 0 (no visit) and `input_line`.
-std::string skipped_line(const blacklist::Detector& detector, const blacklist::CpuRule& rule, std::int64_t crawl_id,
-                         const InputProblem& problem);
+// The record of an input line that names no site. Its JSON line is the `check --json` shape with
+// status `skipped`, the problem as `status_reason`, `attempt` 0 (no visit) and `input_line`.
+db::Store::SkippedLine skipped_line(const blacklist::Detector& detector, const blacklist::CpuRule& rule,
+                                    std::int64_t crawl_id, const InputProblem& problem);
 
 // The `--out` file of a resumed crawl made to match the database, in place: a torn last line (no
 // newline) is truncated away, and the lines of recorded sites (`recorded`: their positions) missing

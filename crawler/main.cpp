@@ -679,13 +679,7 @@ int run_crawl(CrawlArgs& args) {
   // The invalid lines first: recorded in one transaction, then written, as sites are.
   std::vector<db::Store::SkippedLine> skipped;
   for (const auto& problem : invalid) {
-    if (is_done(problem.line)) continue;
-    db::Store::SkippedLine line;
-    line.position = static_cast<std::int64_t>(problem.line);
-    line.input = problem.text;
-    line.line = crawler::skipped_line(detector, args.visit.rule, crawl->id, problem);
-    line.verdict = nlohmann::json::parse(line.line).value("verdict", std::string("clean"));
-    skipped.push_back(std::move(line));
+    if (!is_done(problem.line)) skipped.push_back(crawler::skipped_line(detector, args.visit.rule, crawl->id, problem));
   }
   try {
     store->record_skipped(crawl->id, skipped, now_ms());

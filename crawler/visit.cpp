@@ -19,8 +19,6 @@
 #include <array>
 #include <charconv>
 #include <deque>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
