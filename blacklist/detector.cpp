@@ -164,7 +164,8 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
         add_unique(signals.miner_offenders, {"wasm_sha256", script.sha256});
       }
       // A module we could not read or fingerprint is unexplained; a copy of one already read
-      // ("duplicate") is explained by that one.
+      // ("duplicate") is explained by that one, and one whose target ended before it could be read
+      // ("gone") can no longer run.
       const bool unread = script.source_state == "unavailable" || script.source_state == "oversize" ||
                           (script.source_state == "fetched" && !script.wasm_fingerprinted);
       if (script.wasm_miner || unread) signals.wasm_unexplained = true;

@@ -84,6 +84,7 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::protocol: return "protocol error";
     case ErrorKind::timeout: return "timeout";
     case ErrorKind::connection_closed: return "connection closed";
+    case ErrorKind::target_detached: return "target detached";
     case ErrorKind::bad_message: return "bad message";
   }
   return "error";
@@ -349,7 +350,7 @@ void Connection::dispatch_event(const std::string& session_id, const std::string
       // A detached target never answers: its calls fail now rather than at their deadlines.
       for (auto& [id, pending] : pending_) {
         if (pending->session_id != child || pending->result) continue;
-        pending->result.emplace(Error{ErrorKind::connection_closed, pending->method, 0, "the target detached"});
+        pending->result.emplace(Error{ErrorKind::target_detached, pending->method, 0, "the target detached"});
         pending->timer.cancel();
       }
     }

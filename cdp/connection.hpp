@@ -2,7 +2,7 @@
 //
 // A `Connection` owns the socket, one reader loop and one writer loop. Calls are matched to replies by
 // id; every call has a deadline; when the socket closes every pending call fails at once with
-// `connection_closed` (and the calls of a session fail the same way when its target detaches).
+// `connection_closed` (and the calls of a session fail with `target_detached` when its target detaches).
 // Attached targets get a `Session`, created when `Target.attachedToTarget` arrives
 // and before any event of that session is dispatched (Puppeteer's Connection does the same).
 //

@@ -16,6 +16,7 @@ enum class ErrorKind {
   protocol,           // Chrome answered with {"error": {code, message}}
   timeout,            // no reply within the call's deadline
   connection_closed,  // the socket closed or Chrome died; every pending call gets this at once
+  target_detached,    // the call's target went away (a worker ended, a page closed) before answering
   bad_message,        // a reply that does not parse or lacks the fields the command needs
 };
 

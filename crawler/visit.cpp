@@ -48,6 +48,10 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 constexpr milliseconds kSetupCallTimeout{10'000};   // domain enables and the like
 constexpr milliseconds kSettleAfterAttach{3'000};   // a just-attached target is still starting
+// How long a popup or frame that has not fired its load event yet holds a benign verdict back.
+// Measured: with both cores busy, a popup took over 3 s from attaching to starting its miner's
+// Worker; its load event came first.
+constexpr milliseconds kMaxWaitForTargetLoad{10'000};
 constexpr milliseconds kSourceFetchTimeout{15'000};
 constexpr milliseconds kPageAttachTimeout{10'000};  // createTarget → our page wired
 constexpr milliseconds kCloseGrace{2'000};          // tasks finishing after the context went
@@ -160,6 +164,15 @@ std::map<std::int64_t, double> thread_waits(std::int64_t pid) {
   return waits;
 }
 
+// A call failed because its target went away, not because the browser or the call did: the detach
+// came before the reply, or Chrome answered for a vanished session (Chrome 156: code -32001,
+// "Session with given id not found.", checked by hand).
+bool target_gone(const cdp::Error& error) {
+  constexpr int kSessionNotFound = -32001;
+  return error.kind == cdp::ErrorKind::target_detached ||
+         (error.kind == cdp::ErrorKind::protocol && error.code == kSessionNotFound);
+}
+
 // The events Visit::on_event reads (Target.* always arrive): the rest are dropped unparsed.
 bool handles_event(std::string_view method) {
   static constexpr std::array<std::string_view, 13> kHandled{
@@ -262,6 +275,12 @@ class Visit : public std::enable_shared_from_this<Visit> {
     evidence().status_reason = std::move(reason);
   }
   bool stopped() const { return crashed_ || connection_done_; }
+  // A popup or frame attached after navigation is still loading (for at most kMaxWaitForTargetLoad).
+  bool target_loading() const {
+    const auto now = Clock::now();
+    return std::any_of(loading_targets_.begin(), loading_targets_.end(),
+                       [&](const auto& entry) { return now - entry.second < kMaxWaitForTargetLoad; });
+  }
 
   struct Waiter {
     Waiter(std::set<asio::steady_timer*>& set, asio::steady_timer& timer) : set(set), timer(&timer) { set.insert(&timer); }
@@ -363,6 +382,9 @@ class Visit : public std::enable_shared_from_this<Visit> {
   // When the page last gained a target (popup, worker, iframe): a target that just attached is still
   // starting, so a benign verdict waits for it (kSettleAfterAttach).
   Clock::time_point last_attach_{};
+  // Popups and frames attached after navigation that have not loaded yet: session id → attach time.
+  // Their load restarts the settle period (their scripts, and the workers those start, come then).
+  std::map<std::string, Clock::time_point> loading_targets_;
   bool navigating_ = false;
   std::set<std::string> fetched_hashes_;
   std::uint64_t source_bytes_ = 0;
@@ -477,6 +499,8 @@ asio::awaitable<void> Visit::navigate_and_watch() {
       set_status(Status::timeout, "navigation did not commit before the site deadline");
     else if (result.error().kind == cdp::ErrorKind::connection_closed)
       set_status(Status::crash, "browser connection lost: " + result.error().message);
+    else if (result.error().kind == cdp::ErrorKind::target_detached)
+      set_status(Status::crash, "the page's target went away during navigation");
     else
       set_status(Status::connection_error, result.error().describe());
     co_return;
@@ -576,8 +600,8 @@ asio::awaitable<void> Visit::sample_cpu() {
     // for a verdict short of cryptojacking, just after a target attached: a popup or worker opened
     // a moment ago has not had time to start (measured: an idle opener settled in 0.4 s, before its
     // popup's miner ran). A mining verdict cannot get any stronger, so it does not wait.
-    const bool target_starting = !assessment.mining &&
-                                 Clock::now() - last_attach_ < std::max(kSettleAfterAttach, 2 * options_.sample_period);
+    const bool target_starting = !assessment.mining && (target_loading() || Clock::now() - last_attach_ <
+                                                                                std::max(kSettleAfterAttach, 2 * options_.sample_period));
     if (assessment.settled && !fetcher_running_ && !target_starting) {
       spdlog::debug("visit settled after {} samples: {}", evidence().cpu_samples.size(), assessment.why);
       break;
@@ -688,8 +712,18 @@ asio::awaitable<void> Visit::fetch_sources() {
                                             kSourceFetchTimeout);
     auto& script = evidence().scripts[job.script_index];
     if (!reply) {
-      script.source_state = "unavailable";
-      count("source_fetch_failed");
+      // A target that ended first (a worker that finished its task, a closed popup) took the
+      // source with it, and nothing it loaded can run any more: "gone" asks for no watching, where
+      // "unavailable" watches until the deadline (measured: a worker that compiled Wasm, hashed a
+      // password for 1.5 s and ended held a clean page to its 30 s deadline in one visit of three).
+      // A miner gains nothing by it: to mine it must keep a target alive, whose sources are read.
+      if (target_gone(reply.error())) {
+        script.source_state = "gone";
+        count("source_target_gone");
+      } else {
+        script.source_state = "unavailable";
+        count("source_fetch_failed");
+      }
       continue;
     }
     std::string source = job.wasm ? decode_base64(reply->bytecode_base64) : std::move(reply->script_source);
@@ -744,7 +778,14 @@ void Visit::on_event(const cdp::Session& session, std::string_view method, const
     if (session.id == page_session_id_) {
       loaded_ = true;
       notify();
+    } else if (loading_targets_.erase(session.id) > 0) {
+      spdlog::debug("{} target loaded", session.type);
+      last_attach_ = Clock::now();  // a popup or frame is ready: what it starts starts now
     }
+    return;
+  }
+  if (method == "Target.detachedFromTarget") {
+    loading_targets_.erase(params.value("sessionId", std::string()));
     return;
   }
   if (method == "Page.frameNavigated") {
@@ -801,6 +842,9 @@ void Visit::on_attached(const cdp::Session& parent, const Json& params) {
   const bool instrument = ours && instrumented_targets_ < options_.limits.max_targets;
   // Popups (pages other than ours) whenever they come; anything else once the page has loaded.
   if (ours && (loaded_ || (navigating_ && type == "page"))) last_attach_ = Clock::now();
+  if (instrument && navigating_ && (type == "page" || type == "iframe") &&
+      loading_targets_.size() < options_.limits.max_targets)
+    loading_targets_.emplace(session_id, Clock::now());
   if (ours) {
     if (instrument) ++instrumented_targets_;
     else count("targets_over_cap");

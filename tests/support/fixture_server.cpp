@@ -475,6 +475,11 @@ asio::awaitable<void> FixtureServer::Impl::serve_connection(tcp::socket socket,
             co_await hang(stream);
             co_return;
         }
+        // /slow answers like any page, kSlowDelay late (a slow ad server holding a page's load).
+        if (path == "/slow") {
+            asio::steady_timer delay(stream.get_executor(), kSlowDelay);
+            co_await delay.async_wait(kNoThrow);
+        }
         // The huge script is written as it is generated; the connection ends with it.
         if (path == "/generated/big-script.js") {
             co_await send_big_script(stream, request);
@@ -757,6 +762,9 @@ Response FixtureServer::Impl::respond(const Request& request, const std::optiona
     } else if (*path == "/redirect-loop") {
         response.result(http::status::found);
         response.set(http::field::location, "/redirect-loop");
+    } else if (*path == "/slow") {
+        response.set(http::field::content_type, "text/plain; charset=utf-8");
+        response.body() = "slow";
     } else if (*path == "/status/404") {
         set_page(http::status::not_found, "404 Not Found", "This page intentionally does not exist.");
     } else if (*path == "/download") {

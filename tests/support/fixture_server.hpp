@@ -34,6 +34,7 @@
 //   /hang               reads the request and never answers (until the client or server closes,
 //                       at most kHangLimit).
 //   /redirect-loop      302 to itself.
+//   /slow               a short text/plain answer, kSlowDelay after the request (holds a page's load).
 //   /status/404         an HTML 404 page.
 //   /generated/big-script.js
 //                       a valid script of exactly kBigScriptBytes, generated while it is sent (never
@@ -63,6 +64,7 @@ inline constexpr std::uintmax_t kMaxFileBytes = 16 * 1024 * 1024;   // larger fi
 inline constexpr std::size_t kMaxDistinctPaths = 1024;              // keys kept in Stats::requests_by_path
 inline constexpr std::chrono::seconds kHttpIdleTimeout{30};         // per HTTP read or write
 inline constexpr std::chrono::minutes kHangLimit{10};               // /hang gives up after this
+inline constexpr std::chrono::seconds kSlowDelay{4};                // /slow answers after this
 inline constexpr std::uint64_t kFloodFrames = 100'000;              // frames /ws/flood sends per connection
 inline constexpr std::uint64_t kBigScriptBytes = 50u * 1024 * 1024; // size of /generated/big-script.js
 inline constexpr std::size_t kDownloadBytes = 256 * 1024;           // body of /download

@@ -21,7 +21,7 @@ constexpr std::string_view kUsage =
     "usage: cjcrawl-testserver --root DIR [--port N] [--verbose]\n"
     "  Serves DIR on 127.0.0.1: fixture pages, fake mining pools (/ws/pool and /ws/relay coinhive-style,\n"
     "  /ws/wmp webminerpool, /ws/stratum stratum JSON-RPC), a chat socket (/ws/echo), and hostile routes\n"
-    "  (/hang, /redirect-loop, /ws/flood, /generated/big-script.js, /download).\n"
+    "  (/hang, /slow, /redirect-loop, /ws/flood, /generated/big-script.js, /download).\n"
     "  Prints PORT=<n> on stdout once listening, then runs until SIGINT or SIGTERM.\n"
     "  --port 0 (the default) lets the kernel pick a free port.\n"
     "  --verbose also prints the request count of every path on exit (stderr).\n";

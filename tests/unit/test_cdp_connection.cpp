@@ -705,7 +705,7 @@ TEST_CASE("calls on a session whose target detaches fail at once, and other sess
     auto browser_call = client.call("Browser.getVersion");
     REQUIRE(client.run_until([&] { return stuck->done() && browser_call->done(); }));
     REQUIRE_FALSE(stuck->result->ok());
-    CHECK(stuck->result->error().kind == cdp::ErrorKind::connection_closed);
+    CHECK(stuck->result->error().kind == cdp::ErrorKind::target_detached);
     CHECK(stuck->result->error().message == "the target detached");
     CHECK(stuck->elapsed() < 2s);
     CHECK(browser_call->result->ok());

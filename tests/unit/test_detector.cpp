@@ -273,6 +273,21 @@ TEST_CASE("early decisions", "[detector]") {
     CHECK(detector.assess(late, kRule, 30).settled);
     CHECK(detector.judge(late, kRule, decide(kRule, late.cpu_samples, 45)).verdict == Verdict::cryptojacking);
   }
+  SECTION("Wasm that could not be read keeps a page watched; Wasm whose worker ended does not") {
+    auto evidence = page(1, 5);
+    auto module = script("https://victim.example/module.wasm");
+    module.language = "WebAssembly";
+    module.source_state = "unavailable";
+    evidence.scripts.push_back(module);
+    auto assessment = detector.assess(evidence, kRule, 40);
+    CHECK_FALSE(assessment.settled);
+    CHECK(assessment.keep_watching);
+    evidence.scripts.back().source_state = "gone";
+    assessment = detector.assess(evidence, kRule, 40);
+    CHECK(assessment.settled);
+    CHECK_FALSE(assessment.keep_watching);
+    CHECK(judge(detector, evidence).verdict == Verdict::clean);
+  }
 }
 
 TEST_CASE("imported patterns: host/path prefixes cover subdomains, path rules match any host", "[detector]") {
