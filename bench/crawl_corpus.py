@@ -64,7 +64,8 @@ with open(os.path.join(docroot, "corpus", "expected.tsv")) as f:
 for path in ["corpus/js-benchmark.html", "corpus/wasm-image-filter.html", "busy-main.html",
              "corpus/pow-captcha.html", "corpus/password-hashing.html"]:
     sites.append((path, corpus[path]))
-sites += [(path, verdict) for path, verdict in corpus.items() if verdict == "cryptojacking"]
+# The first ten of the corpus's miners (it has grown since; later ones stay out so figures compare).
+sites += [(path, verdict) for path, verdict in corpus.items() if verdict == "cryptojacking"][:10]
 assert len(sites) == 100, len(sites)
 rng.shuffle(sites)
 for path, verdict in sites:

@@ -327,6 +327,10 @@ void Connection::dispatch_event(const std::string& session_id, const std::string
                   .parent_id = session_id,
                   .waiting_for_debugger = params.value("waitingForDebugger", false)};
     if (!child.id.empty()) sessions_.insert_or_assign(child.id, std::move(child));
+  } else if (method == "Page.frameNavigated") {
+    // A page's URL is its main frame's (a popup attaches before it has one; our page at about:blank).
+    const Json& frame = params.value("frame", Json::object());
+    if (!frame.contains("parentId")) origin->second.url = frame.value("url", origin->second.url);
   } else if (method == "Target.targetInfoChanged") {
     const Json& info = params.value("targetInfo", Json::object());
     const std::string target_id = info.value("targetId", std::string());

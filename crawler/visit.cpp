@@ -52,6 +52,7 @@ constexpr milliseconds kSettleAfterAttach{3'000};   // a just-attached target is
 // Measured: with both cores busy, a popup took over 3 s from attaching to starting its miner's
 // Worker; its load event came first.
 constexpr milliseconds kMaxWaitForTargetLoad{10'000};
+constexpr double kIdleRendererCpuSeconds = 0.002;  // less CPU than this between samples: idle
 constexpr milliseconds kSourceFetchTimeout{15'000};
 constexpr milliseconds kPageAttachTimeout{10'000};  // createTarget → our page wired
 constexpr milliseconds kCloseGrace{2'000};          // tasks finishing after the context went
@@ -211,11 +212,19 @@ class RendererCpu {
       // CPU: the process's cumulative cpuTime, clamped on its own.
       now_cpu[process.pid] = process.cpu_seconds;
       const auto before = last_cpu_.find(process.pid);
-      if (before != last_cpu_.end()) delta += std::max(0.0, process.cpu_seconds - before->second);
+      const double cpu_delta = before != last_cpu_.end() ? std::max(0.0, process.cpu_seconds - before->second) : 0.0;
+      if (before != last_cpu_.end()) delta += cpu_delta;
       else if (!first_) delta += process.cpu_seconds;
-      // Wait: per thread.
-      auto waits = thread_waits(process.pid);
+      // Wait: per thread. A renderer that barely ran since the last sample is not read: wait accrues
+      // only while a thread is runnable, and one that was runnable got its fair share of a core, so
+      // its wait in an idle interval is nil or tiny, and is read (not lost) when it next runs. Most
+      // samples of most pages are idle; this was the bulk of cjcrawl's /proc reading (perf).
       const auto known = last_waits_.find(process.pid);
+      if (before != last_cpu_.end() && known != last_waits_.end() && cpu_delta < kIdleRendererCpuSeconds) {
+        now_waits[process.pid] = std::move(known->second);
+        continue;
+      }
+      auto waits = thread_waits(process.pid);
       for (const auto& [tid, wait] : waits) {
         double added = 0;
         if (known != last_waits_.end() && known->second.contains(tid)) added = std::max(0.0, wait - known->second.at(tid));
@@ -369,6 +378,7 @@ class Visit : public std::enable_shared_from_this<Visit> {
   std::string page_target_id_;
   std::string page_session_id_;
   std::map<std::string, std::string> wired_targets_;  // target id → session id
+  std::map<std::string, std::size_t> target_records_;  // session id → evidence().targets index
   std::size_t instrumented_targets_ = 0;
 
   struct SourceFetch {
@@ -677,7 +687,6 @@ asio::awaitable<void> Visit::wire(std::string session_id, std::string type, std:
     send(cdp::NetworkEnable::kMethod, cdp::NetworkEnable{}.params());
     send(cdp::DebuggerEnable::kMethod, cdp::DebuggerEnable{}.params());
     send(cdp::DebuggerSetSkipAllPauses::kMethod, cdp::DebuggerSetSkipAllPauses{}.params());
-    send(cdp::RuntimeEnable::kMethod, cdp::RuntimeEnable{}.params());
     if (type == "page" || type == "iframe") send(cdp::PageEnable::kMethod, cdp::PageEnable{}.params());
     send(cdp::TargetSetAutoAttach::kMethod, cdp::TargetSetAutoAttach{}.params());
   }
@@ -790,8 +799,11 @@ void Visit::on_event(const cdp::Session& session, std::string_view method, const
   }
   if (method == "Page.frameNavigated") {
     const Json& frame = params.value("frame", Json::object());
-    if (session.id == page_session_id_ && !frame.contains("parentId"))
-      evidence().final_url = frame.value("url", evidence().final_url);
+    if (frame.contains("parentId")) return;
+    if (session.id == page_session_id_) evidence().final_url = frame.value("url", evidence().final_url);
+    // A page or frame target attaches before it has a URL (about:blank, or empty for a popup).
+    if (auto record = target_records_.find(session.id); record != target_records_.end())
+      evidence().targets[record->second].url = frame.value("url", evidence().targets[record->second].url);
     return;
   }
   if (method == "Page.javascriptDialogOpening") {
@@ -848,8 +860,10 @@ void Visit::on_attached(const cdp::Session& parent, const Json& params) {
   if (ours) {
     if (instrument) ++instrumented_targets_;
     else count("targets_over_cap");
-    if (evidence().targets.size() < kMaxTargetRecords)
+    if (evidence().targets.size() < kMaxTargetRecords) {
+      target_records_.emplace(session_id, evidence().targets.size());
       evidence().targets.push_back({type, info.value("url", std::string()), instrument});
+    }
     else
       count("targets_not_stored");
   }

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
+#include <string>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -145,9 +147,17 @@ TEST_CASE("a popup that mines is cryptojacking", "[browser]") {
   CHECK(run.process.exit_code == 3);
   REQUIRE(run.report.is_object());
   CHECK(run.report["verdict"] == "cryptojacking");
-  int pages = 0;
-  for (const auto& target : run.report["targets"]) pages += target["type"] == "page";
-  CHECK(pages >= 2);  // our page and the popup
+  // Our page and the popup, each with the URL it navigated to (both attach before they have one).
+  std::set<std::string> pages;
+  for (const auto& target : run.report["targets"])
+    if (target["type"] == "page") pages.insert(target["url"].get<std::string>());
+  CHECK(pages == std::set<std::string>{server().url("site.test", "/popup-opener.html"),
+                                       server().url("site.test", "/popup-miner.html")});
+  // Scripts name the target they ran in by its URL too.
+  bool popup_script = false;
+  for (const auto& script : run.report["scripts"])
+    popup_script |= script["target_url"] == server().url("site.test", "/popup-miner.html");
+  CHECK(popup_script);
 }
 
 TEST_CASE("an unresolvable host is dns_error and exit 1", "[browser]") {
