@@ -1,5 +1,6 @@
 // cdp/connection.cpp — the DevTools WebSocket: reader loop, writer queue, pending calls, sessions.
 #include "cdp/connection.hpp"
+#include "cdp/message_text.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -277,7 +278,25 @@ void Connection::handle_message(std::string_view text) {
       return;
     }
   }
+  // A reply whose result holds only strings (a script's source: most of the bytes read) is decoded
+  // without the general parser; anything else falls through to it.
+  if (const auto id = leading_reply_id(text)) {
+    if (auto it = pending_.find(*id); it != pending_.end() && !it->second->result) {
+      if (auto result = parse_string_result(text)) {
+        it->second->result.emplace(std::move(*result));
+        it->second->timer.cancel();
+        return;
+      }
+    }
+  }
   Json message = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (message.is_discarded()) {
+    // Chrome escapes a page's lone UTF-16 surrogates as they are; the strict parser refuses them.
+    if (const auto repaired = replace_lone_surrogates(text)) {
+      message = Json::parse(*repaired, nullptr, /*allow_exceptions=*/false);
+      ++counters_.lone_surrogates_replaced;
+    }
+  }
   if (message.is_discarded() || !message.is_object()) {
     ++counters_.bad_messages;
     return;

@@ -62,6 +62,7 @@ struct ConnectionCounters {
   std::uint64_t bad_messages = 0;            // unparseable JSON, or neither reply nor event
   std::uint64_t handler_errors = 0;          // exceptions thrown by the event handler (bugs), logged
   std::uint64_t events_skipped = 0;          // events dropped unparsed by the skip filter
+  std::uint64_t lone_surrogates_replaced = 0;  // messages parsed after their lone surrogates became U+FFFD
 };
 
 // Called for each event, with the session it arrived on.

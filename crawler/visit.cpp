@@ -661,6 +661,8 @@ asio::awaitable<void> Visit::finish() {
     auto delta = [](std::uint64_t now, std::uint64_t before) { return now > before ? now - before : 0; };
     if (auto n = delta(counters.unknown_session_events, counters_at_start_.unknown_session_events)) count("unknown_session_events", n);
     if (auto n = delta(counters.bad_messages, counters_at_start_.bad_messages)) count("bad_cdp_messages", n);
+    if (auto n = delta(counters.lone_surrogates_replaced, counters_at_start_.lone_surrogates_replaced))
+      count("lone_surrogates_replaced", n);
     if (auto n = delta(counters.handler_errors, counters_at_start_.handler_errors)) count("handler_errors", n);
     if (!retire.empty()) {
       outcome_.browser_retired = retire;

@@ -510,6 +510,27 @@ TEST_CASE("hostile: a page spawning 200 workers is capped, counted, and every wo
   CHECK(server().stats().requests_for("/hostile/all-workers-answered") == answered_before + 1);
 }
 
+TEST_CASE("hostile: a miner library carrying a lone UTF-16 surrogate is still recorded and read", "[browser][hostile]") {
+  TempDir dir;
+  Settings settings;
+  settings.deadline_seconds = 6;  // miner keywords keep an idle page watched to its deadline
+  auto run = run_check(server().url("site.test", "/hostile/lone-surrogate.html"), dir.path() / "t.db", settings);
+  check_bounded(run, settings, dir.path() / "t.db");
+  CHECK(run.process.exit_code == 0);
+  CHECK(run.report["status"] == "ok");
+  CHECK(run.report["verdict"] == "suspicious");
+  bool library = false;
+  for (const auto& script : run.report["scripts"]) {
+    if (script["url"] != "library\xEF\xBF\xBD.js") continue;  // its sourceURL, U+D800 read as U+FFFD
+    library = true;
+    CHECK(script["source"] == "fetched");
+    CHECK(script["keywords"]["miner"] == true);
+  }
+  CHECK(library);
+  CHECK(counter(run.report, "lone_surrogates_replaced") >= 1);
+  CHECK(counter(run.report, "bad_cdp_messages") == 0);
+}
+
 TEST_CASE("hostile: a renderer killed during the visit is a crash, exit 1", "[browser][hostile]") {
   TempDir dir;
   Settings settings;

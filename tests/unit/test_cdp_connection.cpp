@@ -713,3 +713,31 @@ TEST_CASE("calls on a session whose target detaches fail at once, and other sess
   }
   CHECK(server.wait_finished() == "");
 }
+
+TEST_CASE("a lone surrogate from a page does not cost the message: events and string replies arrive with U+FFFD",
+          "[cdp]") {
+  FakeCdpServer server([](FakePeer& peer) -> asio::awaitable<void> {
+    Json request = co_await peer.read_request();
+    // As Chrome writes a page's UTF-16: the unpaired \ud800 stays an escape.
+    std::string dialog = R"({"method":"Page.javascriptDialogOpening","params":{"message":"hi\ud800!"}})";
+    co_await peer.send(std::move(dialog));
+    std::string source = R"({"id":)" + request.at("id").dump() +
+                         R"(,"result":{"scriptSource":"var s = '\udc00'; // CoinHive"}})";
+    co_await peer.send(std::move(source));
+  });
+  {
+    Client client(server.url());
+    std::vector<std::string> messages;
+    client.connection().on_event([&](const cdp::Session&, std::string_view method, const Json& params) {
+      if (method == "Page.javascriptDialogOpening") messages.push_back(params.value("message", std::string()));
+    });
+    auto call = client.call("Debugger.getScriptSource");
+    REQUIRE(client.run_until([&] { return call->done() && !messages.empty(); }));
+    REQUIRE(call->result->ok());
+    CHECK(call->result->value().at("scriptSource") == "var s = '\xEF\xBF\xBD'; // CoinHive");
+    CHECK(messages == std::vector<std::string>{"hi\xEF\xBF\xBD!"});
+    CHECK(client.connection().counters().lone_surrogates_replaced == 1);  // the event; the reply never needed it
+    CHECK(client.connection().counters().bad_messages == 0);
+  }
+  CHECK(server.wait_finished() == "");
+}
