@@ -128,13 +128,28 @@ std::optional<std::uint64_t> process_group_memory(pid_t pgid, MemoryMeasure meas
   return sum_memory(members, measure);
 }
 
-std::optional<std::uint64_t> processes_memory(pid_t pgid, const std::vector<pid_t>& pids, MemoryMeasure measure) {
+std::optional<std::uint64_t> processes_memory(pid_t pgid, const std::vector<pid_t>& pids, MemoryMeasure measure,
+                                              GroupMemberCache* cache) {
+  constexpr std::size_t kMaxCached = 4096;
   std::set<pid_t> members;
   for (const pid_t pid : pids) {
+    if (cache) {
+      if (const auto known = cache->find(pid); known != cache->end()) {
+        members.insert(known->second.begin(), known->second.end());
+        continue;
+      }
+    }
+    std::vector<pid_t> found;
     const auto ids = parent_and_group(pid);
-    if (!ids || ids->second != pgid) continue;  // gone, or not Chrome's
-    members.insert(pid);
-    if (const auto parent = parent_and_group(ids->first); parent && parent->second == pgid) members.insert(ids->first);
+    if (ids && ids->second == pgid) {  // else gone, or not Chrome's
+      found.push_back(pid);
+      if (const auto parent = parent_and_group(ids->first); parent && parent->second == pgid) found.push_back(ids->first);
+    }
+    members.insert(found.begin(), found.end());
+    if (cache && ids) {  // a process that is gone is not remembered: its pid may come back as another
+      if (cache->size() >= kMaxCached) cache->clear();
+      cache->emplace(pid, std::move(found));
+    }
   }
   return sum_memory(members, measure);
 }
@@ -233,7 +248,7 @@ std::optional<std::uint64_t> Browser::pss_over(std::uint64_t cap_bytes) const {
     if (noted_.empty()) return process_group_memory(chrome_->pid(), what);
     std::vector<pid_t> pids = noted_;
     pids.push_back(chrome_->pid());
-    return processes_memory(chrome_->pid(), pids, what);
+    return processes_memory(chrome_->pid(), pids, what, &group_members_);
   };
   const auto rss = measure(MemoryMeasure::rss);
   if (rss && *rss <= cap_bytes) return std::nullopt;  // PSS <= RSS: under the cap

@@ -24,9 +24,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -36,6 +38,9 @@
 #include "cdp/connection.hpp"
 
 namespace crawler {
+
+// pid → it and its parent, when in Chrome's process group (see processes_memory).
+using GroupMemberCache = std::map<pid_t, std::vector<pid_t>>;
 
 class Browser : public std::enable_shared_from_this<Browser> {
  public:
@@ -84,6 +89,7 @@ class Browser : public std::enable_shared_from_this<Browser> {
   std::function<void()> on_closed_;
   cdp::EventHandler handler_;
   std::vector<pid_t> noted_;
+  mutable GroupMemberCache group_members_;
   int sites_ = 0;
   bool closed_ = false;
 };
@@ -93,7 +99,10 @@ class Browser : public std::enable_shared_from_this<Browser> {
 // of the PSS). nullopt when no process of the group could be read. At most 4096 processes are read.
 enum class MemoryMeasure { rss, pss };
 std::optional<std::uint64_t> process_group_memory(pid_t pgid, MemoryMeasure measure);
-// The same over `pids` (and their parents) that are in process group `pgid`.
-std::optional<std::uint64_t> processes_memory(pid_t pgid, const std::vector<pid_t>& pids, MemoryMeasure measure);
+// The same over `pids` (and their parents) that are in process group `pgid`. `cache` (optional) keeps
+// which of them are, per pid, across calls: Chrome's processes keep their group and parent for life,
+// and reading two /proc/PID/stat files per process after every site cost more than the memory reads.
+std::optional<std::uint64_t> processes_memory(pid_t pgid, const std::vector<pid_t>& pids, MemoryMeasure measure,
+                                              GroupMemberCache* cache = nullptr);
 
 }  // namespace crawler

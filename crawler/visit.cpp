@@ -10,14 +10,10 @@
 //   5. dispose of the context (every page, popup and worker of the site goes with it); retire the
 //      browser after a crash, a lost connection or a hang
 #include "crawler/visit.hpp"
-
-#include <dirent.h>
-#include <fcntl.h>
-#include <unistd.h>
+#include "crawler/run_queue.hpp"
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <deque>
 #include <map>
 #include <memory>
@@ -130,41 +126,6 @@ std::uint64_t base64_decoded_size(std::string_view text) {
 // Caveat, measured: when Chrome's own browser process saturates the cores (a 500-popup storm), the
 // storm's renderers wait too, and the page reads 62–96% instead of 24–31%: demand the page caused.
 
-// Thread id → cumulative run-queue wait (seconds) of one process. Bounded: at most kMaxThreads.
-// Read with plain open/read into a stack buffer: this runs for every renderer thread every sample
-// period (std::ifstream was most of cjcrawl's own CPU per site, measured with perf).
-std::map<std::int64_t, double> thread_waits(std::int64_t pid) {
-  constexpr int kMaxThreads = 4096;  // a page may spawn many workers, each a thread
-  std::map<std::int64_t, double> waits;
-  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
-  DIR* dir = ::opendir(tasks.c_str());
-  if (!dir) return waits;
-  while (const dirent* entry = ::readdir(dir)) {
-    if (static_cast<int>(waits.size()) >= kMaxThreads) break;
-    std::int64_t tid = 0;
-    const std::string_view name = entry->d_name;
-    if (std::from_chars(name.data(), name.data() + name.size(), tid).ec != std::errc()) continue;
-    const std::string path = tasks + "/" + std::string(name) + "/schedstat";
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    std::array<char, 96> buffer{};
-    const ssize_t got = ::read(fd, buffer.data(), buffer.size() - 1);
-    ::close(fd);
-    if (got <= 0) continue;
-    // "<ns on cpu> <ns waiting on a runqueue> <timeslices>"
-    const char* at = buffer.data();
-    const char* end = buffer.data() + got;
-    unsigned long long on_cpu_ns = 0;
-    unsigned long long waiting_ns = 0;
-    auto first = std::from_chars(at, end, on_cpu_ns);
-    if (first.ec != std::errc() || first.ptr >= end || *first.ptr != ' ') continue;
-    if (std::from_chars(first.ptr + 1, end, waiting_ns).ec != std::errc()) continue;
-    waits[tid] = static_cast<double>(waiting_ns) / 1e9;
-  }
-  ::closedir(dir);
-  return waits;
-}
-
 // A call failed because its target went away, not because the browser or the call did: the detach
 // came before the reply, or Chrome answered for a vanished session (Chrome 156: code -32001,
 // "Session with given id not found.", checked by hand).
@@ -224,7 +185,7 @@ class RendererCpu {
         now_waits[process.pid] = std::move(known->second);
         continue;
       }
-      auto waits = thread_waits(process.pid);
+      auto waits = wait_reader_.read(process.pid);
       for (const auto& [tid, wait] : waits) {
         double added = 0;
         if (known != last_waits_.end() && known->second.contains(tid)) added = std::max(0.0, wait - known->second.at(tid));
@@ -234,6 +195,8 @@ class RendererCpu {
       }
       now_waits[process.pid] = std::move(waits);
     }
+    for (const auto& [pid, waits] : last_waits_)
+      if (!now_waits.contains(pid)) wait_reader_.forget(pid);  // gone: its files close
     last_cpu_ = std::move(now_cpu);
     last_waits_ = std::move(now_waits);
     first_ = false;
@@ -246,6 +209,7 @@ class RendererCpu {
  private:
   std::map<std::int64_t, double> last_cpu_;
   std::map<std::int64_t, std::map<std::int64_t, double>> last_waits_;
+  ThreadWaitReader wait_reader_;
   std::set<std::int64_t> browser_ui_;  // renderers hosting Chrome's own WebUI, and earlier renderers
   std::set<std::int64_t> web_;         // renderers known to host web content
   double cumulative_ = 0;

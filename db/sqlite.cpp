@@ -152,20 +152,35 @@ Database::Database(const std::string& filename, int flags) : filename_(filename)
 }
 
 Database::Database(Database&& other) noexcept
-    : connection_(std::exchange(other.connection_, nullptr)), filename_(std::move(other.filename_)) {}
+    : connection_(std::exchange(other.connection_, nullptr)),
+      filename_(std::move(other.filename_)),
+      cached_(std::move(other.cached_)) {}
 
 Database& Database::operator=(Database&& other) noexcept {
   if (this != &other) {
+    cached_.clear();
     sqlite3_close_v2(connection_);
     connection_ = std::exchange(other.connection_, nullptr);
     filename_ = std::move(other.filename_);
+    cached_ = std::move(other.cached_);
   }
   return *this;
 }
 
 // close_v2, not close: a Statement still alive keeps the connection as a zombie until finalised,
 // instead of the close failing with SQLITE_BUSY and leaking.
-Database::~Database() { sqlite3_close_v2(connection_); }
+Database::~Database() {
+  cached_.clear();  // finalised first, so the close is not deferred
+  sqlite3_close_v2(connection_);
+}
+
+Statement& Database::cached(std::string_view sql) {
+  auto found = cached_.find(sql);
+  if (found == cached_.end()) found = cached_.emplace(std::string(sql), prepare(sql)).first;
+  found->second.reset();
+  found->second.clear_bindings();
+  return found->second;
+}
 
 void Database::exec(std::string_view sql) {
   const std::string text(sql);  // sqlite3_exec needs NUL termination
@@ -199,7 +214,7 @@ bool Database::autocommit() const noexcept { return sqlite3_get_autocommit(conne
 
 // ---- Transaction ----
 
-Transaction::Transaction(Database& database) : database_(database) { database_.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Database& database) : database_(database) { database_.cached("BEGIN IMMEDIATE").run(); }
 
 Transaction::~Transaction() {
   if (committed_) return;
@@ -212,7 +227,7 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-  database_.exec("COMMIT");
+  database_.cached("COMMIT").run();
   committed_ = true;
 }
 

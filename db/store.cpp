@@ -359,7 +359,7 @@ std::int64_t Store::record_visit(const blacklist::Evidence& evidence, const blac
 
   Transaction transaction(database_);
   {
-    Statement insert = database_.prepare(kInsertVisit);
+    Statement& insert = database_.cached(kInsertVisit);
     insert.bind_int64(1, evidence.started_at_ms)
         .bind_text(2, evidence.input)
         .bind_text(3, evidence.url)
@@ -399,7 +399,7 @@ std::int64_t Store::record_visit(const blacklist::Evidence& evidence, const blac
 
   // The crawl's progress commits with the visit: the database is the truth a resume reads.
   if (site) {
-    Statement record = database_.prepare(R"sql(
+    Statement& record = database_.cached(R"sql(
 INSERT INTO crawl_sites (crawl_id, position, seq, input, visit_id, status, verdict, attempt, line, done_ms)
 VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM crawl_sites WHERE crawl_id = ?1), ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 )sql");

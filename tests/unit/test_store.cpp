@@ -485,3 +485,31 @@ TEST_CASE("WebSocket endpoints drop the query and fragment only", "[db]") {
     CHECK(blacklist::endpoint_key(url) == endpoint);
   }
 }
+
+TEST_CASE("a cached statement is prepared once and comes back reset, with no bindings", "[db]") {
+  db::Database database(":memory:");
+  database.exec("CREATE TABLE t (a INTEGER, b TEXT)");
+  constexpr std::string_view kInsert = "INSERT INTO t (a, b) VALUES (?1, ?2)";
+  db::Statement& first = database.cached(kInsert);
+  first.bind_int64(1, 1).bind_text(2, "one");
+  first.run();
+  db::Statement& again = database.cached(kInsert);
+  CHECK(&again == &first);  // the same statement, not a new one
+  again.bind_int64(1, 2);   // ?2 was cleared: NULL, not "one"
+  again.run();
+  CHECK(count_rows(database, "SELECT count(*) FROM t WHERE b IS NULL AND a = 2") == 1);
+  CHECK(count_rows(database, "SELECT count(*) FROM t") == 2);
+  // Transactions use it too, and commit and roll back as before.
+  {
+    db::Transaction transaction(database);
+    database.cached(kInsert).bind_int64(1, 3).run();
+  }
+  CHECK(count_rows(database, "SELECT count(*) FROM t") == 2);
+  {
+    db::Transaction transaction(database);
+    database.cached(kInsert).bind_int64(1, 4).run();
+    transaction.commit();
+  }
+  CHECK(count_rows(database, "SELECT count(*) FROM t") == 3);
+  CHECK(database.autocommit());
+}
