@@ -289,11 +289,14 @@ void Connection::handle_message(std::string_view text) {
       }
     }
   }
-  Json message = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  auto parse = [&](std::string_view json) {
+    return pruned_keys_.empty() ? Json::parse(json, nullptr, /*allow_exceptions=*/false) : parse_pruned(json, pruned_keys_);
+  };
+  Json message = parse(text);
   if (message.is_discarded()) {
     // Chrome escapes a page's lone UTF-16 surrogates as they are; the strict parser refuses them.
     if (const auto repaired = replace_lone_surrogates(text)) {
-      message = Json::parse(*repaired, nullptr, /*allow_exceptions=*/false);
+      message = parse(*repaired);
       ++counters_.lone_surrogates_replaced;
     }
   }

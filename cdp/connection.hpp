@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cdp/error.hpp"
+#include "cdp/message_text.hpp"
 
 namespace cdp {
 
@@ -110,6 +111,8 @@ class Connection {
   // Events for which `skip(method)` is true are dropped before they are parsed (counted in
   // events_skipped). Target.* events are never skipped: the sessions depend on them.
   void skip_events(std::function<bool(std::string_view method)> skip) { skip_event_ = std::move(skip); }
+  // Members under these keys are left out of every parsed message, at any depth (parse_pruned).
+  void prune_keys(PrunedKeys keys) { pruned_keys_ = std::move(keys); }
 
   // Starts the WebSocket close handshake; run() then completes. Safe to call more than once.
   asio::awaitable<void> close();
@@ -142,6 +145,7 @@ class Connection {
   std::map<std::string, Session, std::less<>> sessions_;
   EventHandler handler_;
   std::function<bool(std::string_view)> skip_event_;
+  PrunedKeys pruned_keys_;
   ConnectionCounters counters_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // lets suspended calls know we still exist
 };

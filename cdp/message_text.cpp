@@ -2,6 +2,8 @@
 #include "cdp/message_text.hpp"
 
 #include <charconv>
+#include <utility>
+#include <vector>
 
 namespace cdp {
 namespace {
@@ -152,6 +154,93 @@ std::optional<nlohmann::json> parse_string_result(std::string_view text) {
   }
   if (!cursor.take("}") || !cursor.done()) return std::nullopt;
   return result;
+}
+
+namespace {
+
+// nlohmann's SAX interface, building the DOM as json_sax_dom_parser does, minus pruned members.
+class PrunedDom {
+ public:
+  using Json = nlohmann::json;
+  PrunedDom(Json& root, const PrunedKeys& pruned) : root_(root), pruned_(pruned) {}
+
+  bool null() { return add(nullptr); }
+  bool boolean(bool value) { return add(value); }
+  bool number_integer(Json::number_integer_t value) { return add(value); }
+  bool number_unsigned(Json::number_unsigned_t value) { return add(value); }
+  bool number_float(Json::number_float_t value, const Json::string_t&) { return add(value); }
+  bool string(Json::string_t& value) { return add(std::move(value)); }
+  bool binary(Json::binary_t& value) { return add(std::move(value)); }
+  bool start_object(std::size_t) { return open(Json::value_t::object); }
+  bool start_array(std::size_t) { return open(Json::value_t::array); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(Json::string_t& key) {
+    if (skipping_ > 0) return true;
+    if (pruned_.contains(key)) {
+      skip_next_ = true;
+      return true;
+    }
+    member_ = &(*open_.back())[std::move(key)];
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+ private:
+  // Where the next value goes: the root, the member just keyed, or the end of the open array.
+  template <class Value>
+  Json* place(Value&& value) {
+    if (open_.empty()) {
+      root_ = Json(std::forward<Value>(value));
+      return &root_;
+    }
+    if (open_.back()->is_array()) {
+      open_.back()->emplace_back(std::forward<Value>(value));
+      return &open_.back()->back();
+    }
+    *member_ = Json(std::forward<Value>(value));
+    return member_;
+  }
+  template <class Value>
+  bool add(Value&& value) {
+    if (skipping_ > 0) return true;
+    if (skip_next_) {
+      skip_next_ = false;
+      return true;
+    }
+    place(std::forward<Value>(value));
+    return true;
+  }
+  bool open(Json::value_t type) {
+    if (skipping_ > 0 || skip_next_) {
+      skip_next_ = false;
+      ++skipping_;
+      return true;
+    }
+    open_.push_back(place(Json(type)));
+    return true;
+  }
+  bool close() {
+    if (skipping_ > 0) --skipping_;
+    else open_.pop_back();
+    return true;
+  }
+
+  Json& root_;
+  const PrunedKeys& pruned_;
+  std::vector<Json*> open_;
+  Json* member_ = nullptr;
+  int skipping_ = 0;  // depth inside a pruned value
+  bool skip_next_ = false;
+};
+
+}  // namespace
+
+nlohmann::json parse_pruned(std::string_view text, const PrunedKeys& pruned) {
+  nlohmann::json root;
+  PrunedDom dom(root, pruned);
+  if (!nlohmann::json::sax_parse(text, &dom)) return nlohmann::json(nlohmann::json::value_t::discarded);
+  return root;
 }
 
 std::optional<std::string> replace_lone_surrogates(std::string_view text) {

@@ -15,7 +15,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -35,6 +37,13 @@ std::optional<std::int64_t> leading_reply_id(std::string_view text);
 // `,"sessionId":"..."`, as a JSON object of strings. nullopt for any other shape (an error reply, a
 // non-string value, whitespace or key orders Chrome does not write): the caller parses it in full.
 std::optional<nlohmann::json> parse_string_result(std::string_view text);
+
+// Parses a whole message like nlohmann::json::parse, but leaves out the value of every member whose
+// key is in `pruned`, at any depth (their text is still checked). A Network.responseReceived carries
+// every header and a timing table nobody reads; not building them saves most of its allocations.
+// A discarded Json (is_discarded()) when the text is not valid JSON.
+using PrunedKeys = std::set<std::string, std::less<>>;
+nlohmann::json parse_pruned(std::string_view text, const PrunedKeys& pruned);
 
 // The message with every lone-surrogate escape (\uD800–\uDFFF without its partner) replaced by
 // \uFFFD, so a strict parser accepts it; nullopt when there was none (nothing to retry).

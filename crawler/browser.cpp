@@ -166,6 +166,9 @@ asio::awaitable<cdp::Result<std::shared_ptr<Browser>>> Browser::launch(const cdp
   if (!connection) co_return connection.error();
   browser->connection_ = std::move(connection).value();
   if (wanted) browser->connection_->skip_events([wanted](std::string_view method) { return !wanted(method); });
+  // What no visit reads, and most of what a response or script event carries.
+  browser->connection_->prune_keys({"headers", "requestHeaders", "headersText", "requestHeadersText", "timing",
+                                    "securityDetails", "initiator", "stackTrace", "executionContextAuxData"});
   browser->connection_->on_event([raw = browser.get()](const cdp::Session& session, std::string_view method,
                                                       const cdp::Json& params) { raw->on_event(session, method, params); });
   // The reader keeps the browser alive until it ends: the Connection must outlive run().

@@ -155,3 +155,22 @@ TEST_CASE("lone surrogate escapes are replaced so the strict parser accepts the 
   CHECK(cdp::replace_lone_surrogates(R"("\ud800")") == std::optional<std::string>(R"("\uFFFD")"));
   CHECK(cdp::replace_lone_surrogates(R"("\ud800\\")") == std::optional<std::string>(R"("\uFFFD\\")"));
 }
+
+TEST_CASE("a pruned parse equals the full parse minus the pruned members, at any depth", "[cdp]") {
+  const cdp::PrunedKeys pruned{"headers", "timing"};
+  const std::string message = R"({"method":"Network.responseReceived","params":{"requestId":"7","type":"Document",
+      "response":{"url":"http://a.test/","status":200,"remoteIPAddress":"127.0.0.1","headers":{"A":"1","B":["x",{"c":2}]},
+      "timing":{"requestTime":1.5,"dnsStart":-1},"fromDiskCache":false,"list":[{"headers":1,"keep":null},[],{}]}}})";
+  Json expected = Json::parse(message);
+  expected["params"]["response"].erase("headers");
+  expected["params"]["response"].erase("timing");
+  expected["params"]["response"]["list"][0].erase("headers");
+  CHECK(cdp::parse_pruned(message, pruned) == expected);
+  // With nothing pruned it is the full parse, on every kind of value; invalid text is discarded.
+  const std::string every = R"([null,true,false,-3,18446744073709551615,1.25e-3,"s\u00e9",{"k":{"n":[1,[2,{}]]}},[]])";
+  CHECK(cdp::parse_pruned(every, {}) == Json::parse(every));
+  CHECK(cdp::parse_pruned("\"top\"", pruned) == Json("top"));
+  CHECK(cdp::parse_pruned(R"({"headers":{"a":[1,2]}})", pruned) == Json::object());
+  for (const std::string_view bad : {R"({"a":)", R"({"headers":{"a":})", "[1,]", "", R"({"s":"\ud800"})"})
+    CHECK(cdp::parse_pruned(bad, pruned).is_discarded());
+}
