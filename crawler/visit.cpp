@@ -767,9 +767,10 @@ void Visit::on_event(const cdp::Session& session, std::string_view method, const
     const Json& frame = params.value("frame", Json::object());
     if (frame.contains("parentId")) return;
     if (session.id == page_session_id_) evidence().final_url = frame.value("url", evidence().final_url);
-    // A page or frame target attaches before it has a URL (about:blank, or empty for a popup).
+    // A page or frame target attaches before it has a URL (about:blank, or empty for a popup); the
+    // Connection has just set the session's from this event.
     if (auto record = target_records_.find(session.id); record != target_records_.end())
-      evidence().targets[record->second].url = frame.value("url", evidence().targets[record->second].url);
+      evidence().targets[record->second].url = session.url;
     return;
   }
   if (method == "Page.javascriptDialogOpening") {
@@ -820,9 +821,8 @@ void Visit::on_attached(const cdp::Session& parent, const Json& params) {
   const bool instrument = ours && instrumented_targets_ < options_.limits.max_targets;
   // Popups (pages other than ours) whenever they come; anything else once the page has loaded.
   if (ours && (loaded_ || (navigating_ && type == "page"))) last_attach_ = Clock::now();
-  if (instrument && navigating_ && (type == "page" || type == "iframe") &&
-      loading_targets_.size() < options_.limits.max_targets)
-    loading_targets_.emplace(session_id, Clock::now());
+  // (Bounded: only instrumented targets, at most limits.max_targets of them, are entered.)
+  if (instrument && navigating_ && (type == "page" || type == "iframe")) loading_targets_.emplace(session_id, Clock::now());
   if (ours) {
     if (instrument) ++instrumented_targets_;
     else count("targets_over_cap");
