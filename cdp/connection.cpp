@@ -22,6 +22,8 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::seconds kHandshakeTimeout{5};
 // A read buffer grown past this by one huge message is released afterwards rather than kept.
 constexpr std::size_t kKeptReadBufferBytes = 1u << 20;
+// -vv logs every CDP message, cut to this many bytes (a script source can be megabytes).
+constexpr std::size_t kTraceBytes = 1000;
 
 struct WsAddress {
   std::string host;
@@ -245,6 +247,7 @@ asio::awaitable<Result<Json>> Connection::call(std::string_view method, Json par
   } unregister{alive_, &pending_, id};
   // Strings in params may come from pages (URLs): never let invalid UTF-8 throw here.
   outbox_.push_back(message.dump(-1, ' ', false, Json::error_handler_t::replace));
+  if (spdlog::should_log(spdlog::level::trace)) spdlog::trace("CDP -> {:.{}}", outbox_.back(), kTraceBytes);
   outbox_signal_.cancel();
 
   // Wait for the reply (the reader cancels the timer) or the deadline.
@@ -269,6 +272,7 @@ std::string_view leading_method(std::string_view text) {
 }  // namespace
 
 void Connection::handle_message(std::string_view text) {
+  if (spdlog::should_log(spdlog::level::trace)) spdlog::trace("CDP <- {:.{}}", text, kTraceBytes);
   // Events nobody handles are not parsed: on a busy page most of Chrome's messages are network
   // progress and console output. Target.* events always are (they keep the sessions).
   if (skip_event_) {

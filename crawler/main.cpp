@@ -791,11 +791,12 @@ int main(int argc, char** argv) {
 
   CLI::App app{"cjcrawl — find web cryptojacking with instrumented headless Chrome"};
   bool show_version = false;
-  bool verbose = false;
+  int verbose = 0;
   std::optional<fs::path> version_rules;
   app.add_flag("--version", show_version, "Print the version, the rules directory in use, and the Chrome found");
   app.add_option("--rules", version_rules, "Rules directory (with --version)");
-  app.add_flag("-v,--verbose", verbose, "Log protocol details to stderr");
+  app.add_flag("-v,--verbose", verbose,
+               "Log protocol details to stderr; twice (-vv) also every CDP message, each cut to 400 bytes");
   app.require_subcommand(0, 1);
 
   CheckArgs check;
@@ -873,7 +874,8 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
-  if (verbose) spdlog::set_level(spdlog::level::debug);
+  if (verbose > 0) spdlog::set_level(verbose > 1 ? spdlog::level::trace : spdlog::level::debug);
+  if (verbose > 1) spdlog::set_pattern("cjcrawl: %H:%M:%S.%e %l: %v");  // a protocol trace needs its times
   if (show_version) {
     fmt::print("{}\n", version_text(version_rules));
     return kExitClean;

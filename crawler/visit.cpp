@@ -44,9 +44,8 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 constexpr milliseconds kSetupCallTimeout{10'000};   // domain enables and the like
 constexpr milliseconds kSettleAfterAttach{3'000};   // a just-attached target is still starting
-// How long a popup or frame that has not fired its load event yet holds a benign verdict back.
-// Measured: with both cores busy, a popup took over 3 s from attaching to starting its miner's
-// Worker; its load event came first.
+// How long a popup or frame that has not fired its load event yet holds a benign verdict back: a
+// pop-under whose load waits on a slow ad server starts its miner only then (corpus/slow-popup-opener).
 constexpr milliseconds kMaxWaitForTargetLoad{10'000};
 constexpr double kIdleRendererCpuSeconds = 0.002;  // less CPU than this between samples: idle
 constexpr milliseconds kSourceFetchTimeout{15'000};
@@ -54,6 +53,7 @@ constexpr milliseconds kPageAttachTimeout{10'000};  // createTarget → our page
 constexpr milliseconds kCloseGrace{2'000};          // tasks finishing after the context went
 constexpr milliseconds kDisposeTimeout{5'000};      // Target.disposeBrowserContext; longer is a hang
 constexpr std::size_t kMaxTargetRecords = 256;
+constexpr int kMaxPopupReloads = 8;  // popups given a second look (Visit::reload_popups), first opened first
 
 double seconds_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
@@ -305,6 +305,7 @@ class Visit : public std::enable_shared_from_this<Visit> {
                                   std::shared_ptr<int> unanswered);
   asio::awaitable<void> answer_dialog(std::string session_id, bool accept);
   asio::awaitable<void> fetch_sources();
+  asio::awaitable<int> reload_popups();
 
   void on_event(const cdp::Session& session, std::string_view method, const Json& params);
   void on_attached(const cdp::Session& parent, const Json& params);
@@ -359,6 +360,10 @@ class Visit : public std::enable_shared_from_this<Visit> {
   // Popups and frames attached after navigation that have not loaded yet: session id → attach time.
   // Their load restarts the settle period (their scripts, and the workers those start, come then).
   std::map<std::string, Clock::time_point> loading_targets_;
+  // The site's popups (instrumented page targets other than ours), in attach order, and whether
+  // they have had their second look (see reload_popups).
+  std::vector<std::string> popup_sessions_;
+  bool popups_reloaded_ = false;
   bool navigating_ = false;
   std::set<std::string> fetched_hashes_;
   std::uint64_t source_bytes_ = 0;
@@ -577,6 +582,16 @@ asio::awaitable<void> Visit::sample_cpu() {
     const bool target_starting = !assessment.mining && (target_loading() || Clock::now() - last_attach_ <
                                                                                 std::max(kSettleAfterAttach, 2 * options_.sample_period));
     if (assessment.settled && !fetcher_running_ && !target_starting) {
+      // A benign verdict on a site that opened popups: each popup gets one second look first.
+      if (!assessment.mining && !popups_reloaded_ && !popup_sessions_.empty()) {
+        popups_reloaded_ = true;
+        const int reloaded = co_await reload_popups();
+        if (reloaded > 0) {
+          next += options_.sample_period;
+          if (next < Clock::now()) next = Clock::now() + options_.sample_period;
+          continue;  // they count as loading again, and their load restarts the settle period
+        }
+      }
       spdlog::debug("visit settled after {} samples: {}", evidence().cpu_samples.size(), assessment.why);
       break;
     }
@@ -669,6 +684,35 @@ asio::awaitable<void> Visit::wire_step(std::string method, Json params, std::str
   auto result = co_await connection_->call(method, std::move(params), session_id, kSetupCallTimeout);
   if (!result) spdlog::debug("{} on {} target: {}", method, type, result.error().describe());
   --*unanswered;
+}
+
+// The second look. Chromium 156 sometimes fails a popup's dedicated Worker: `new Worker(...)` in a
+// popup's first document fires the Worker's `error` event and no worker runs, though its script is
+// served. Measured with popup-opener.html, 80 visits a run at concurrency 1: 5 to 7 failed, with or
+// without other load, and still 6 of 80 with the popup uninstrumented (only resumed), so it is
+// Chrome's race, not our wiring: the page then reads idle and came out clean (the CI failure of
+// sessions 3 and 4). A reload of the popup runs its worker: 80 of 80 with this step, idle or with
+// both cores busy, 5 and 2 of them after a reload. A site whose verdict is already mining is not
+// reloaded, nor is a site without popups; a benign popup site pays one reload and one settle period.
+// At most kMaxPopupReloads popups, within the site deadline. Returns how many were reloaded (a
+// closed popup cannot be).
+asio::awaitable<int> Visit::reload_popups() {
+  int reloaded = 0;
+  for (const auto& session_id : popup_sessions_) {
+    if (stopped() || Clock::now() >= deadline() || reloaded == kMaxPopupReloads) break;
+    auto done = co_await connection_->call("Page.reload", Json::object(), session_id, kSetupCallTimeout);
+    if (!done) {
+      spdlog::debug("popup not reloaded: {}", done.error().describe());
+      continue;
+    }
+    loading_targets_[session_id] = Clock::now();
+    ++reloaded;
+  }
+  if (reloaded > 0) {
+    count("popups_reloaded", static_cast<std::uint64_t>(reloaded));
+    last_attach_ = Clock::now();
+  }
+  co_return reloaded;
 }
 
 asio::awaitable<void> Visit::answer_dialog(std::string session_id, bool accept) {
@@ -823,6 +867,7 @@ void Visit::on_attached(const cdp::Session& parent, const Json& params) {
   if (ours && (loaded_ || (navigating_ && type == "page"))) last_attach_ = Clock::now();
   // (Bounded: only instrumented targets, at most limits.max_targets of them, are entered.)
   if (instrument && navigating_ && (type == "page" || type == "iframe")) loading_targets_.emplace(session_id, Clock::now());
+  if (instrument && navigating_ && type == "page") popup_sessions_.push_back(session_id);
   if (ours) {
     if (instrument) ++instrumented_targets_;
     else count("targets_over_cap");

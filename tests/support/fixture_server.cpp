@@ -24,6 +24,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -299,6 +300,7 @@ struct FixtureServer::Impl {
     std::uint64_t next_connection_id_ = 0;
     std::uint64_t jobs_issued_ = 0;
     std::uint64_t logins_issued_ = 0;  // stratum miner ids
+    std::set<std::string> once_unavailable_;  // /once-unavailable targets already refused once
     bool stopping_ = false;
 
     asio::io_context io_context_{1};
@@ -479,6 +481,27 @@ asio::awaitable<void> FixtureServer::Impl::serve_connection(tcp::socket socket,
         if (path == "/slow") {
             asio::steady_timer delay(stream.get_executor(), kSlowDelay);
             co_await delay.async_wait(kNoThrow);
+        }
+        // /once-unavailable/FILE?KEY: 503 the first time each target is asked for, then FILE.
+        constexpr std::string_view kOnceUnavailable = "/once-unavailable/";
+        if (path && path->starts_with(kOnceUnavailable)) {
+            const std::string target(request.target());
+            Response response{http::status::ok, request.version()};
+            if (once_unavailable_.size() < kMaxOnceUnavailableKeys && once_unavailable_.insert(target).second) {
+                response.result(http::status::service_unavailable);
+                response.set(http::field::server, kServerName);
+                response.set(http::field::cache_control, "no-store");
+                response.set(http::field::content_type, "text/plain; charset=utf-8");
+                response.keep_alive(request.keep_alive());
+                response.body() = "unavailable once";
+                response.prepare_payload();
+            } else {
+                response = static_file(request, path->substr(kOnceUnavailable.size() - 1));
+            }
+            stream.expires_after(kHttpIdleTimeout);
+            auto [write_error, bytes_written] = co_await http::async_write(stream, response, kNoThrow);
+            if (write_error || response.need_eof()) break;
+            continue;
         }
         // The huge script is written as it is generated; the connection ends with it.
         if (path == "/generated/big-script.js") {

@@ -35,6 +35,9 @@
 //                       at most kHangLimit).
 //   /redirect-loop      302 to itself.
 //   /slow               a short text/plain answer, kSlowDelay after the request (holds a page's load).
+//   /once-unavailable/FILE?KEY
+//                       503 the first time each full target (path and query) is asked for, FILE
+//                       from the docroot every later time (a script that fails to load once).
 //   /status/404         an HTML 404 page.
 //   /generated/big-script.js
 //                       a valid script of exactly kBigScriptBytes, generated while it is sent (never
@@ -65,6 +68,7 @@ inline constexpr std::size_t kMaxDistinctPaths = 1024;              // keys kept
 inline constexpr std::chrono::seconds kHttpIdleTimeout{30};         // per HTTP read or write
 inline constexpr std::chrono::minutes kHangLimit{10};               // /hang gives up after this
 inline constexpr std::chrono::seconds kSlowDelay{4};                // /slow answers after this
+inline constexpr std::size_t kMaxOnceUnavailableKeys = 4096;        // /once-unavailable targets remembered
 inline constexpr std::uint64_t kFloodFrames = 100'000;              // frames /ws/flood sends per connection
 inline constexpr std::uint64_t kBigScriptBytes = 50u * 1024 * 1024; // size of /generated/big-script.js
 inline constexpr std::size_t kDownloadBytes = 256 * 1024;           // body of /download
