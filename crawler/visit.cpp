@@ -691,8 +691,8 @@ asio::awaitable<void> Visit::wire_step(std::string method, Json params, std::str
 // served. Measured with popup-opener.html, 80 visits a run at concurrency 1: 5 to 7 failed, with or
 // without other load, and still 6 of 80 with the popup uninstrumented (only resumed), so it is
 // Chrome's race, not our wiring: the page then reads idle and came out clean (the CI failure of
-// sessions 3 and 4). A reload of the popup runs its worker: 80 of 80 with this step, idle or with
-// both cores busy, 5 and 2 of them after a reload. A site whose verdict is already mining is not
+// sessions 3 and 4). A reload of the popup runs its worker: 80 of 80 with this step, idle and with
+// both cores busy, 4 and 5 of them caught after the reload. A site whose verdict is already mining is not
 // reloaded, nor is a site without popups; a benign popup site pays one reload and one settle period.
 // At most kMaxPopupReloads popups, within the site deadline. Returns how many were reloaded (a
 // closed popup cannot be).
