@@ -16,6 +16,7 @@ namespace {
 
 using Buffer = std::array<char, 512>;  // /proc/PID/stat is under 400 bytes; schedstat under 64
 
+std::string stat_path(std::int64_t pid) { return "/proc/" + std::to_string(pid) + "/stat"; }
 std::string task_path(std::int64_t pid) { return "/proc/" + std::to_string(pid) + "/task"; }
 std::string schedstat_path(std::int64_t pid, std::int64_t tid) {
   return task_path(pid) + "/" + std::to_string(tid) + "/schedstat";
@@ -122,12 +123,12 @@ std::map<std::int64_t, double> ThreadWaitReader::read(std::int64_t pid) {
   Process& process = processes_[pid];
   Buffer buffer;
   if (process.stat_fd < 0 && open_files_ < kMaxOpenFiles) {
-    process.stat_fd = ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+    process.stat_fd = ::open(stat_path(pid).c_str(), O_RDONLY | O_CLOEXEC);
     if (process.stat_fd >= 0) ++open_files_;
   }
   const auto threads = parse_thread_count(process.stat_fd >= 0
                                               ? read_start(process.stat_fd, buffer)
-                                              : read_path("/proc/" + std::to_string(pid) + "/stat", buffer));
+                                              : read_path(stat_path(pid), buffer));
   if (!threads) {  // ended, or not ours to read
     forget(pid);
     return {};

@@ -582,18 +582,17 @@ asio::awaitable<void> Visit::sample_cpu() {
     const bool target_starting = !assessment.mining && (target_loading() || Clock::now() - last_attach_ <
                                                                                 std::max(kSettleAfterAttach, 2 * options_.sample_period));
     if (assessment.settled && !fetcher_running_ && !target_starting) {
-      // A benign verdict on a site that opened popups: each popup gets one second look first.
+      // A benign verdict on a site that opened popups: each popup gets one second look first. The
+      // reloaded popups count as loading again, and their load restarts the settle period.
+      int reloaded = 0;
       if (!assessment.mining && !popups_reloaded_ && !popup_sessions_.empty()) {
         popups_reloaded_ = true;
-        const int reloaded = co_await reload_popups();
-        if (reloaded > 0) {
-          next += options_.sample_period;
-          if (next < Clock::now()) next = Clock::now() + options_.sample_period;
-          continue;  // they count as loading again, and their load restarts the settle period
-        }
+        reloaded = co_await reload_popups();
       }
-      spdlog::debug("visit settled after {} samples: {}", evidence().cpu_samples.size(), assessment.why);
-      break;
+      if (reloaded == 0) {
+        spdlog::debug("visit settled after {} samples: {}", evidence().cpu_samples.size(), assessment.why);
+        break;
+      }
     }
     next += options_.sample_period;
     if (next < Clock::now()) next = Clock::now() + options_.sample_period;  // fell behind: don't burst
@@ -692,8 +691,9 @@ asio::awaitable<void> Visit::wire_step(std::string method, Json params, std::str
 // without other load, and still 6 of 80 with the popup uninstrumented (only resumed), so it is
 // Chrome's race, not our wiring: the page then reads idle and came out clean (the CI failure of
 // sessions 3 and 4). A reload of the popup runs its worker: 80 of 80 with this step, idle and with
-// both cores busy, 4 and 5 of them caught after the reload. A site whose verdict is already mining is not
-// reloaded, nor is a site without popups; a benign popup site pays one reload and one settle period.
+// both cores busy, 4 and 5 of them caught after the reload. A site whose verdict is already mining
+// is not reloaded, nor is a site without popups; a benign popup site pays one reload and one settle
+// period.
 // At most kMaxPopupReloads popups, within the site deadline. Returns how many were reloaded (a
 // closed popup cannot be).
 asio::awaitable<int> Visit::reload_popups() {
