@@ -51,7 +51,8 @@ struct ScriptRecord {
   std::string target_type;  // page, iframe, worker, shared_worker, service_worker, ...
   std::string target_url;
   // fetched: `source` holds it; oversize: over the fetch cap; unavailable: fetch failed or budget spent;
-  // duplicate: same hash already fetched for this visit.
+  // duplicate: same hash already fetched for this visit; cached: same hash scanned on an earlier site
+  // of this crawl, findings copied (ScanCache), source not read.
   std::string source_state;
   std::string source;       // script text, or raw Wasm bytes; never serialised to JSON
 

@@ -247,7 +247,8 @@ asio::awaitable<Result<Json>> Connection::call(std::string_view method, Json par
   } unregister{alive_, &pending_, id};
   // Strings in params may come from pages (URLs): never let invalid UTF-8 throw here.
   outbox_.push_back(message.dump(-1, ' ', false, Json::error_handler_t::replace));
-  if (spdlog::should_log(spdlog::level::trace)) spdlog::trace("CDP -> {:.{}}", outbox_.back(), kTraceBytes);
+  if (spdlog::should_log(spdlog::level::trace))  // [its size in bytes], then its start
+    spdlog::trace("CDP -> [{}] {:.{}}", outbox_.back().size(), outbox_.back(), kTraceBytes);
   outbox_signal_.cancel();
 
   // Wait for the reply (the reader cancels the timer) or the deadline.
@@ -272,7 +273,8 @@ std::string_view leading_method(std::string_view text) {
 }  // namespace
 
 void Connection::handle_message(std::string_view text) {
-  if (spdlog::should_log(spdlog::level::trace)) spdlog::trace("CDP <- {:.{}}", text, kTraceBytes);
+  if (spdlog::should_log(spdlog::level::trace))
+    spdlog::trace("CDP <- [{}] {:.{}}", text.size(), text, kTraceBytes);
   // Events nobody handles are not parsed: on a busy page most of Chrome's messages are network
   // progress and console output. Target.* events always are (they keep the sessions).
   if (skip_event_) {

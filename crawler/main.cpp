@@ -31,6 +31,7 @@
 
 #include "blacklist/detector.hpp"
 #include "blacklist/list_import.hpp"
+#include "blacklist/scan_cache.hpp"
 #include "crawler/crawl.hpp"
 #include "crawler/crawl_input.hpp"
 #include "crawler/feed.hpp"
@@ -522,6 +523,10 @@ void add_visit_options(CLI::App* command, CheckArgs& args) {
   command->add_option("--ratio", args.rule.ratio, "Share of a window that must exceed the threshold")->capture_default_str();
 }
 
+// An entry holds a hash and a few keyword counts (well under 1 KB), so this bounds the cache to
+// tens of MB.
+constexpr int kMaxScriptCache = 100'000;
+
 struct CrawlArgs {
   std::string input_path;
   std::string out;
@@ -534,6 +539,7 @@ struct CrawlArgs {
   int failure_budget = 10;
   int recycle_after = 50;
   int memory_cap_mb = 1536;
+  int script_cache = 4096;  // entries of blacklist::ScanCache; 0: off
   bool quiet = false;
   CheckArgs visit;
 };
@@ -551,6 +557,8 @@ int run_crawl(CrawlArgs& args) {
   if (args.recycle_after < 1) return usage_error(fmt::format("--recycle-after {}: expected 1 or more", args.recycle_after));
   if (args.memory_cap_mb < 64)
     return usage_error(fmt::format("--memory-cap {}: expected 64 (MB) or more", args.memory_cap_mb));
+  if (args.script_cache < 0 || args.script_cache > kMaxScriptCache)
+    return usage_error(fmt::format("--script-cache {}: expected 0 to {}", args.script_cache, kMaxScriptCache));
   std::optional<crawler::Shard> shard;
   if (!args.shard.empty()) {
     std::string problem;
@@ -695,6 +703,9 @@ int run_crawl(CrawlArgs& args) {
   }
   crawler::CrawlOptions options;
   options.visit = visit_options(args.visit, chrome, detector);
+  // Lives as long as the detector whose findings it remembers (scan_cache.hpp).
+  blacklist::ScanCache scan_cache(static_cast<std::size_t>(args.script_cache));
+  if (args.script_cache > 0) options.visit.scan_cache = &scan_cache;
   options.concurrency = concurrency;
   options.retries = args.retries;
   options.failure_budget = args.failure_budget;
@@ -739,9 +750,11 @@ int run_crawl(CrawlArgs& args) {
   const auto seconds = [](const rusage& usage) {
     return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   };
-  fmt::print(stderr, "cjcrawl: resources: cjcrawl {:.2f} CPU-s, Chrome {:.2f} CPU-s ({:.2f}% of Chrome's), cjcrawl peak RSS {} MB\n",
+  fmt::print(stderr,
+             "cjcrawl: resources: cjcrawl {:.2f} CPU-s, Chrome {:.2f} CPU-s ({:.2f}% of Chrome's), cjcrawl peak RSS {} "
+             "MB; {} script(s) not read again (scanned on an earlier site)\n",
              seconds(self), seconds(children), seconds(children) > 0 ? 100 * seconds(self) / seconds(children) : 0.0,
-             self.ru_maxrss / 1024);
+             self.ru_maxrss / 1024, scan_cache.hits());
   if (summary.aborted) {
     fmt::print(stderr, "cjcrawl: crawl aborted: {}\n", summary.abort_reason);
     return kExitCouldNotCheck;
@@ -796,8 +809,9 @@ int main(int argc, char** argv) {
   app.add_flag("--version", show_version, "Print the version, the rules directory in use, and the Chrome found");
   app.add_option("--rules", version_rules, "Rules directory (with --version)");
   app.add_flag("-v,--verbose", verbose,
-               "Log protocol details to stderr; twice (-vv) also every CDP message, each cut to 400 bytes");
+               "Log protocol details to stderr; twice (-vv) also every CDP message, each cut to 1,000 bytes");
   app.require_subcommand(0, 1);
+  app.fallthrough();  // `cjcrawl crawl list.txt -vv` as well as `cjcrawl -vv crawl list.txt`
 
   CheckArgs check;
   auto* check_cmd = app.add_subcommand("check", "Visit one site in sandboxed headless Chrome and give a verdict");
@@ -818,6 +832,7 @@ int main(int argc, char** argv) {
   crawl_cmd->add_option("--failure-budget", crawl.failure_budget, "Consecutive failures that stop a slot")->capture_default_str();
   crawl_cmd->add_option("--recycle-after", crawl.recycle_after, "Replace each slot's Chrome after this many sites (1: a fresh Chrome per site)")->capture_default_str();
   crawl_cmd->add_option("--memory-cap", crawl.memory_cap_mb, "Replace a Chrome whose processes use more than this many MB (PSS)")->capture_default_str();
+  crawl_cmd->add_option("--script-cache", crawl.script_cache, "Remember the keyword findings of this many scripts by content hash, so a script seen on an earlier site is not read again (0: off)")->capture_default_str();
   crawl_cmd->add_flag("-q,--quiet", crawl.quiet, "No progress line");
   add_visit_options(crawl_cmd, crawl.visit);
 

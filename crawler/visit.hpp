@@ -18,6 +18,7 @@
 #include "blacklist/cpu_rule.hpp"
 #include "blacklist/detector.hpp"
 #include "blacklist/evidence.hpp"
+#include "blacklist/scan_cache.hpp"
 #include "cdp/chrome_process.hpp"
 #include "crawler/browser.hpp"
 
@@ -45,6 +46,10 @@ struct VisitOptions {
   // Examines sources and frames as they arrive and decides when the visit is settled. Not owned;
   // must outlive the visit. Null: an empty detector (the CPU rule and sockets only).
   const blacklist::Detector* detector = nullptr;
+  // Keyword findings of scripts scanned on earlier sites, by content hash: a script seen before is
+  // not read again. Not owned; shared by a crawl's slots, made with its Detector. Null: every visit
+  // reads every script (`check`, and `crawl --script-cache 0`).
+  blacklist::ScanCache* scan_cache = nullptr;
   // A light synthetic interaction after load (mouse moves, a wheel scroll), for miners that wait
   // for a visitor's first gesture. --no-interaction turns it off.
   bool interact = true;

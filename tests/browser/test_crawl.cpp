@@ -390,3 +390,58 @@ TEST_CASE("crawl: a browser killed mid-visit restarts the slot, the site is retr
   CHECK(by_line[3]["status"] == "ok");
   CHECK(by_line[3]["attempt"] == 1);
 }
+
+namespace {
+
+// The record of the script whose URL ends with `path`, or null.
+const Json* script_ending(const Json& line, const std::string& path) {
+  for (const auto& script : line["scripts"])
+    if (script.value("url", std::string()).ends_with(path)) return &script;
+  return nullptr;
+}
+
+// The signals a verdict rests on, in order (their details name each site's own host).
+std::vector<std::string> signals(const Json& line) {
+  std::vector<std::string> out;
+  for (const auto& reason : line["reasons"]) out.push_back(reason.value("signal", std::string()));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("crawl: a script scanned on an earlier site is not read again, and brings the same findings",
+          "[crawl][browser]") {
+  // The same miner worker on two sites (different hosts, so nothing but its content is shared):
+  // the second visit copies the first's keyword findings, by content hash, and reaches the same
+  // verdict. With --script-cache 0 both visits read it.
+  TempDir dir;
+  write_file(dir.path() / "list.txt", server().url("site.test", "/worker-miner.html") + "\n" +
+                                          server().url("other.test", "/worker-miner.html?again") + "\n");
+  for (const bool cached : {true, false}) {
+    std::vector<std::string> extra{"--concurrency", "1"};
+    if (!cached) extra.insert(extra.end(), {"--script-cache", "0"});
+    const auto out = dir.path() / (cached ? "on.jsonl" : "off.jsonl");
+    const auto run = testsupport::run_process(
+        crawl_command(dir.path() / "list.txt", dir.path() / (cached ? "on.db" : "off.db"), out, extra),
+        std::chrono::seconds(120));
+    INFO(run.err);
+    REQUIRE(run.exit_code == 0);
+    const auto lines = read_lines(out);
+    REQUIRE(lines.size() == 2);
+    const Json* first = script_ending(lines[0], "/worker-miner.js");
+    const Json* second = script_ending(lines[1], "/worker-miner.js");
+    REQUIRE(first);
+    REQUIRE(second);
+    INFO(first->dump() << "\n" << second->dump());
+    CHECK((*first)["source"] == "fetched");
+    REQUIRE(first->contains("keywords"));
+    CHECK((*first)["keywords"]["hits"].size() >= 1);
+    CHECK((*second)["source"] == (cached ? "cached" : "fetched"));
+    CHECK((*second)["sha256"] == (*first)["sha256"]);
+    CHECK((*second)["keywords"] == (*first)["keywords"]);
+    CHECK(lines[0]["verdict"] == "cryptojacking");
+    CHECK(lines[1]["verdict"] == lines[0]["verdict"]);
+    CHECK(signals(lines[1]) == signals(lines[0]));
+    CHECK((run.err.find("0 script(s) not read again") == std::string::npos) == cached);
+  }
+}
