@@ -3,13 +3,16 @@
 # 5 benign sockets, 5 compute-heavy benign, 10 miners) served on loopback by the fixture server,
 # crawled by
 #   default c=1 and c=2  cjcrawl as a user runs it (early decisions, late-starter watch, interaction,
-#                        one Chrome per slot recycled every 50 sites, a fresh context per site)
+#                        one Chrome per slot recycled every 50 sites, a fresh context per site,
+#                        scripts seen on an earlier site not read again)
+#   no script cache c=2  the default with --script-cache 0: what the scan cache saves cjcrawl
+#                        (the corpus's ordinary pages share six library scripts)
 #   fresh-browser c=1    the default, but a fresh Chrome per site (--recycle-after 1): what reusing
 #                        browsers saves
 #   oversubscribed c=4   twice as many slots as this machine's 2 cores: do benign pages start to read
 #                        as miners once run-queue wait counts as demand? (false positives)
 #   baseline c=1         the original method: 10 samples × 1 s per site, no early stop, no interaction
-#                        or late watch, one fresh browser per site
+#                        or late watch, no scan cache, one fresh browser per site
 # Reports sites/min, median and p90 time to verdict (clean and mining sites apart), recall on the 10
 # miners, samples per clean site, cjcrawl's CPU as a share of Chrome's, and cjcrawl's RSS at sites
 # 30 and 100. One-line use: bench/crawl.sh   (after scripts/build.sh; about 30 minutes)
@@ -38,7 +41,7 @@ run() {  # name, extra args...
   # cjcrawl's RSS against the number of sites done, every half second.
   while kill -0 "$pid" 2>/dev/null; do
     rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-    [ -n "$rss" ] && echo "$(wc -l < "$work/$name.jsonl" 2>/dev/null || echo 0) $rss" >> "$work/$name.rss"
+    [ -n "$rss" ] && echo "$(wc -l 2>/dev/null < "$work/$name.jsonl" || echo 0) $rss" >> "$work/$name.rss"
     sleep 0.5
   done
   wait "$pid"
@@ -80,7 +83,8 @@ PY
 }
 run default-c1 --concurrency 1
 run default-c2 --concurrency 2
+run no-script-cache-c2 --concurrency 2 --script-cache 0
 run fresh-browser-c1 --concurrency 1 --recycle-after 1
 run oversubscribed-c4 --concurrency 4
 run baseline-c1 --concurrency 1 --recycle-after 1 --no-early-stop --sample-period 1000 --window 10 --no-interaction \
-  --no-late-watch
+  --no-late-watch --script-cache 0

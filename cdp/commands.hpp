@@ -80,9 +80,20 @@ struct TargetCreateTarget {
 struct TargetSetAutoAttach {
   static constexpr std::string_view kMethod = "Target.setAutoAttach";
   bool wait_for_debugger_on_start = true;
+  // Leave Chrome's own WebUI (type browser_ui) unattached. Chrome 156 opens two omnibox-popup WebUI
+  // pages per browser context; attaching each cost four messages (attach, resume and its reply,
+  // detach), about a tenth of all per site (counted on the bench corpus). The filter is Chrome's
+  // default (all but browser and tab) with browser_ui also excluded.
+  bool skip_browser_ui = false;
   using Result = Empty;
   Json params() const {
-    return {{"autoAttach", true}, {"waitForDebuggerOnStart", wait_for_debugger_on_start}, {"flatten", true}};
+    Json out{{"autoAttach", true}, {"waitForDebuggerOnStart", wait_for_debugger_on_start}, {"flatten", true}};
+    if (skip_browser_ui)
+      out["filter"] = Json::array({{{"type", "browser"}, {"exclude", true}},
+                                   {{"type", "tab"}, {"exclude", true}},
+                                   {{"type", "browser_ui"}, {"exclude", true}},
+                                   Json::object()});
+    return out;
   }
   static Result parse(const Json&) { return {}; }
 };

@@ -181,7 +181,8 @@ asio::awaitable<cdp::Result<std::shared_ptr<Browser>>> Browser::launch(const cdp
   // which page-level auto-attach misses. No target discovery: attached targets are all a visit
   // watches (their crashes arrive as Inspector.targetCrashed on their own session), and discovery's
   // targetCreated/InfoChanged/Destroyed events were a sixth of all messages (measured, bench corpus).
-  const cdp::TargetSetAutoAttach auto_attach;
+  cdp::TargetSetAutoAttach auto_attach;
+  auto_attach.skip_browser_ui = true;
   auto attach = co_await browser->connection_->send(auto_attach);
   if (!attach) {
     auto error = attach.error();
@@ -208,7 +209,7 @@ void Browser::release_events() {
   on_closed_ = nullptr;
 }
 
-// Between visits: Chrome's own targets (the first about:blank, browser_ui) and stragglers of a
+// Between visits: Chrome's own targets (the first about:blank) and stragglers of a
 // disposed context attach here. A target left waiting for the debugger never runs, so resume it.
 void Browser::on_event(const cdp::Session& session, std::string_view method, const cdp::Json& params) {
   if (handler_) return handler_(session, method, params);

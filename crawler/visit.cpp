@@ -53,6 +53,7 @@ constexpr milliseconds kPageAttachTimeout{10'000};  // createTarget → our page
 constexpr milliseconds kCloseGrace{2'000};          // tasks finishing after the context went
 constexpr milliseconds kDisposeTimeout{5'000};      // Target.disposeBrowserContext; longer is a hang
 constexpr std::size_t kMaxTargetRecords = 256;
+constexpr std::size_t kMaxMimeTypeBytes = 100;  // a page's own text, shown in a status reason
 constexpr int kMaxPopupReloads = 8;  // popups given a second look (Visit::reload_popups), first opened first
 
 double seconds_between(Clock::time_point from, Clock::time_point to) {
@@ -366,6 +367,7 @@ class Visit : public std::enable_shared_from_this<Visit> {
   bool popups_reloaded_ = false;
   bool navigating_ = false;
   std::set<std::string> fetched_hashes_;
+  std::string main_mime_type_;  // of the main document's response, for a URL that is not a page
   std::uint64_t source_bytes_ = 0;
 
   std::map<std::string, std::size_t> socket_index_;  // session id + request id → websockets index
@@ -485,6 +487,17 @@ asio::awaitable<void> Visit::navigate_and_watch() {
     co_return;
   }
   if (!result->error_text.empty()) {
+    // A URL that answered, but with no page to render: a download (Content-Disposition: attachment,
+    // or a type Chrome does not display) or HTTP 204/205. Chrome aborts the navigation, but the site
+    // was reached and nothing of it can run in a browser: that is a finished visit with nothing to
+    // watch, not a network error to retry and to count against the slot's failure budget (URL feeds
+    // are full of links to executables).
+    if (result->error_text == "net::ERR_ABORTED" && evidence().http_status >= 200 && evidence().http_status < 300) {
+      set_status(Status::ok, fmt::format("not a page: HTTP {} {} was not rendered (a download, or no content)",
+                                         evidence().http_status, main_mime_type_.empty() ? "(no type)" : main_mime_type_));
+      count("not_a_page");
+      co_return;
+    }
     set_status(classify_net_error(result->error_text), result->error_text);
     co_return;
   }
@@ -985,6 +998,7 @@ void Visit::on_response(const cdp::Session& session, const Json& params) {
       params.value("frameId", std::string()) == page_target_id_) {
     const int code = response.value("status", 0);
     evidence().http_status = code;
+    main_mime_type_ = response.value("mimeType", std::string()).substr(0, kMaxMimeTypeBytes);
     if (code >= 400) set_status(Status::http_error, fmt::format("HTTP {}", code));
   }
 }

@@ -376,25 +376,32 @@ TEST_CASE("hostile: a storm of 500 popups is capped, counted, and every popup st
 // fair reading of a page that makes the machine busy; what the user needs is asserted above: a status,
 // a verdict that is not cryptojacking, within the deadline.
 
+namespace {
+
+// Adds what a download could have written to `saved`: files in the profiles of `cjcrawl`'s Chromes
+// (a profile is also its Chrome's HOME) named like the fixture's downloads, or partial downloads.
+void add_downloaded_files(pid_t cjcrawl, std::vector<std::string>& saved) {
+  for (const auto& profile : profiles_of(cjcrawl)) {
+    std::error_code error;
+    for (fs::recursive_directory_iterator it(profile, fs::directory_options::skip_permission_denied, error), end;
+         !error && it != end; it.increment(error)) {
+      const std::string name = it->path().filename().string();
+      if (name.find("cjcrawl-fixture-download") != std::string::npos || name.find("invoice") != std::string::npos ||
+          name.ends_with(".crdownload"))
+        saved.push_back(it->path().string());
+    }
+  }
+}
+
+}  // namespace
+
 TEST_CASE("hostile: a forced download is refused and the page stays", "[browser][hostile]") {
   TempDir dir;
   Settings settings;
   settings.deadline_seconds = 10;
   const auto downloads_before = server().stats().requests_for("/download");
-  // Anything the download could have written, seen in Chrome's profile (which is also its HOME).
   std::vector<std::string> saved;
-  auto watch = [&](pid_t cjcrawl, const std::vector<ProcessEntry>&) {
-    for (const auto& profile : profiles_of(cjcrawl)) {
-      std::error_code error;
-      for (fs::recursive_directory_iterator it(profile, fs::directory_options::skip_permission_denied, error), end;
-           !error && it != end; it.increment(error)) {
-        const std::string name = it->path().filename().string();
-        if (name.find("cjcrawl-fixture-download") != std::string::npos || name.find("invoice") != std::string::npos ||
-            name.ends_with(".crdownload"))
-          saved.push_back(it->path().string());
-      }
-    }
-  };
+  auto watch = [&](pid_t cjcrawl, const std::vector<ProcessEntry>&) { add_downloaded_files(cjcrawl, saved); };
   auto run = run_check(server().url("site.test", "/hostile/download.html"), dir.path() / "t.db", settings, watch);
   check_bounded(run, settings, dir.path() / "t.db");
   CHECK(run.process.exit_code == 0);
@@ -402,6 +409,29 @@ TEST_CASE("hostile: a forced download is refused and the page stays", "[browser]
   CHECK(run.report["verdict"] == "clean");
   CHECK(server().stats().requests_for("/download") > downloads_before);  // the page did force it
   CHECK(run.report["final_url"] == server().url("site.test", "/hostile/download.html"));
+  INFO("saved: " << Json(saved).dump());
+  CHECK(saved.empty());
+}
+
+TEST_CASE("hostile: a URL that is itself a download is a finished visit with nothing to watch, no file kept",
+          "[browser][hostile]") {
+  // Links to executables fill URL feeds: such a URL is reached, answers, and has no page that could
+  // run anything. Not a connection error (which would be retried, and count against the slot).
+  TempDir dir;
+  Settings settings;
+  settings.deadline_seconds = 10;
+  const auto downloads_before = server().stats().requests_for("/download");
+  std::vector<std::string> saved;
+  auto watch = [&](pid_t cjcrawl, const std::vector<ProcessEntry>&) { add_downloaded_files(cjcrawl, saved); };
+  auto run = run_check(server().url("site.test", "/download"), dir.path() / "t.db", settings, watch);
+  check_bounded(run, settings, dir.path() / "t.db");
+  INFO(run.report.dump());
+  CHECK(run.process.exit_code == 0);
+  CHECK(run.report["status"] == "ok");
+  CHECK(run.report["status_reason"].get<std::string>().starts_with("not a page: HTTP 200 application/octet-stream"));
+  CHECK(run.report["verdict"] == "clean");
+  CHECK(run.report["cpu_samples"].empty());
+  CHECK(server().stats().requests_for("/download") == downloads_before + 1);  // reached once, not retried
   INFO("saved: " << Json(saved).dump());
   CHECK(saved.empty());
 }
