@@ -121,11 +121,12 @@ struct PageNavigate {
     std::string frame_id;
     std::string loader_id;
     std::string error_text;  // e.g. "net::ERR_NAME_NOT_RESOLVED"; empty on success
+    bool is_download = false;  // the navigation became a download (errorText net::ERR_ABORTED)
   };
   Json params() const { return {{"url", url}}; }
   static Result parse(const Json& reply) {
     return {reply.value("frameId", std::string()), reply.value("loaderId", std::string()),
-            reply.value("errorText", std::string())};
+            reply.value("errorText", std::string()), reply.value("isDownload", false)};
   }
 };
 

@@ -811,7 +811,6 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose,
                "Log protocol details to stderr; twice (-vv) also every CDP message, each cut to 1,000 bytes");
   app.require_subcommand(0, 1);
-  app.fallthrough();  // `cjcrawl crawl list.txt -vv` as well as `cjcrawl -vv crawl list.txt`
 
   CheckArgs check;
   auto* check_cmd = app.add_subcommand("check", "Visit one site in sandboxed headless Chrome and give a verdict");
@@ -874,6 +873,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--write-timeout", serving.write_timeout_seconds, "Seconds for a client to take one response")
       ->capture_default_str();
+
+  // `cjcrawl crawl list.txt -vv` as well as `cjcrawl -vv crawl list.txt`. (Not app.fallthrough(): that
+  // would also take the top-level --rules, meant for --version, after a command that has none.)
+  for (auto* command : app.get_subcommands([](CLI::App*) { return true; }))
+    command->add_flag("-v,--verbose", verbose, "Log protocol details to stderr; -vv also every CDP message");
 
   try {
     app.parse(argc, argv);

@@ -249,6 +249,17 @@ class Visit : public std::enable_shared_from_this<Visit> {
     evidence().status_reason = std::move(reason);
   }
   bool stopped() const { return crashed_ || connection_done_; }
+  // A URL that answered, but with no page to render: Chrome turned the navigation into a download
+  // (Content-Disposition: attachment, or a type it does not display: Page.navigate says isDownload)
+  // or the answer was HTTP 204/205. Chrome aborts such a navigation before anything of the site is
+  // committed (the tab keeps our about:blank), so nothing of it can run: a finished visit with
+  // nothing to watch, not a network error to retry and to count against a slot's failure budget
+  // (URL feeds are full of links to executables). Any other aborted navigation stays an error.
+  bool answered_without_a_page(const cdp::PageNavigate::Result& navigation) {
+    const int code = evidence().http_status;
+    return navigation.error_text == "net::ERR_ABORTED" && !stopped() &&
+           (navigation.is_download || code == 204 || code == 205);
+  }
   // A popup or frame attached after navigation is still loading (for at most kMaxWaitForTargetLoad).
   bool target_loading() const {
     const auto now = Clock::now();
@@ -487,14 +498,10 @@ asio::awaitable<void> Visit::navigate_and_watch() {
     co_return;
   }
   if (!result->error_text.empty()) {
-    // A URL that answered, but with no page to render: a download (Content-Disposition: attachment,
-    // or a type Chrome does not display) or HTTP 204/205. Chrome aborts the navigation, but the site
-    // was reached and nothing of it can run in a browser: that is a finished visit with nothing to
-    // watch, not a network error to retry and to count against the slot's failure budget (URL feeds
-    // are full of links to executables).
-    if (result->error_text == "net::ERR_ABORTED" && evidence().http_status >= 200 && evidence().http_status < 300) {
-      set_status(Status::ok, fmt::format("not a page: HTTP {} {} was not rendered (a download, or no content)",
-                                         evidence().http_status, main_mime_type_.empty() ? "(no type)" : main_mime_type_));
+    if (answered_without_a_page(*result)) {
+      set_status(Status::ok, fmt::format("not a page: HTTP {} {} was not rendered ({})", evidence().http_status,
+                                         main_mime_type_.empty() ? "(no type)" : main_mime_type_,
+                                         result->is_download ? "a download" : "no content"));
       count("not_a_page");
       co_return;
     }
@@ -871,8 +878,9 @@ void Visit::on_attached(const cdp::Session& parent, const Json& params) {
   std::string session_id = params.value("sessionId", std::string());
   std::string type = info.value("type", std::string());
   std::string target_id = info.value("targetId", std::string());
-  // Only the site's targets: those of our context. Chrome's own (browser_ui, the first about:blank)
-  // and stragglers of an earlier site's context are resumed, not watched.
+  // Only the site's targets: those of our context. Chrome's own (the first about:blank; its WebUI
+  // is filtered out of auto-attach, Browser::launch) and stragglers of an earlier site's context are
+  // resumed, not watched.
   const std::string context = info.value("browserContextId", std::string());
   const bool in_context = context.empty() || context == context_id_;
   const bool ours = browser_ready_ && in_context && type != "browser_ui" && type != "other" && type != "tab";

@@ -442,6 +442,46 @@ TEST_CASE("crawl: a script scanned on an earlier site is not read again, and bri
     CHECK(lines[0]["verdict"] == "cryptojacking");
     CHECK(lines[1]["verdict"] == lines[0]["verdict"]);
     CHECK(signals(lines[1]) == signals(lines[0]));
-    CHECK((run.err.find("0 script(s) not read again") == std::string::npos) == cached);
+    CHECK((run.err.find("MB; 0 script(s) not read again") == std::string::npos) == cached);
+  }
+}
+
+TEST_CASE("crawl: URLs that answer with no page (downloads, 204) are ok and clean, visited once, never retried",
+          "[crawl][browser]") {
+  // A download is not a connection error: retrying it wastes a visit, and counting it against the
+  // slot's failure budget would stop a crawl of a URL feed full of links to executables. An HTML
+  // attachment is a download too, though its type says page; its script never runs.
+  TempDir dir;
+  const std::vector<std::string> paths{"/download", "/download-html", "/no-content"};
+  std::map<std::string, std::uint64_t> before;
+  std::string list;
+  for (const auto& path : paths) {
+    before[path] = server().stats().requests_for(path);
+    list += server().url("site.test", path) + "\n";
+  }
+  write_file(dir.path() / "list.txt", list);
+  const auto run = testsupport::run_process(
+      crawl_command(dir.path() / "list.txt", dir.path() / "c.db", dir.path() / "out.jsonl",
+                    {"--concurrency", "1", "--retries", "1", "--failure-budget", "1"}),
+      std::chrono::seconds(120));
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  const auto lines = read_lines(dir.path() / "out.jsonl");
+  REQUIRE(lines.size() == paths.size());
+  const std::map<std::string, std::string> reasons{
+      {"/download", "not a page: HTTP 200 application/octet-stream was not rendered (a download)"},
+      {"/download-html", "not a page: HTTP 200 text/html was not rendered (a download)"},
+      {"/no-content", "not a page: HTTP 204 "}};
+  for (const auto& line : lines) {
+    INFO(line.dump());
+    const auto url = line.value("url", std::string());
+    const auto path = url.substr(url.find('/', url.find("//") + 2));
+    REQUIRE(reasons.contains(path));
+    CHECK(line["status"] == "ok");
+    CHECK(line["status_reason"].get<std::string>().starts_with(reasons.at(path)));
+    CHECK(line["verdict"] == "clean");
+    CHECK(line["attempt"] == 1);
+    CHECK(line["cpu_samples"].empty());
+    CHECK(server().stats().requests_for(path) == before[path] + 1);
   }
 }

@@ -416,7 +416,7 @@ TEST_CASE("hostile: a forced download is refused and the page stays", "[browser]
 TEST_CASE("hostile: a URL that is itself a download is a finished visit with nothing to watch, no file kept",
           "[browser][hostile]") {
   // Links to executables fill URL feeds: such a URL is reached, answers, and has no page that could
-  // run anything. Not a connection error (which would be retried, and count against the slot).
+  // run anything (that it is not retried in a crawl: test_crawl.cpp).
   TempDir dir;
   Settings settings;
   settings.deadline_seconds = 10;
@@ -431,7 +431,7 @@ TEST_CASE("hostile: a URL that is itself a download is a finished visit with not
   CHECK(run.report["status_reason"].get<std::string>().starts_with("not a page: HTTP 200 application/octet-stream"));
   CHECK(run.report["verdict"] == "clean");
   CHECK(run.report["cpu_samples"].empty());
-  CHECK(server().stats().requests_for("/download") == downloads_before + 1);  // reached once, not retried
+  CHECK(server().stats().requests_for("/download") > downloads_before);  // it was reached
   INFO("saved: " << Json(saved).dump());
   CHECK(saved.empty());
 }

@@ -795,6 +795,13 @@ Response FixtureServer::Impl::respond(const Request& request, const std::optiona
         response.set(http::field::content_type, "application/octet-stream");
         response.set(http::field::content_disposition, "attachment; filename=\"cjcrawl-fixture-download.bin\"");
         response.body() = std::string(kDownloadBytes, 'Z');
+    } else if (*path == "/download-html") {
+        // HTML, but an attachment: a download all the same, whose type alone says "page".
+        response.set(http::field::content_type, "text/html; charset=utf-8");
+        response.set(http::field::content_disposition, "attachment; filename=\"cjcrawl-fixture-download.html\"");
+        response.body() = "<!doctype html><title>saved</title><script>while (true) {}</script>";
+    } else if (*path == "/no-content") {
+        response.result(http::status::no_content);
     } else if (socket_kind_for(path)) {
         set_page(http::status::upgrade_required, "426 Upgrade Required", "This route is a WebSocket endpoint.");
         response.set(http::field::upgrade, "websocket");

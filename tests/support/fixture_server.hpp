@@ -43,6 +43,8 @@
 //                       a valid script of exactly kBigScriptBytes, generated while it is sent (never
 //                       held in memory): one statement, then comment filler.
 //   /download           a forced download: application/octet-stream with Content-Disposition: attachment.
+//   /download-html      an HTML page (one that would spin a core) sent as an attachment: a download.
+//   /no-content         HTTP 204, no body.
 //   anything else       404 (also for `..`, NUL, absolute or escaping paths).
 #pragma once
 
