@@ -787,7 +787,7 @@ asio::awaitable<void> Visit::fetch_sources() {
     script.source_state = "fetched";
     // Keep the findings, not the bytes: per-visit memory stays flat however many scripts come.
     detector_.examine_script(script);
-    if (options_.scan_cache && !job.wasm) options_.scan_cache->remember(script);
+    if (options_.scan_cache) options_.scan_cache->remember(script);
     std::string().swap(script.source);
   }
   fetcher_running_ = false;
@@ -925,7 +925,7 @@ void Visit::on_script_parsed(const cdp::Session& session, const Json& params) {
     // (Wasm is deduplicated after fetching: Chrome 156 reports every module with the hash of the
     // empty string, so trusting it would let a decoy module hide the miner compiled after it.)
     script.source_state = "duplicate";
-  } else if (!wasm && options_.scan_cache && options_.scan_cache->recall(script)) {
+  } else if (options_.scan_cache && options_.scan_cache->recall(script)) {  // (never Wasm: ScanCache)
     count("scripts_from_cache");  // findings copied, source_state "cached"; later copies: "duplicate"
   } else if (fetch_queue_.size() >= limits.max_pending_source_fetches) {
     script.source_state = "unavailable";

@@ -378,19 +378,24 @@ TEST_CASE("hostile: a storm of 500 popups is capped, counted, and every popup st
 
 namespace {
 
-// Adds what a download could have written to `saved`: files in the profiles of `cjcrawl`'s Chromes
-// (a profile is also its Chrome's HOME) named like the fixture's downloads, or partial downloads.
-void add_downloaded_files(pid_t cjcrawl, std::vector<std::string>& saved) {
-  for (const auto& profile : profiles_of(cjcrawl)) {
-    std::error_code error;
-    for (fs::recursive_directory_iterator it(profile, fs::directory_options::skip_permission_denied, error), end;
-         !error && it != end; it.increment(error)) {
-      const std::string name = it->path().filename().string();
-      if (name.find("cjcrawl-fixture-download") != std::string::npos || name.find("invoice") != std::string::npos ||
-          name.ends_with(".crdownload"))
-        saved.push_back(it->path().string());
+// A check of `url` that also records, in `saved`, anything a download could have written while it
+// ran: files in the profiles of cjcrawl's Chromes (a profile is also its Chrome's HOME) named like
+// the fixture's downloads, or partial downloads.
+HostileRun run_check_watching_downloads(const std::string& url, const fs::path& db, const Settings& settings,
+                                        std::vector<std::string>& saved) {
+  auto watch = [&](pid_t cjcrawl, const std::vector<ProcessEntry>&) {
+    for (const auto& profile : profiles_of(cjcrawl)) {
+      std::error_code error;
+      for (fs::recursive_directory_iterator it(profile, fs::directory_options::skip_permission_denied, error), end;
+           !error && it != end; it.increment(error)) {
+        const std::string name = it->path().filename().string();
+        if (name.find("cjcrawl-fixture-download") != std::string::npos || name.find("invoice") != std::string::npos ||
+            name.ends_with(".crdownload"))
+          saved.push_back(it->path().string());
+      }
     }
-  }
+  };
+  return run_check(url, db, settings, watch);
 }
 
 }  // namespace
@@ -401,8 +406,8 @@ TEST_CASE("hostile: a forced download is refused and the page stays", "[browser]
   settings.deadline_seconds = 10;
   const auto downloads_before = server().stats().requests_for("/download");
   std::vector<std::string> saved;
-  auto watch = [&](pid_t cjcrawl, const std::vector<ProcessEntry>&) { add_downloaded_files(cjcrawl, saved); };
-  auto run = run_check(server().url("site.test", "/hostile/download.html"), dir.path() / "t.db", settings, watch);
+  auto run = run_check_watching_downloads(server().url("site.test", "/hostile/download.html"), dir.path() / "t.db",
+                                          settings, saved);
   check_bounded(run, settings, dir.path() / "t.db");
   CHECK(run.process.exit_code == 0);
   CHECK(run.report["status"] == "ok");
@@ -422,8 +427,7 @@ TEST_CASE("hostile: a URL that is itself a download is a finished visit with not
   settings.deadline_seconds = 10;
   const auto downloads_before = server().stats().requests_for("/download");
   std::vector<std::string> saved;
-  auto watch = [&](pid_t cjcrawl, const std::vector<ProcessEntry>&) { add_downloaded_files(cjcrawl, saved); };
-  auto run = run_check(server().url("site.test", "/download"), dir.path() / "t.db", settings, watch);
+  auto run = run_check_watching_downloads(server().url("site.test", "/download"), dir.path() / "t.db", settings, saved);
   check_bounded(run, settings, dir.path() / "t.db");
   INFO(run.report.dump());
   CHECK(run.process.exit_code == 0);
