@@ -178,7 +178,7 @@ const HostFixture& host_fixture() {
       domains += names.back() + "\n";
     }
     // The real CoinBlockerLists domain list too (AGPL data, used here only as input), if present.
-    std::ifstream coinblocker(std::filesystem::path(CJCRAWL_SHARED_DATA) / "blocklists" / "coinblocker-list.txt");
+    std::ifstream coinblocker(std::filesystem::path(CJCRAWL_BLOCKLISTS) / "coinblocker-list.txt");
     std::string line;
     while (std::getline(coinblocker, line)) domains += line + "\n";
     blacklist::RuleTexts texts;

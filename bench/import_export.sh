@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=build/crawler/cjcrawl
-lists=../shared/data/blocklists
+lists=tests/fixtures/blocklists
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

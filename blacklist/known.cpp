@@ -5,15 +5,10 @@
 #include <cctype>
 
 #include "blacklist/rules.hpp"
+#include "util/text.hpp"
 
 namespace blacklist {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 // The path (with query) of an absolute URL, lower case: "https://h/a/B?x" → "/a/b?x".
 std::string path_of(std::string_view url) {
@@ -21,7 +16,7 @@ std::string path_of(std::string_view url) {
   if (scheme == std::string_view::npos) return {};
   const auto slash = url.find('/', scheme + 3);
   if (slash == std::string_view::npos) return "/";
-  return lower(url.substr(slash, url.find('#', slash) - slash));
+  return util::to_lower(url.substr(slash, url.find('#', slash) - slash));
 }
 
 // Calls `visit(host_or_parent)` from the host up to its top label; stops when it returns true.
@@ -61,8 +56,8 @@ std::string pattern_covering(const std::unordered_map<std::string, std::vector<s
 
 void add_pattern(std::unordered_map<std::string, std::vector<std::string>>& patterns, std::string value) {
   const auto slash = value.find('/');
-  std::string host = lower(value.substr(0, slash));
-  std::string prefix = slash == std::string::npos ? std::string() : lower(value.substr(slash));
+  std::string host = util::to_lower(value.substr(0, slash));
+  std::string prefix = slash == std::string::npos ? std::string() : util::to_lower(value.substr(slash));
   patterns[std::move(host)].push_back(std::move(prefix));
 }
 
@@ -71,14 +66,14 @@ void add_pattern(std::unordered_map<std::string, std::vector<std::string>>& patt
 void KnownEntries::add(std::string_view kind, std::string value) {
   const bool exact = value.find("://") != std::string::npos;
   if (kind == "page") pages.insert(std::move(value));
-  else if (kind == "domain") domains.insert(lower(value));
+  else if (kind == "domain") domains.insert(util::to_lower(value));
   else if (kind == "ip") ips.insert(std::move(value));
   else if (kind == "wasm_sha256") wasm_sha256.insert(std::move(value));
-  else if (kind == "script_path") script_paths.push_back(lower(value));
+  else if (kind == "script_path") script_paths.push_back(util::to_lower(value));
   else if (kind == "script_url") exact ? void(script_urls.insert(std::move(value))) : add_pattern(script_patterns, std::move(value));
   else if (kind == "ws_endpoint") exact ? void(ws_endpoints.insert(std::move(value))) : add_pattern(ws_patterns, std::move(value));
   else if (kind == "allow") {
-    if (exact || value.find('/') == std::string::npos) allow.insert(exact ? std::move(value) : lower(value));
+    if (exact || value.find('/') == std::string::npos) allow.insert(exact ? std::move(value) : util::to_lower(value));
     else add_pattern(allow_patterns, std::move(value));
   }
 }
@@ -106,7 +101,7 @@ std::string KnownEntries::script_listed(std::string_view url) const {
   if (script_urls.contains(std::string(url))) return std::string(url);
   if (auto pattern = pattern_covering(script_patterns, url); !pattern.empty()) return pattern;
   if (!script_paths.empty()) {
-    const std::string haystack = lower(url);
+    const std::string haystack = util::to_lower(url);
     for (const auto& needle : script_paths)
       if (haystack.find(needle) != std::string::npos) return needle;
   }

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "blacklist/rules.hpp"
+#include "util/text.hpp"
 
 namespace blacklist {
 namespace {
@@ -25,30 +26,10 @@ constexpr std::size_t kMaxUnicodeLabelBytes = 4 * kMaxLabelBytes;
 
 // --- Small text helpers ---------------------------------------------------------------------------
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = lower(c);
-  return out;
-}
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
-bool has_space(std::string_view text) { return std::any_of(text.begin(), text.end(), is_space); }
-
-bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (lower(text[i]) != prefix[i]) return false;
-  return true;
-}
+using util::ascii_lower;
+using util::has_space;
+using util::is_space;
+using util::trim;
 
 // What a path or substring value may contain: printable ASCII except space, and except `$` and `#`,
 // so that every value can be written back as an Adblock Plus rule and read again unchanged (`$`
@@ -168,7 +149,7 @@ std::optional<Skip> check_host(std::string_view text, Host& out) {
                                                         quote(text), quote(text.substr(0, colon)))};
     return Skip{SkipKind::bad_host, fmt::format("{} is not a host name", quote(text))};
   }
-  std::string name = lowercase(text);
+  std::string name = util::to_lower(text);
   if (name.ends_with('.')) name.pop_back();
   if (name.size() > kMaxUnicodeLabelBytes * 4)
     return Skip{SkipKind::bad_host, fmt::format("{} is longer than a host name can be", quote(text))};
@@ -320,7 +301,7 @@ std::optional<Skip> check_path(std::string_view path, std::string_view line, Tar
     return std::nullopt;
   }
   out.form = Target::Form::host_path;
-  out.path = lowercase(path);
+  out.path = util::to_lower(path);
   return std::nullopt;
 }
 
@@ -338,7 +319,7 @@ std::optional<Skip> check_substring(std::string_view text, std::string_view line
     return Skip{SkipKind::too_broad,
                 fmt::format("{}: a substring under {} bytes would match too much", quote(line), kMinScriptPathBytes)};
   out.form = Target::Form::substring;
-  out.path = lowercase(text);
+  out.path = util::to_lower(text);
   return std::nullopt;
 }
 
@@ -405,7 +386,7 @@ std::optional<Skip> check_options(std::string_view text, std::string_view line, 
   std::optional<Skip> csp, redirect, site, unsupported;
   while (!text.empty()) {
     const auto comma = text.find(',');
-    const std::string option = lowercase(text.substr(0, comma));
+    const std::string option = util::to_lower(text.substr(0, comma));
     text.remove_prefix(comma == std::string_view::npos ? text.size() : comma + 1);
     const auto equals = option.find('=');
     const std::string_view name = std::string_view(option).substr(0, equals);
@@ -491,7 +472,7 @@ void import_adblock_line(std::string_view line, std::size_t number, Collector& o
   } else if (pattern.starts_with('|')) {
     const auto scheme_end = pattern.find("://");
     const std::string scheme =
-        scheme_end == std::string_view::npos ? std::string() : lowercase(pattern.substr(1, scheme_end - 1));
+        scheme_end == std::string_view::npos ? std::string() : util::to_lower(pattern.substr(1, scheme_end - 1));
     if (scheme == "http" || scheme == "https" || scheme == "ws" || scheme == "wss") {
       ws_scheme = scheme.starts_with("ws");
       problem = check_anchored(pattern.substr(scheme_end + 3), line, target);
@@ -537,7 +518,7 @@ void import_webext_line(std::string_view line, std::size_t number, Collector& ou
   if (scheme_end == std::string_view::npos || has_space(line))
     return out.skip(SkipKind::malformed, number,
                     fmt::format("{}: expected a match pattern SCHEME://HOST/PATH", quote(line)));
-  const std::string scheme = lowercase(line.substr(0, scheme_end));
+  const std::string scheme = util::to_lower(line.substr(0, scheme_end));
   if (scheme != "*" && scheme != "http" && scheme != "https" && scheme != "ws" && scheme != "wss")
     return out.skip(SkipKind::malformed, number,
                     fmt::format("{}: scheme {} is not *, http(s) or ws(s)", quote(line), quote(scheme)));
@@ -573,7 +554,7 @@ bool is_local_name(std::string_view name) {
   static const std::unordered_set<std::string> kLocalNames = {
       "localhost",    "localhost.localdomain", "local",        "broadcasthost",  "ip6-localhost", "ip6-loopback",
       "ip6-localnet", "ip6-mcastprefix",       "ip6-allnodes", "ip6-allrouters", "ip6-allhosts",  "0.0.0.0"};
-  return kLocalNames.contains(lowercase(name));
+  return kLocalNames.contains(util::to_lower(name));
 }
 
 void import_hosts_line(std::string_view line, std::size_t number, Collector& out) {
@@ -676,7 +657,7 @@ bool looks_like_host(std::string_view token) {
 
 bool looks_like_match_pattern(std::string_view line) {
   for (std::string_view scheme : {"*://", "http://", "https://", "ws://", "wss://"})
-    if (starts_with_ignoring_case(line, scheme)) return true;
+    if (util::starts_with_lower(line, scheme)) return true;
   return false;
 }
 
@@ -771,7 +752,7 @@ ListFormat detect_list_format(std::string_view text) {
       text,
       [&](std::size_t, std::string_view line) {
         if (line.empty()) return true;
-        if (line.starts_with('!') || starts_with_ignoring_case(line, "[adblock")) {
+        if (line.starts_with('!') || util::starts_with_lower(line, "[adblock")) {
           adblock_header = true;
           return false;
         }

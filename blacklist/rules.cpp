@@ -21,6 +21,8 @@
 
 #include <fmt/format.h>
 
+#include "util/text.hpp"
+
 namespace blacklist {
 namespace {
 
@@ -33,24 +35,12 @@ constexpr int kFormatVersion = 1;
 
 // --- Small text helpers -------------------------------------------------------------------------------
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = lower(c);
-  return out;
-}
+using util::ascii_lower;
+using util::is_space;
+using util::trim;
 
 bool is_ascii(std::string_view text) {
   return std::none_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
 }
 
 // For lists (hosts, addresses), which cannot contain '#': the entry before any trailing comment.
@@ -443,7 +433,7 @@ struct PublicSuffixes {
         wildcard = true;
       }
       // Internationalised rules are written in Unicode; entries, like Chrome's hosts, in punycode.
-      const auto ascii = to_ascii_host(lowercase(rule));
+      const auto ascii = to_ascii_host(util::to_lower(rule));
       if (!ascii) return false;  // not valid UTF-8: do not trust the index, check every hit with libpsl
       const std::string& name = *ascii;
       if (wildcard) parents_of_rules.insert(name);
@@ -630,7 +620,7 @@ constexpr std::uint64_t kFnvOffset = 14695981039346656037ull;
 constexpr std::uint64_t kFnvPrime = 1099511628211ull;
 
 std::uint64_t hash_step(std::uint64_t hash, char c) {
-  return (hash ^ static_cast<unsigned char>(lower(c))) * kFnvPrime;
+  return (hash ^ static_cast<unsigned char>(ascii_lower(c))) * kFnvPrime;
 }
 
 std::uint64_t finish(std::uint64_t hash) {  // FNV's low bits are weak; mix before indexing
@@ -649,7 +639,7 @@ std::uint64_t host_hash(std::string_view host) {
 bool equal_ignoring_case(std::string_view lower_name, std::string_view text) {
   if (lower_name.size() != text.size()) return false;
   for (std::size_t i = 0; i < text.size(); ++i)
-    if (lower_name[i] != lower(text[i])) return false;
+    if (lower_name[i] != ascii_lower(text[i])) return false;
   return true;
 }
 
@@ -816,7 +806,7 @@ std::string host_entry_problem(std::string_view text, std::string& name) {
     return fmt::format("'{}': a host entry has no port; write only the host", text);
   if (!is_ascii(text))
     return fmt::format("'{}' is not ASCII; write the host in its punycode (xn--) form", text);
-  name = lowercase(text);
+  name = util::to_lower(text);
   if (name.ends_with('.')) name.pop_back();
   if (name.empty() || name.size() > kMaxHostBytes) return fmt::format("'{}' is not a valid host name", text);
   std::size_t label = 0;
@@ -881,7 +871,7 @@ HostTable parse_domains(std::string_view text, const std::string& file, std::vec
 bool covers_registrable_domain(std::string_view host, std::size_t suffix_length) {
   const auto& suffixes = public_suffixes();
   if (!suffixes.context) return true;
-  const std::string name = lowercase(host);
+  const std::string name = util::to_lower(host);
   const char* registrable = psl_registrable_domain(suffixes.context, name.c_str());
   return registrable && std::char_traits<char>::length(registrable) <= suffix_length;
 }
@@ -1084,7 +1074,7 @@ std::string to_string(Listing listing) {
 
 std::string host_of(std::string_view url) {
   url = trim(url);
-  if (url.size() >= 5 && lowercase(url.substr(0, 5)) == "blob:") url.remove_prefix(5);
+  if (url.size() >= 5 && util::to_lower(url.substr(0, 5)) == "blob:") url.remove_prefix(5);
   // Scheme ("wss:") then "//"; a scheme-relative "//host" is accepted too.
   if (!url.starts_with("//")) {
     const auto colon = url.find(':');
@@ -1109,13 +1099,13 @@ std::string host_of(std::string_view url) {
   } else {
     host = authority.substr(0, authority.find(':'));
   }
-  std::string out = lowercase(host);
+  std::string out = util::to_lower(host);
   if (out.ends_with('.')) out.pop_back();
   return out;
 }
 
 std::string registrable_domain(std::string_view host) {
-  std::string name = lowercase(trim(host));
+  std::string name = util::to_lower(trim(host));
   if (name.ends_with('.')) name.pop_back();
   if (name.empty() || looks_like_ip(name)) return {};
   const auto& suffixes = public_suffixes();

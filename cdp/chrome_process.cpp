@@ -31,6 +31,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "util/proc.hpp"
+
 namespace cdp {
 namespace {
 
@@ -267,8 +269,7 @@ RendererKind renderer_kind(std::int64_t pid) {
   constexpr std::string_view kWebUiFlag = "--top-chrome-webui";
   constexpr std::string_view kRendererFlag = "--type=renderer";
   if (pid <= 0) return RendererKind::unknown;
-  std::ifstream file(fmt::format("/proc/{}/cmdline", pid), std::ios::binary);
-  std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const std::string cmdline = util::proc::command_line(pid);
   // Match whole flags, not a prefix of another one. Chrome rewrites the command line of the
   // processes its zygote forks (setproctitle): their arguments are separated by spaces, not NULs.
   bool renderer = false;
@@ -282,9 +283,8 @@ RendererKind renderer_kind(std::int64_t pid) {
   return renderer ? RendererKind::web : RendererKind::unknown;
 }
 
-asio::awaitable<Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::launch(const LaunchOptions& options) {
-  const std::string method = "launch";
-  auto fail = [&](std::string message) { return Error{ErrorKind::connection_closed, method, 0, std::move(message)}; };
+asio::awaitable<util::Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::launch(const LaunchOptions& options) {
+  auto fail = [&](std::string message) { return util::make_error(util::ErrorCode::browser_start, "launch", std::move(message)); };
 
   for (const auto& arg : options.extra_args)
     if (auto why = check_chrome_arg(arg)) co_return fail(*why);

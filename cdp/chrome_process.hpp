@@ -18,7 +18,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 
-#include "cdp/error.hpp"
+#include "util/status.hpp"
 
 namespace cdp {
 
@@ -66,8 +66,8 @@ RendererKind renderer_kind(std::int64_t pid);
 class ChromeProcess {
  public:
   // Starts Chrome and waits (under options.startup_timeout) for its DevTools URL on stderr.
-  // On failure the message says what happened, with Chrome's last stderr lines.
-  static asio::awaitable<Result<std::unique_ptr<ChromeProcess>>> launch(const LaunchOptions& options);
+  // On failure (`browser_start`) the message says what happened, with Chrome's last stderr lines.
+  static asio::awaitable<util::Result<std::unique_ptr<ChromeProcess>>> launch(const LaunchOptions& options);
 
   ~ChromeProcess();  // terminate()
   ChromeProcess(const ChromeProcess&) = delete;

@@ -1,8 +1,8 @@
 // cdp/commands.hpp — the handful of CDP commands cjcrawl sends, as types.
 //
 // Each command has a fixed method name (kMethod), its parameters (params()) and a result type parsed
-// from the reply (parse()), so `connection.send(PageNavigate{url})` yields a `Result<PageNavigate::Result>`.
-// The raw `Connection::call` sits underneath for anything not listed here.
+// from the reply (parse()), so `session.send(PageNavigate{url})` yields a `Result<PageNavigate::Result>`.
+// The raw `Connection::call` sits underneath; nothing outside cdp/ uses it.
 // Field meanings: shared/data/devtools-protocol/browser_protocol.json.
 #pragma once
 
@@ -35,6 +35,8 @@ inline constexpr char kPageEnable[] = "Page.enable";
 inline constexpr char kDebuggerEnable[] = "Debugger.enable";
 inline constexpr char kBrowserClose[] = "Browser.close";
 inline constexpr char kGetProcessInfo[] = "SystemInfo.getProcessInfo";
+inline constexpr char kPageReload[] = "Page.reload";
+inline constexpr char kDebuggerResume[] = "Debugger.resume";
 }  // namespace method_names
 
 using RuntimeRunIfWaitingForDebugger = NoParamsCommand<method_names::kRunIfWaiting>;
@@ -42,6 +44,27 @@ using RuntimeEnable = NoParamsCommand<method_names::kRuntimeEnable>;
 using PageEnable = NoParamsCommand<method_names::kPageEnable>;
 using DebuggerEnable = NoParamsCommand<method_names::kDebuggerEnable>;
 using BrowserClose = NoParamsCommand<method_names::kBrowserClose>;
+using PageReload = NoParamsCommand<method_names::kPageReload>;
+using DebuggerResume = NoParamsCommand<method_names::kDebuggerResume>;
+
+// A mouse event as a visitor's hand makes it: a move, or a wheel scroll (deltaY) at (x, y).
+struct InputDispatchMouseEvent {
+  static constexpr std::string_view kMethod = "Input.dispatchMouseEvent";
+  std::string type;  // "mouseMoved" or "mouseWheel"
+  int x = 0;
+  int y = 0;
+  int wheel_delta_y = 0;  // mouseWheel only
+  using Result = Empty;
+  Json params() const {
+    Json out{{"type", type}, {"x", x}, {"y", y}};
+    if (type == "mouseWheel") {
+      out["deltaX"] = 0;
+      out["deltaY"] = wheel_delta_y;
+    }
+    return out;
+  }
+  static Result parse(const Json&) { return {}; }
+};
 
 // A fresh, incognito-like context: its own cookies, storage, cache and service workers.
 struct TargetCreateBrowserContext {

@@ -20,8 +20,10 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "crawler/chrome_memory.hpp"
 #include "crawler/report.hpp"
-#include "db/sqlite.hpp"
+#include "util/clock.hpp"
+#include "util/worker.hpp"
 
 namespace crawler {
 
@@ -32,11 +34,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kRecordTries = 4;  // a busy database: after 5 s of busy timeout, wait 1, 2, 3 s more
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 
 // Worth another visit (--retries): the browser's or the network's fault, not the site's answer.
@@ -60,8 +57,16 @@ bool slot_failure(const VisitOutcome& outcome) {
   }
 }
 
+// A slot's Chrome, with what the slot tracks to recycle it.
+struct SlotBrowser {
+  std::shared_ptr<cdp::Browser> browser;
+  int sites = 0;                       // sites visited in it, for recycling every M
+  std::optional<ChromeMemory> memory;  // its processes, for the memory cap
+};
+
 struct CrawlState {
-  db::Store& store;
+  db::Store& store;  // used on database_thread only, while the crawl runs
+  util::WorkerThread* database_thread;
   const blacklist::Detector& detector;
   std::int64_t crawl_id;
   const std::vector<CrawlTarget>& targets;
@@ -106,45 +111,43 @@ struct CrawlState {
 
   // One visit in the slot's browser, then the slot's side of recycling: every M sites, or when
   // Chrome's process tree has grown past the cap. (The visit itself retires a crashed or hung one.)
-  asio::awaitable<VisitOutcome> visit_in(std::shared_ptr<Browser>& browser, const CrawlTarget& target,
-                                         const std::string& url) {
-    auto outcome = co_await visit(browser, target.input, url, options.visit);
-    if (outcome.browser_launched) ++summary.browsers_launched;
+  asio::awaitable<VisitOutcome> visit_in(SlotBrowser& slot, const CrawlTarget& target, const std::string& url) {
+    auto outcome = co_await visit(slot.browser, target.input, url, options.visit);
+    if (outcome.browser_launched) {
+      ++summary.browsers_launched;
+      slot.sites = 0;
+      slot.memory.emplace(slot.browser ? slot.browser->pid() : 0);
+    }
     if (!outcome.browser_retired.empty()) {
       ++summary.browsers_retired[outcome.browser_retired];
       co_return outcome;
     }
+    if (!slot.browser) co_return outcome;
+    ++slot.sites;
+    if (slot.memory) slot.memory->note_processes(outcome.processes);
     // The slot's last site: its browser is closed next anyway, not replaced.
-    if (!browser || next >= targets.size() || stopping) co_return outcome;
+    if (next >= targets.size() || stopping) co_return outcome;
     std::string why;
-    if (browser->sites() >= options.recycle_after) {
+    if (slot.sites >= options.recycle_after) {
       why = "sites";
-    } else if (const auto pss = browser->pss_over(options.memory_cap_bytes)) {
+    } else if (const auto pss = slot.memory ? slot.memory->pss_over(options.memory_cap_bytes) : std::nullopt) {
       why = "memory";
       spdlog::info("Chrome's processes use {} MB (PSS), over the {} MB cap: replacing the browser", *pss >> 20,
                    options.memory_cap_bytes >> 20);
     }
     if (!why.empty()) {
       ++summary.browsers_retired[why];
-      co_await browser->close();
-      browser.reset();
+      co_await slot.browser->close();
+      slot.browser.reset();
     }
     co_return outcome;
   }
 
-  // One site: its candidates, its retries, then the record and the line. A crash retires the
-  // browser, so a retry runs in a fresh one.
-  asio::awaitable<bool> visit_site(std::shared_ptr<Browser>& browser, const CrawlTarget& target) {
-    VisitOutcome outcome;
+  // One site: its candidates, its retries, then the record and the line. false: a failure for the
+  // slot's budget.
+  asio::awaitable<bool> visit_site(SlotBrowser& browser, const CrawlTarget& target) {
     int attempt = 0;
-    for (int round = 0; round <= options.retries; ++round) {
-      for (const auto& url : target.candidates()) {
-        ++attempt;
-        outcome = co_await visit_in(browser, target, url);
-        if (!outcome.tool_error.empty() || !worth_http_fallback(outcome.evidence.status) || stopping) break;
-      }
-      if (!worth_retry(outcome) || stopping) break;
-    }
+    auto outcome = co_await visit_with_retries(browser, target, attempt);
     if (!outcome.tool_error.empty()) {
       ++summary.not_checked;
       spdlog::error("{} (line {}): not checked: {}", terminal_safe(target.input), target.line, outcome.tool_error);
@@ -160,36 +163,8 @@ struct CrawlState {
     site.position = static_cast<std::int64_t>(target.line);
     site.attempt = attempt;
     site.line = report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    // A writer elsewhere (an import) may hold the lock longer than the busy timeout: wait and retry
-    // a few times before giving up on the crawl.
-    for (int tries = 1;; ++tries) {
-      std::string failure;
-      bool busy = false;
-      try {
-        store.record_visit(outcome.evidence, judgement, wall_ms(), &site);
-        break;
-      } catch (const db::Error& e) {
-        failure = e.what();
-        busy = (e.code() & 0xff) == SQLITE_BUSY || (e.code() & 0xff) == SQLITE_LOCKED;
-      } catch (const std::exception& e) {
-        // Not the database: something about this site's evidence. It stays unrecorded (a resume
-        // retries it) and the crawl goes on.
-        ++summary.not_checked;
-        spdlog::error("{} (line {}): not recorded: {}", terminal_safe(target.input), target.line, e.what());
-        co_return false;
-      }
-      if (!busy || tries == kRecordTries) {
-        // The database is the truth: without it, going on would lose work. Stop the crawl.
-        summary.aborted = true;
-        summary.abort_reason = fmt::format("the database could not record {}: {}", terminal_safe(target.input), failure);
-        stopping = true;
-        co_return false;
-      }
-      spdlog::warn("the database is busy ({}); retrying in {} s", failure, tries);
-      auto executor = co_await asio::this_coro::executor;
-      asio::steady_timer pause(executor, std::chrono::seconds(tries));
-      co_await pause.async_wait(asio::use_awaitable);
-    }
+    const bool recorded = co_await record(outcome.evidence, judgement, site, target);
+    if (!recorded) co_return false;
     // Committed: now the line. A kill -9 between the two is repaired by --resume.
     if (!on_line(site.line)) {
       summary.aborted = true;
@@ -204,9 +179,62 @@ struct CrawlState {
     co_return !slot_failure(outcome);
   }
 
+  // The site's candidates (https, then http for a bare host) and its retries. A crash retires the
+  // browser, so a retry runs in a fresh one. `attempt` counts the visits made.
+  asio::awaitable<VisitOutcome> visit_with_retries(SlotBrowser& browser, const CrawlTarget& target, int& attempt) {
+    VisitOutcome outcome;
+    for (int round = 0; round <= options.retries; ++round) {
+      for (const auto& url : target.candidates()) {
+        ++attempt;
+        outcome = co_await visit_in(browser, target, url);
+        if (!outcome.tool_error.empty() || !worth_http_fallback(outcome.evidence.status) || stopping) break;
+      }
+      if (!worth_retry(outcome) || stopping) break;
+    }
+    co_return outcome;
+  }
+
+  // Commits the site (visit, blacklist, crawl progress) on the database's own thread: a commit may
+  // wait seconds for a lock another process holds, and the loop samples every slot's CPU meanwhile.
+  // A writer elsewhere (an import) may hold the lock longer than the busy timeout: wait and retry a
+  // few times before giving up on the crawl. false: not recorded (the crawl stops, or the site is
+  // left for a resume).
+  asio::awaitable<bool> record(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
+                               const db::Store::CrawlSite& site, const CrawlTarget& target) {
+    for (int tries = 1;; ++tries) {
+      auto job = [store = &store, evidence = &evidence, judgement = &judgement, site = &site] {
+        return store->record_visit(*evidence, *judgement, util::wall_ms(), site);
+      };
+      std::optional<util::Result<std::int64_t>> recorded;
+      try {
+        recorded.emplace(co_await database_thread->run(std::move(job)));
+      } catch (const std::exception& e) {
+        // Not the database: something about this site's evidence. It stays unrecorded (a resume
+        // retries it) and the crawl goes on.
+        ++summary.not_checked;
+        spdlog::error("{} (line {}): not recorded: {}", terminal_safe(target.input), target.line, e.what());
+        co_return false;
+      }
+      if (recorded->ok()) co_return true;
+      const util::Error& failure = recorded->error();
+      if (!failure.transient() || tries == kRecordTries) {
+        // The database is the truth: without it, going on would lose work. Stop the crawl.
+        summary.aborted = true;
+        summary.abort_reason =
+            fmt::format("the database could not record {}: {}", terminal_safe(target.input), failure.describe());
+        stopping = true;
+        co_return false;
+      }
+      spdlog::warn("the database is busy ({}); retrying in {} s", failure.describe(), tries);
+      auto executor = co_await asio::this_coro::executor;
+      asio::steady_timer pause(executor, std::chrono::seconds(tries));
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+  }
+
   asio::awaitable<void> slot(int index) {
     int consecutive_failures = 0;
-    std::shared_ptr<Browser> browser;  // launched by the first visit, replaced as crawl.hpp says
+    SlotBrowser browser;  // launched by the first visit, replaced as crawl.hpp says
     while (!stopping && next < targets.size()) {
       const CrawlTarget& target = targets[next++];
       ++busy;
@@ -221,7 +249,7 @@ struct CrawlState {
         break;
       }
     }
-    if (browser) co_await browser->close();
+    if (browser.browser) co_await browser.browser->close();
   }
 };
 
@@ -231,9 +259,16 @@ CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, st
                        const std::vector<CrawlTarget>& targets, const CrawlOptions& options,
                        const std::function<bool(const std::string&)>& on_line, std::size_t total,
                        std::size_t already_done) {
-  CrawlState state{store, detector, crawl_id, targets, options, on_line, total, already_done};
+  CrawlOptions run_options = options;
+  CrawlState state{store, nullptr, detector, crawl_id, targets, run_options, on_line, total, already_done};
   {
+    // The io_context first: the worker threads are joined (a job in flight finishes) before it goes
+    // and takes what is left of the slots with it (util/worker.hpp).
     asio::io_context io(1);
+    util::WorkerThread database_thread;
+    util::WorkerThread scanner;
+    if (!run_options.visit.scanner) run_options.visit.scanner = &scanner;
+    state.database_thread = &database_thread;
     asio::steady_timer grace(io);
     asio::steady_timer ticker(io);
     asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -21,6 +21,9 @@
 #include <boost/url/url.hpp>
 #include <fmt/format.h>
 
+#include "util/encoding.hpp"
+#include "util/text.hpp"
+
 namespace crawler {
 namespace {
 
@@ -33,19 +36,10 @@ constexpr std::size_t kReadChunkBytes = 64 * 1024;
 
 // --- Small text helpers -------------------------------------------------------------------------------
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-bool all_digits(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), is_digit);
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
+using util::all_digits;
+using util::is_digit;
+using util::is_space;
+using util::trim;
 
 // The digits as a number; the caller has bounded their count so it cannot overflow.
 std::uint64_t to_number(std::string_view digits) {
@@ -259,21 +253,6 @@ void parse_ranked_row(std::size_t line, std::string_view content, Collector& out
 
 // --- Hashing ----------------------------------------------------------------------------------------------
 
-using Sha256 = std::array<unsigned char, 32>;
-
-Sha256 sha256(std::string_view bytes) {
-  // Fetched once: EVP_sha256() would look the algorithm up again on every call (4x slower per key).
-  static const std::unique_ptr<EVP_MD, void (*)(EVP_MD*)> algorithm(EVP_MD_fetch(nullptr, "SHA256", nullptr),
-                                                                    &EVP_MD_free);
-  Sha256 digest{};
-  unsigned int length = 0;
-  // Fails only when OpenSSL cannot allocate or has no SHA-256 provider: a broken installation.
-  if (!algorithm || EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, algorithm.get(), nullptr) != 1 ||
-      length != digest.size())
-    throw std::runtime_error("OpenSSL cannot compute SHA-256");
-  return digest;
-}
-
 std::optional<std::size_t> parse_shard_number(std::string_view text) {
   if (!all_digits(text) || text.size() > kMaxShardDigits) return std::nullopt;
   return static_cast<std::size_t>(to_number(text));
@@ -360,7 +339,7 @@ std::optional<Shard> parse_shard(std::string_view text, std::string* error) {
 
 std::size_t shard_of(std::string_view key, std::size_t count) {
   if (count <= 1) return 0;
-  const auto digest = sha256(key);
+  const auto digest = util::sha256(key);
   std::uint64_t value = 0;
   for (std::size_t i = 0; i < 8; ++i) value = (value << 8) | digest[i];
   return static_cast<std::size_t>(value % count);
@@ -390,12 +369,7 @@ std::vector<CrawlTarget> select_targets(std::vector<CrawlTarget> targets, std::o
   return targets;
 }
 
-std::string input_digest(std::string_view text) {
-  std::string hex;
-  hex.reserve(64);
-  for (const auto byte : sha256(text)) hex += fmt::format("{:02x}", byte);
-  return hex;
-}
+std::string input_digest(std::string_view text) { return util::sha256_hex(text); }
 
 InputText read_crawl_input(const std::string& path) {
   const bool standard_input = path == "-";

@@ -17,8 +17,6 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
@@ -28,6 +26,7 @@
 
 #include "crawler/dashboard.hpp"
 #include "db/export.hpp"
+#include "util/worker.hpp"
 
 namespace crawler {
 
@@ -279,6 +278,13 @@ HttpResponse problem(int status, std::string_view reason) {
   return text_response(status, fmt::format("{} {}: {}\n", status, title, printable(reason, 300)));
 }
 
+// The database could not answer (busy past its timeout, gone, damaged): logged, and a 503 for the
+// client, who may try again.
+HttpResponse unavailable(std::string_view target, const util::Error& error) {
+  spdlog::error("serve {}: database: {}", printable(target), error.describe());
+  return problem(503, "the database cannot be read right now");
+}
+
 // One rendered feed, kept for the generation it was rendered at.
 struct RenderedFeed {
   std::int64_t generation = 0;
@@ -307,17 +313,15 @@ std::string make_etag(std::int64_t generation, const std::string& key, bool gzip
 }  // namespace
 
 struct FeedService::State {
-  State(const std::filesystem::path& database, asio::any_io_executor io_executor, FeedLimits feed_limits)
-      : io(std::move(io_executor)),
-        limits(feed_limits),
-        io_store(db::Store::open_readonly(database)),
-        worker_store(db::Store::open_readonly(database)) {}
+  State(std::unique_ptr<db::Store> io_side, std::unique_ptr<db::Store> worker_side, asio::any_io_executor io_executor,
+        FeedLimits feed_limits)
+      : io(std::move(io_executor)), limits(feed_limits), io_store(std::move(io_side)), worker_store(std::move(worker_side)) {}
 
   asio::any_io_executor io;
   FeedLimits limits;
-  db::Store io_store;      // io thread only: the generation
-  db::Store worker_store;  // worker thread only
-  asio::thread_pool worker{1};
+  std::unique_ptr<db::Store> io_store;      // io thread only: the generation
+  std::unique_ptr<db::Store> worker_store;  // worker thread only
+  util::WorkerThread worker;  // renders, the API and the dashboard: off the io thread
 
   // The cache, shared by both threads. Most recently used at the front.
   std::mutex cache_mutex;
@@ -326,35 +330,6 @@ struct FeedService::State {
 
   std::atomic<std::uint64_t> renders{0};
   std::atomic<std::uint64_t> not_modified{0};
-
-  // Runs fn() on the worker thread; the awaiting coroutine resumes on its own (io) executor with the
-  // result, or the exception fn threw. A plain completion handler: no coroutine frame owns fn.
-  // Callers pass a named closure: g++ 12 corrupts closures built inside a co_await expression when
-  // they hold aggregates with default member initialisers (a FeedQuery; seen as a bad free here).
-  template <class Fn>
-  auto on_worker(Fn&& fn) {
-    using Result = std::invoke_result_t<Fn>;
-    return asio::async_initiate<const asio::use_awaitable_t<>, void(std::exception_ptr, Result)>(
-        [this](auto handler, auto work) {
-          auto resume_on = asio::get_associated_executor(handler, io);
-          auto keep_running = asio::make_work_guard(resume_on);
-          asio::post(worker, [handler = std::move(handler), work = std::move(work), resume_on,
-                              keep_running = std::move(keep_running)]() mutable {
-            std::exception_ptr failure;
-            Result result{};
-            try {
-              result = work();
-            } catch (...) {
-              failure = std::current_exception();
-            }
-            asio::post(resume_on, [handler = std::move(handler), failure, result = std::move(result),
-                                   keep_running = std::move(keep_running)]() mutable {
-              std::move(handler)(failure, std::move(result));
-            });
-          });
-        },
-        asio::use_awaitable, std::forward<Fn>(fn));
-  }
 
   std::shared_ptr<const RenderedFeed> cached(const std::string& key, std::int64_t generation) {
     std::lock_guard lock(cache_mutex);
@@ -388,11 +363,15 @@ struct FeedService::State {
   }
 
   // Worker thread: the feed at the database's current generation, rendered unless cached.
-  std::shared_ptr<const RenderedFeed> render(const FeedQuery& query) {
+  util::Result<std::shared_ptr<const RenderedFeed>> render(const FeedQuery& query) {
     const std::string key = query.key();
     // Requests that missed together wait here in line; the first renders, the rest find its result.
-    if (auto feed = cached(key, worker_store.generation())) return feed;
-    auto snapshot = worker_store.feed_snapshot(query.filter);  // the read transaction ends inside
+    const auto generation = worker_store->generation();
+    if (!generation) return generation.error();
+    if (auto feed = cached(key, *generation)) return feed;
+    auto read = worker_store->feed_snapshot(query.filter);  // the read transaction ends inside
+    if (!read) return read.error();
+    const auto& snapshot = *read;
     db::ExportOptions options;
     // The data's own change time, so the same generation renders the same bytes after a restart.
     options.now_ms = snapshot.changed_ms;
@@ -406,7 +385,7 @@ struct FeedService::State {
     feed->identity = std::make_shared<const std::string>(std::move(rendered.text));
     ++renders;
     remember(key, feed);
-    return feed;
+    return std::shared_ptr<const RenderedFeed>(std::move(feed));
   }
 
   asio::awaitable<HttpResponse> feed(const HttpRequest& request, std::string_view format_name,
@@ -417,8 +396,18 @@ struct FeedService::State {
   HttpResponse health();
 };
 
-FeedService::FeedService(const std::filesystem::path& database, asio::any_io_executor io, FeedLimits limits)
-    : state_(std::make_unique<State>(database, std::move(io), limits)) {}
+util::Result<std::unique_ptr<FeedService>> FeedService::open(const std::filesystem::path& database,
+                                                              asio::any_io_executor io, FeedLimits limits) {
+  auto io_side = db::open_store(database.string(), db::OpenMode::read);
+  if (!io_side) return io_side.error();
+  auto worker_side = db::open_store(database.string(), db::OpenMode::read);
+  if (!worker_side) return worker_side.error();
+  std::unique_ptr<FeedService> service(new FeedService());
+  service->state_ = std::make_unique<State>(std::move(io_side).value(), std::move(worker_side).value(), std::move(io), limits);
+  return service;
+}
+
+FeedService::FeedService() = default;
 
 FeedService::~FeedService() {
   if (state_) state_->worker.join();
@@ -454,9 +443,6 @@ asio::awaitable<HttpResponse> FeedService::handle(HttpRequest request) {
     } else {
       response = problem(404, "no such page; try /, /feed/hosts, /api/entries, /api/visits/<id> or /healthz");
     }
-  } catch (const db::Error& error) {
-    spdlog::error("serve {}: database: {}", printable(request.target), error.what());
-    response = problem(503, "the database cannot be read right now");
   } catch (const std::exception& error) {
     spdlog::error("serve {}: {}", printable(request.target), error.what());
     response = problem(500, "internal error");
@@ -465,7 +451,9 @@ asio::awaitable<HttpResponse> FeedService::handle(HttpRequest request) {
 }
 
 HttpResponse FeedService::State::health() {
-  return json_response(200, {{"status", "ok"}, {"generation", io_store.generation()}});
+  const auto generation = io_store->generation();
+  if (!generation) return unavailable("/healthz", generation.error());
+  return json_response(200, {{"status", "ok"}, {"generation", *generation}});
 }
 
 asio::awaitable<HttpResponse> FeedService::State::feed(const HttpRequest& request, std::string_view format_name,
@@ -512,7 +500,9 @@ asio::awaitable<HttpResponse> FeedService::State::feed(const HttpRequest& reques
   const bool gzip = accepts_gzip(request.accept_encoding);
 
   // Step 2: revalidation against the current generation: one indexed read, no rendering.
-  const std::int64_t generation = io_store.generation();
+  const auto current = io_store->generation();
+  if (!current) co_return unavailable(request.target, current.error());
+  const std::int64_t generation = *current;
   // A 304 carries the validators and caching headers of the 200 it stands for, but no encoding.
   auto headers_for = [&](const std::string& etag, bool with_body) {
     std::vector<std::pair<std::string, std::string>> headers{
@@ -530,9 +520,11 @@ asio::awaitable<HttpResponse> FeedService::State::feed(const HttpRequest& reques
   // Step 3: the body, from the cache or rendered on the worker.
   auto rendered = cached(key, generation);
   if (!rendered) {
-    // Named, not a temporary in the co_await expression (see on_worker).
+    // Named, not a temporary in the co_await expression (see util/worker.hpp).
     auto job = [this, query] { return render(query); };
-    rendered = co_await on_worker(std::move(job));
+    auto render_result = co_await worker.run(std::move(job));
+    if (!render_result) co_return unavailable(request.target, render_result.error());
+    rendered = std::move(render_result).value();
   }
   const std::string etag = make_etag(rendered->generation, key, gzip);
   const std::string last_modified = http_date(rendered->changed_ms);
@@ -582,8 +574,10 @@ asio::awaitable<HttpResponse> FeedService::State::entries(const boost::urls::url
       co_return problem(400, fmt::format("unknown parameter {}; expected kind, q, limit, cursor", key));
     }
   }
-  auto job = [this, kind, contains, cursor, limit] { return worker_store.entries_page(kind, contains, cursor, limit); };
-  auto page = co_await on_worker(std::move(job));
+  auto job = [this, kind, contains, cursor, limit] { return worker_store->entries_page(kind, contains, cursor, limit); };
+  auto read = co_await worker.run(std::move(job));
+  if (!read) co_return unavailable("/api/entries", read.error());
+  const auto& page = *read;
   // Each entry is the same object as a line of the jsonl feed, with its id first.
   std::string body = fmt::format("{{\"generation\":{},\"count\":{},\"entries\":[", page.generation, page.entries.size());
   db::ExportOptions options;
@@ -610,8 +604,10 @@ asio::awaitable<HttpResponse> FeedService::State::visit(std::string_view id_text
   const auto [end, error] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
   if (error != std::errc() || end != id_text.data() + id_text.size() || id <= 0)
     co_return problem(404, "a visit id is a positive number");
-  auto job = [this, id] { return worker_store.visit(id); };
-  auto row = co_await on_worker(std::move(job));
+  auto job = [this, id] { return worker_store->visit(id); };
+  auto read = co_await worker.run(std::move(job));
+  if (!read) co_return unavailable("/api/visits", read.error());
+  const auto& row = *read;
   if (!row) co_return problem(404, fmt::format("no visit {}", id));
   auto parse = [](const std::string& text) {
     auto value = nlohmann::json::parse(text, nullptr, false);
@@ -636,14 +632,22 @@ asio::awaitable<HttpResponse> FeedService::State::visit(std::string_view id_text
 asio::awaitable<HttpResponse> FeedService::State::dashboard() {
   const int detections = limits.dashboard_detections;
   const int recent = limits.dashboard_recent;
-  auto job = [this, detections, recent] {
+  auto job = [this, detections, recent]() -> util::Result<std::string> {
     DashboardData data;
-    data.summary = worker_store.summary();
-    data.detections = worker_store.latest_visits({"cryptojacking", "suspicious"}, detections);
-    data.recent = worker_store.latest_visits({}, recent);
+    auto summary = worker_store->summary();
+    if (!summary) return summary.error();
+    auto latest = worker_store->latest_visits({"cryptojacking", "suspicious"}, detections);
+    if (!latest) return latest.error();
+    auto all = worker_store->latest_visits({}, recent);
+    if (!all) return all.error();
+    data.summary = std::move(summary).value();
+    data.detections = std::move(latest).value();
+    data.recent = std::move(all).value();
     return render_dashboard(data);
   };
-  auto html = co_await on_worker(std::move(job));
+  auto rendered = co_await worker.run(std::move(job));
+  if (!rendered) co_return unavailable("/", rendered.error());
+  std::string html = std::move(rendered).value();
   HttpResponse response;
   response.content_type = "text/html; charset=utf-8";
   response.headers.emplace_back("Cache-Control", "no-cache");

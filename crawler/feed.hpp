@@ -4,7 +4,7 @@
 //
 // Threads: handle() runs on the server's single io thread and reads only the generation counter
 // there (the 304 path: one indexed read). Everything heavier (rendering a feed, the API, the
-// dashboard) runs on one worker thread with its own read-only connection, inside a read transaction
+// dashboard) runs on one worker thread (util::WorkerThread) with its own read-only connection, inside a read transaction
 // that ends before the answer is handed back, so no read transaction is ever open while bytes go to
 // a client (a slow client cannot pin the WAL). Rendered feeds are cached per (format, filters) for
 // the generation they were rendered at; a change to the blacklist bumps the generation and so every
@@ -24,6 +24,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "db/store.hpp"
+#include "util/status.hpp"
 
 namespace crawler {
 
@@ -71,9 +72,10 @@ struct FeedLimits {
 
 class FeedService {
  public:
-  // Opens the database twice read-only (db::Store::open_readonly: it must exist, at the current
-  // schema): once for the io thread, once for the worker. Throws db::Error.
-  FeedService(const std::filesystem::path& database, boost::asio::any_io_executor io, FeedLimits limits = {});
+  // Opens the database twice read-only (db::OpenMode::read: it must exist, at the current schema):
+  // once for the io thread, once for the worker.
+  static util::Result<std::unique_ptr<FeedService>> open(const std::filesystem::path& database,
+                                                         boost::asio::any_io_executor io, FeedLimits limits = {});
   ~FeedService();  // waits for a render in progress
   FeedService(const FeedService&) = delete;
   FeedService& operator=(const FeedService&) = delete;
@@ -89,6 +91,7 @@ class FeedService {
   Stats stats() const;
 
  private:
+  FeedService();
   struct State;
   std::unique_ptr<State> state_;
 };

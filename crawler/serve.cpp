@@ -1,6 +1,7 @@
 // crawler/serve.cpp — see serve.hpp. One coroutine accepts; one coroutine per connection reads a
 // request, asks the FeedService, writes the response, and loops while the client keeps it alive.
 #include "crawler/serve.hpp"
+#include "util/clock.hpp"
 
 #include <charconv>
 #include <span>
@@ -31,11 +32,6 @@ constexpr std::size_t kMaxRefusing = 64;
 constexpr std::chrono::seconds kRefuseTimeout{2};
 constexpr auto kRetryAfterSeconds = "1";
 
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Logs what escaped a connection coroutine (a bug: expected failures are values).
 void log_exception(std::exception_ptr failure) {
   if (!failure) return;
@@ -49,7 +45,7 @@ void log_exception(std::exception_ptr failure) {
 template <class Body>
 void common_headers(http::response<Body>& response) {
   response.set(http::field::server, "cjcrawl");
-  response.set(http::field::date, http_date(wall_ms()));
+  response.set(http::field::date, http_date(util::wall_ms()));
   response.set("X-Content-Type-Options", "nosniff");
   response.set("Referrer-Policy", "no-referrer");
 }

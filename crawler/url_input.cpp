@@ -8,14 +8,12 @@
 #include <boost/url/url.hpp>
 #include <fmt/format.h>
 
+#include "util/text.hpp"
+
 namespace crawler {
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
+using util::trim;
 
 // Normalises one absolute http(s) URL: lower-case scheme and host, "/" for an empty path, no fragment.
 ParsedInput normalise(std::string_view text, bool bare) {
@@ -26,9 +24,7 @@ ParsedInput normalise(std::string_view text, bool bare) {
     return {{}, fmt::format("unsupported scheme '{}': only http and https sites can be checked", url.scheme())};
   if (!url.has_authority() || url.encoded_host().empty()) return {{}, "the URL has no host"};
   if (url.has_userinfo()) return {{}, "credentials in URLs are not accepted"};
-  std::string host(url.encoded_host());
-  std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
-  url.set_encoded_host(host);
+  url.set_encoded_host(util::to_lower(url.encoded_host()));
   url.remove_fragment();
   url.normalize_scheme();
   // Boost.URL 1.81 writes an empty path set to "/" as "/./"; normalising removes the dot segment.

@@ -1,17 +1,22 @@
 // crawler/visit.hpp — one site, in a fresh browser context, full instrumentation, evidence out.
 //
 // A visit opens a fresh context in the slot's sandboxed Chrome (launching one if there is none),
-// auto-attaches to every target the page creates (workers, cross-site iframes, popups, shared and
-// service workers), collects scripts, WebSockets, frames and remote IPs, samples renderer CPU from
-// the load event until the CPU rule decides, and disposes of the context. With one site at a time
-// per browser, every renderer's CPU is the site's. It produces `blacklist::Evidence` plus the rule's
-// outcome; judging and storing happen elsewhere.
-// Everything it keeps from the page is bounded by the limits below; drops are counted in evidence.
+// has every target the page creates (workers, cross-site iframes, popups, shared and service
+// workers) attached and wired, collects scripts, WebSockets, frames and remote IPs, samples renderer
+// CPU from the load event until the verdict is settled, and disposes of the context. With one site at
+// a time per browser, every renderer's CPU is the site's. It produces `blacklist::Evidence` plus the
+// CPU rule's outcome; judging and storing happen elsewhere.
+//
+// The controller (visit.cpp) runs the steps and decides when the visit settles; the parts that
+// collect are target_tracker, script_collector, network_collector and cpu_sampler (visit_context.hpp).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -19,25 +24,21 @@
 #include "blacklist/detector.hpp"
 #include "blacklist/evidence.hpp"
 #include "blacklist/scan_cache.hpp"
+#include "cdp/browser.hpp"
 #include "cdp/chrome_process.hpp"
-#include "crawler/browser.hpp"
+#include "cdp/commands.hpp"
+#include "crawler/visit_context.hpp"
+#include "util/worker.hpp"
 
 namespace crawler {
 
-struct VisitLimits {
-  std::uint64_t max_script_source_bytes = 8u << 20;   // per script; longer ones are recorded `oversize`
-  std::uint64_t max_total_source_bytes = 64u << 20;   // per visit, over all fetched sources
-  std::size_t max_scripts = 2'000;                    // script records kept per visit
-  std::size_t max_pending_source_fetches = 256;       // queued Debugger.getScriptSource calls
-  std::size_t max_targets = 64;                       // instrumented targets; more are only resumed
-  std::size_t max_websockets = 64;                    // socket records kept per visit
-  std::size_t max_frames_per_socket = 20;             // frames stored per socket (all are counted)
-  std::size_t max_frame_payload_bytes = 2'048;        // stored prefix of each frame
-  std::size_t max_remote_ips = 256;
-};
+// Makes the browser a visit runs in when the slot has none. Default: cdp::Browser::launch.
+using BrowserFactory =
+    std::function<boost::asio::awaitable<util::Result<std::shared_ptr<cdp::Browser>>>(const cdp::LaunchOptions&)>;
 
 struct VisitOptions {
   cdp::LaunchOptions launch;
+  BrowserFactory browser_factory;                    // null: launch Chrome
   std::chrono::milliseconds site_deadline{45'000};   // launch + load + sampling
   std::chrono::milliseconds load_timeout{15'000};    // sampling starts at load, or at this deadline
   std::chrono::milliseconds sample_period{500};
@@ -50,6 +51,8 @@ struct VisitOptions {
   // not read again. Not owned; shared by a crawl's slots, made with its Detector. Null: every visit
   // reads every script (`check`, and `crawl --script-cache 0`).
   blacklist::ScanCache* scan_cache = nullptr;
+  // Where sources are decoded and scanned, off the event loop. Not owned. Null: on the loop.
+  util::WorkerThread* scanner = nullptr;
   // A light synthetic interaction after load (mouse moves, a wheel scroll), for miners that wait
   // for a visitor's first gesture. --no-interaction turns it off.
   bool interact = true;
@@ -68,11 +71,13 @@ struct VisitOutcome {
   // Set when the visit closed its browser, which must not serve another site: "crash",
   // "connection lost", "hang" (the site deadline, or a context that would not go) or "setup failed".
   std::string browser_retired;
+  // The processes Chrome reported at the last CPU sample (for the slot's memory cap).
+  std::vector<cdp::ProcessInfo> processes;
 };
 
 // Runs one visit of `url` (already normalised, http or https) in `browser`, which is launched first
 // when null and reset when the visit retires it. `input` is what the user typed.
-boost::asio::awaitable<VisitOutcome> visit(std::shared_ptr<Browser>& browser, std::string input, std::string url,
+boost::asio::awaitable<VisitOutcome> visit(std::shared_ptr<cdp::Browser>& browser, std::string input, std::string url,
                                            const VisitOptions& options);
 
 // One visit in a browser of its own, closed afterwards (`cjcrawl check`).

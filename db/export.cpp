@@ -18,6 +18,8 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include "util/text.hpp"
+
 namespace db {
 namespace {
 
@@ -96,17 +98,9 @@ std::string header_text(std::string_view text) {
   return out;
 }
 
-// ASCII lower case; other bytes as they are.
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 // Lower case, without one trailing dot.
 std::string lower_host(std::string_view text) {
-  std::string host = lower(text);
+  std::string host = util::to_lower(text);
   if (host.ends_with('.')) host.pop_back();
   return host;
 }
@@ -242,7 +236,7 @@ UrlCheck check_url(std::string_view value) {
     return fail("URL has a space, control character or non-ASCII byte");
   std::string_view rest = value;
   if (const std::size_t separator = value.find("://"); separator != std::string_view::npos) {
-    const std::string scheme = lower(value.substr(0, separator));
+    const std::string scheme = util::to_lower(value.substr(0, separator));
     if (scheme != "http" && scheme != "https" && scheme != "ws" && scheme != "wss")
       return fail("not an http, https, ws or wss URL");
     rest.remove_prefix(separator + 3);
@@ -325,7 +319,7 @@ std::string lower_path_of(std::string_view value) {
   const auto scheme = value.find("://");
   const auto slash = value.find('/', scheme == std::string_view::npos ? 0 : scheme + 3);
   if (slash == std::string_view::npos) return scheme == std::string_view::npos ? "" : "/";
-  return lower(value.substr(slash, value.find('#', slash) - slash));
+  return util::to_lower(value.substr(slash, value.find('#', slash) - slash));
 }
 
 // The allow list, as the line formats consult it. Its values are not checked like blocked ones: an
@@ -339,7 +333,7 @@ class AllowList {
       if (value.find("://") != std::string::npos) {
         urls_.insert(value);
       } else if (const auto slash = value.find('/'); slash != std::string::npos) {
-        prefixes_[lower_host(value.substr(0, slash))].push_back(lower(value.substr(slash)));
+        prefixes_[lower_host(value.substr(0, slash))].push_back(util::to_lower(value.substr(slash)));
       } else {
         hosts_.insert(lower_host(value));
       }

@@ -37,7 +37,41 @@ bool is_blank_tail(const char* tail, const char* end) {
 // ---- Error ----
 
 Error::Error(int code, std::string context, const std::string& message)
-    : std::runtime_error(shorten(context) + ": " + message), code_(code), context_(std::move(context)) {}
+    : std::runtime_error(shorten(context) + ": " + message), code_(code), context_(std::move(context)),
+      message_(message) {}
+
+Error::Error(int code, std::string context, const std::string& message, util::ErrorCode kind)
+    : Error(code, std::move(context), message) {
+  kind_ = kind;
+}
+
+util::ErrorCode Error::kind() const noexcept {
+  using util::ErrorCode;
+  if (kind_) return *kind_;
+  switch (code_ & 0xff) {
+    case SQLITE_BUSY: return ErrorCode::busy;
+    case SQLITE_LOCKED: return ErrorCode::locked;
+    case SQLITE_CORRUPT: return ErrorCode::corrupt;
+    case SQLITE_NOTADB: return ErrorCode::not_a_database;
+    case SQLITE_READONLY: return ErrorCode::read_only;
+    case SQLITE_FULL: return ErrorCode::full;
+    case SQLITE_CANTOPEN: return ErrorCode::cannot_open;
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return ErrorCode::permission;
+    case SQLITE_CONSTRAINT: return ErrorCode::constraint;
+    case SQLITE_IOERR: return ErrorCode::io;
+    case SQLITE_NOMEM: return ErrorCode::internal;
+    default: return ErrorCode::database;
+  }
+}
+
+util::Error to_error(const Error& error) {
+  // The context as what() shows it (long SQL cut short), so describe() reads like what().
+  const std::string what = error.what();
+  const std::string suffix = ": " + error.message();
+  std::string context = what.ends_with(suffix) ? what.substr(0, what.size() - suffix.size()) : error.context();
+  return util::make_error(error.kind(), std::move(context), error.message(), error.code());
+}
 
 // ---- Statement ----
 

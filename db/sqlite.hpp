@@ -9,29 +9,62 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <string>
 #include <string_view>
 
 #include <sqlite3.h>
 
+#include "util/status.hpp"
+
 namespace db {
 
 // A failed SQLite call. what() reads "<context>: <SQLite message>"; context is the SQL text or the
-// operation (e.g. "open /path/to.db").
+// operation (e.g. "open /path/to.db"). Inside db/ only: the store turns it into a util::Error
+// (to_error) at its interface, so no other module sees SQLite's codes.
 class Error : public std::runtime_error {
  public:
   Error(int code, std::string context, const std::string& message);
+  // A failure this layer detects itself, with its class stated (e.g. a schema that is too new).
+  Error(int code, std::string context, const std::string& message, util::ErrorCode kind);
 
   // SQLite's extended result code (SQLITE_BUSY, SQLITE_CONSTRAINT_UNIQUE, ...). For failures this
   // layer detects itself (misuse, refused schema) it is the closest primary code.
   int code() const noexcept { return code_; }
   const std::string& context() const noexcept { return context_; }
+  const std::string& message() const noexcept { return message_; }
+  // What kind of failure it is, for callers outside db/: busy, locked, corrupt, read_only, ...
+  util::ErrorCode kind() const noexcept;
 
  private:
   int code_;
   std::string context_;
+  std::string message_;
+  std::optional<util::ErrorCode> kind_;
 };
+
+// The util::Error a caller outside db/ sees for `error`: its kind, context and message, with the
+// SQLite code kept as native_code (for logs and tests).
+util::Error to_error(const Error& error);
+
+// Runs `work` and returns its value, or the util::Error of the db::Error it threw. Other exceptions
+// (bugs) pass through.
+template <class Work>
+auto guarded(Work&& work) -> util::Result<std::invoke_result_t<Work&>> {
+  using Value = std::invoke_result_t<Work&>;
+  try {
+    if constexpr (std::is_void_v<Value>) {
+      work();
+      return util::Status{};
+    } else {
+      return work();
+    }
+  } catch (const Error& error) {
+    return to_error(error);
+  }
+}
 
 class Database;
 

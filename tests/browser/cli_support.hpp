@@ -10,9 +10,8 @@
 
 namespace testsupport {
 
-// shared/data/blocklists: the real public lists, beside the repository (as CI lays it out).
-inline const std::filesystem::path kBlocklists =
-    std::filesystem::path(CJCRAWL_FIXTURES).parent_path().parent_path().parent_path() / "shared/data/blocklists";
+// The real public lists, copied with their licences into the repository (tests/fixtures/blocklists).
+inline const std::filesystem::path kBlocklists = std::filesystem::path(CJCRAWL_FIXTURES) / "blocklists";
 
 inline ProcessResult cjcrawl(std::vector<std::string> args) {
   args.insert(args.begin(), CJCRAWL_BINARY);

@@ -1,7 +1,7 @@
 // tests/browser/test_corpus.cpp — the evaluation corpus in real Chromium: every fixture of
 // tests/fixtures/sites/corpus/expected.tsv gets its expected verdict, and the confusion matrix is
 // printed (scripts/corpus-matrix.sh shows it). Sampling is 250 ms × 12 (a 3 s window): long enough
-// that a 2 s proof-of-work burst cannot fill it, short enough to keep the suite quick.
+// that the proof-of-work captcha's burst (800 ms of hashing, bounded by time) cannot fill it, short enough to keep the suite quick.
 #include <catch2/catch.hpp>
 
 #include <fstream>

@@ -1,5 +1,5 @@
 // tests/browser/test_import.cpp — `cjcrawl import` as a user runs it: the real public blocklists from
-// shared/data/blocklists, served over HTTP on loopback (with ETags, so the 304 path is real), files,
+// tests/fixtures/blocklists, served over HTTP on loopback (with ETags, so the 304 path is real), files,
 // failures that do not stop the other sources, and an imported domain making a check conclusive.
 #include <catch2/catch.hpp>
 
@@ -19,7 +19,7 @@ using testsupport::kBlocklists;
 using testsupport::sql;
 
 TEST_CASE("import over HTTP: counts by kind, then 304 changes nothing", "[cli][import]") {
-  REQUIRE(std::filesystem::is_directory(kBlocklists));  // shared/ lies beside the repository
+  REQUIRE(std::filesystem::is_directory(kBlocklists));  // tests/fixtures/blocklists
   testsupport::FixtureServer server(kBlocklists);
   testsupport::TempDir dir;
   const auto db = dir.path() / "t.db";

@@ -37,7 +37,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cdp/connection.hpp"
-#include "cdp/error.hpp"
+#include "util/status.hpp"
 
 namespace {
 
@@ -270,7 +270,7 @@ void rethrow(std::exception_ptr error) {
 struct CallOutcome {
   Clock::time_point started_at = Clock::now();
   Clock::time_point finished_at;
-  std::optional<cdp::Result<Json>> result;
+  std::optional<util::Result<Json>> result;
 
   bool done() const { return result.has_value(); }
   std::chrono::milliseconds elapsed() const {
@@ -278,13 +278,13 @@ struct CallOutcome {
   }
 };
 
-asio::awaitable<void> await_into(asio::awaitable<cdp::Result<Json>> call, std::shared_ptr<CallOutcome> outcome) {
+asio::awaitable<void> await_into(asio::awaitable<util::Result<Json>> call, std::shared_ptr<CallOutcome> outcome) {
   auto result = co_await std::move(call);
   outcome->finished_at = Clock::now();
   outcome->result.emplace(std::move(result));
 }
 
-using ConnectOutcome = std::optional<cdp::Result<std::unique_ptr<cdp::Connection>>>;
+using ConnectOutcome = std::optional<util::Result<std::unique_ptr<cdp::Connection>>>;
 
 asio::awaitable<void> connect_into(std::string url, std::size_t max_message_bytes,
                                    std::shared_ptr<ConnectOutcome> outcome) {
@@ -418,12 +418,12 @@ TEST_CASE("an error reply becomes a protocol error naming the method", "[cdp]") 
     REQUIRE(client.run_until([&] { return call->done(); }));
 
     REQUIRE_FALSE(call->result->ok());
-    const cdp::Error& error = call->result->error();
-    CHECK(error.kind == cdp::ErrorKind::protocol);
-    CHECK(error.code == -32000);
+    const util::Error& error = call->result->error();
+    CHECK(error.code == util::ErrorCode::protocol);
+    CHECK(error.native_code == -32000);
     CHECK(error.message == "No target");
-    CHECK(error.method == "Target.attachToTarget");
-    CHECK_THROWS_AS(call->result->value(), cdp::CallFailed);
+    CHECK(error.context == "Target.attachToTarget");
+    CHECK_THROWS_AS(call->result->value(), util::Failure);
     CHECK(client.connection().is_open());
   }
   CHECK(server.wait_finished() == "");
@@ -444,8 +444,8 @@ TEST_CASE("an unanswered call times out, its late reply is counted, and later ca
     auto slow = client.call("Test.slow", Json::object(), {}, 200ms);
     REQUIRE(client.run_until([&] { return slow->done(); }));
     REQUIRE_FALSE(slow->result->ok());
-    CHECK(slow->result->error().kind == cdp::ErrorKind::timeout);
-    CHECK(slow->result->error().method == "Test.slow");
+    CHECK(slow->result->error().code == util::ErrorCode::timeout);
+    CHECK(slow->result->error().context == "Test.slow");
     CHECK(slow->elapsed() >= 200ms);
     CHECK(slow->elapsed() < 700ms);
 
@@ -483,7 +483,7 @@ TEST_CASE("when the socket closes mid-call every pending call fails at once with
 
   for (const auto& call : calls) {
     REQUIRE_FALSE(call->result->ok());
-    CHECK(call->result->error().kind == cdp::ErrorKind::connection_closed);
+    CHECK(call->result->error().code == util::ErrorCode::connection_closed);
     CHECK(call->elapsed() < 1s);
   }
   REQUIRE(client.run_until([&] { return client.run_finished(); }, 1s));
@@ -495,7 +495,7 @@ TEST_CASE("when the socket closes mid-call every pending call fails at once with
   client.poll();
   REQUIRE(late->done());
   REQUIRE_FALSE(late->result->ok());
-  CHECK(late->result->error().kind == cdp::ErrorKind::connection_closed);
+  CHECK(late->result->error().code == util::ErrorCode::connection_closed);
   CHECK(server.wait_finished() == "");
 }
 
@@ -537,7 +537,7 @@ TEST_CASE("a message over the size limit ends the connection with a clear reason
   auto call = client.call("Debugger.getScriptSource", Json::object(), {}, 30s);
   REQUIRE(client.run_until([&] { return call->done(); }));
   REQUIRE_FALSE(call->result->ok());
-  CHECK(call->result->error().kind == cdp::ErrorKind::connection_closed);
+  CHECK(call->result->error().code == util::ErrorCode::connection_closed);
   CHECK(call->elapsed() < 1s);
 
   REQUIRE(client.run_until([&] { return client.run_finished(); }));
@@ -576,14 +576,14 @@ TEST_CASE("events are routed to the session that attached them, and unknown sess
     Client client(server.url());
     cdp::Connection& connection = client.connection();
     struct Seen {
-      cdp::Session session;
+      cdp::TargetInfo session;
       std::string method;
-      bool s1_known = false;                   // connection.session("S1") at dispatch time
+      bool s1_known = false;                   // connection.target("S1") at dispatch time
       std::uint64_t unknown_session_events = 0;  // the counter at dispatch time
     };
     std::vector<Seen> seen;
-    connection.on_event([&](const cdp::Session& session, std::string_view method, const Json&) {
-      seen.push_back({session, std::string(method), connection.session("S1") != nullptr,
+    connection.on_event([&](const cdp::TargetInfo& session, std::string_view method, const Json&) {
+      seen.push_back({session, std::string(method), connection.target("S1") != nullptr,
                       connection.counters().unknown_session_events});
     });
     REQUIRE(client.run_until([&] { return seen.size() >= 2; }));
@@ -599,28 +599,28 @@ TEST_CASE("events are routed to the session that attached them, and unknown sess
     REQUIRE(seen.size() == 4);
     // The ghost event never reached the handler, but was counted before the attach arrived.
     CHECK(seen[0].method == "Target.attachedToTarget");
-    CHECK(seen[0].session.id.empty());
+    CHECK(seen[0].session.session_id.empty());
     CHECK(seen[0].session.type == "browser");
     CHECK(seen[0].unknown_session_events == 1);
     CHECK(seen[0].s1_known);
 
     CHECK(seen[1].method == "Runtime.executionContextCreated");
-    CHECK(seen[1].session.id == "S1");
+    CHECK(seen[1].session.session_id == "S1");
     CHECK(seen[1].session.target_id == "T1");
     CHECK(seen[1].session.type == "worker");
     CHECK(seen[1].session.url == "http://127.0.0.1/miner.js");
-    CHECK(seen[1].session.parent_id.empty());
+    CHECK(seen[1].session.parent_session_id.empty());
     CHECK(seen[1].session.waiting_for_debugger);
 
     CHECK(seen[2].method == "Target.detachedFromTarget");
-    CHECK(seen[2].session.id.empty());
+    CHECK(seen[2].session.session_id.empty());
     CHECK(seen[3].method == "Test.done");
     CHECK_FALSE(seen[3].s1_known);
 
     // The S1 event after the detach was counted, not dispatched.
     CHECK(connection.counters().unknown_session_events == 2);
     CHECK(connection.counters().events_dispatched == 4);
-    CHECK(connection.session("S1") == nullptr);
+    CHECK(connection.target("S1") == nullptr);
     CHECK(connection.session_count() == 1);
 
     const auto requests = server.requests();
@@ -677,7 +677,7 @@ TEST_CASE("connect refuses a non-loopback DevTools address before touching the n
   io.poll();  // runs only what is ready: a TCP connect could not have completed here
   REQUIRE(outcome->has_value());
   REQUIRE_FALSE((*outcome)->ok());
-  CHECK((*outcome)->error().method == "connect");
+  CHECK((*outcome)->error().context == "connect");
   CHECK_THAT((*outcome)->error().message, Contains(host));
 }
 
@@ -700,12 +700,12 @@ TEST_CASE("calls on a session whose target detaches fail at once, and other sess
   });
   {
     Client client(server.url());
-    REQUIRE(client.run_until([&] { return client.connection().session("S1") != nullptr; }));
+    REQUIRE(client.run_until([&] { return client.connection().target("S1") != nullptr; }));
     auto stuck = client.call("Network.enable", Json::object(), "S1");  // kGenerousTimeout: far away
     auto browser_call = client.call("Browser.getVersion");
     REQUIRE(client.run_until([&] { return stuck->done() && browser_call->done(); }));
     REQUIRE_FALSE(stuck->result->ok());
-    CHECK(stuck->result->error().kind == cdp::ErrorKind::target_detached);
+    CHECK(stuck->result->error().code == util::ErrorCode::target_gone);
     CHECK(stuck->result->error().message == "the target detached");
     CHECK(stuck->elapsed() < 2s);
     CHECK(browser_call->result->ok());
@@ -728,7 +728,7 @@ TEST_CASE("a lone surrogate from a page does not cost the message: events and st
   {
     Client client(server.url());
     std::vector<std::string> messages;
-    client.connection().on_event([&](const cdp::Session&, std::string_view method, const Json& params) {
+    client.connection().on_event([&](const cdp::TargetInfo&, std::string_view method, const Json& params) {
       if (method == "Page.javascriptDialogOpening") messages.push_back(params.value("message", std::string()));
     });
     auto call = client.call("Debugger.getScriptSource");

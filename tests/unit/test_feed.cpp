@@ -17,7 +17,7 @@
 
 #include "crawler/dashboard.hpp"
 #include "crawler/feed.hpp"
-#include "db/store.hpp"
+#include "db/sqlite_store.hpp"
 
 namespace {
 
@@ -168,14 +168,15 @@ TEST_CASE("dashboard text is escaped and the CPU chart marks the samples over th
 TEST_CASE("feeds revalidate with generation ETags that survive a restart and move with every change", "[feed]") {
   TempDb file;
   {
-    auto store = db::Store::open(file.path);
-    store.replace_source_entries("list-a", "domains", domains(50, "example"), "", "", 60, 1'795'687'200'000);
+    auto store = db::SqliteStore::open(file.path).value();
+    store.replace_source_entries("list-a", "domains", domains(50, "example"), "", "", 60, 1'795'687'200'000).value();
   }
   asio::io_context io;
   std::string first_etag;
   std::string first_body;
   {
-    crawler::FeedService service(file.path, io.get_executor());
+    auto owned = crawler::FeedService::open(file.path, io.get_executor()).value();
+    crawler::FeedService& service = *owned;
     auto response = ask(service, io, get("/feed/hosts"));
     REQUIRE(response.status == 200);
     CHECK(response.content_type == "text/plain; charset=utf-8");
@@ -220,7 +221,8 @@ TEST_CASE("feeds revalidate with generation ETags that survive a restart and mov
   }
   {
     // A restart: same generation, same bytes, same ETag.
-    crawler::FeedService service(file.path, io.get_executor());
+    auto owned = crawler::FeedService::open(file.path, io.get_executor()).value();
+    crawler::FeedService& service = *owned;
     auto request = get("/feed/hosts");
     request.if_none_match = first_etag;
     CHECK(ask(service, io, request).status == 304);
@@ -229,8 +231,8 @@ TEST_CASE("feeds revalidate with generation ETags that survive a restart and mov
 
     // A writer changes the blacklist while the server runs: the old ETag no longer matches.
     {
-      auto store = db::Store::open(file.path);
-      store.replace_source_entries("list-a", "domains", domains(51, "example"), "", "", 60, 1'795'690'800'000);
+      auto store = db::SqliteStore::open(file.path).value();
+      store.replace_source_entries("list-a", "domains", domains(51, "example"), "", "", 60, 1'795'690'800'000).value();
     }
     auto changed = ask(service, io, request);
     CHECK(changed.status == 200);
@@ -243,12 +245,13 @@ TEST_CASE("feeds revalidate with generation ETags that survive a restart and mov
 TEST_CASE("feed filters: since, kind, source, confidence, bad parameters are 400, unknown formats 404", "[feed]") {
   TempDb file;
   {
-    auto store = db::Store::open(file.path);
-    store.replace_source_entries("old-list", "domains", domains(3, "old"), "", "", 40, 1'700'000'000'000);
-    store.replace_source_entries("new-list", "domains", domains(2, "new"), "", "", 90, 1'795'687'200'000);
+    auto store = db::SqliteStore::open(file.path).value();
+    store.replace_source_entries("old-list", "domains", domains(3, "old"), "", "", 40, 1'700'000'000'000).value();
+    store.replace_source_entries("new-list", "domains", domains(2, "new"), "", "", 90, 1'795'687'200'000).value();
   }
   asio::io_context io;
-  crawler::FeedService service(file.path, io.get_executor());
+  auto owned = crawler::FeedService::open(file.path, io.get_executor()).value();
+    crawler::FeedService& service = *owned;
   auto since = ask(service, io, get("/feed/domains?since=2026-01-01T00:00:00Z"));
   CHECK(since.status == 200);
   CHECK(*since.body == "miner0.new\nminer1.new\n");
@@ -279,13 +282,14 @@ TEST_CASE("feed filters: since, kind, source, confidence, bad parameters are 400
 TEST_CASE("the entries API pages through every active entry once, with kind and substring filters", "[feed]") {
   TempDb file;
   {
-    auto store = db::Store::open(file.path);
+    auto store = db::SqliteStore::open(file.path).value();
     auto entries = domains(23, "example");
     entries.push_back({"ws_endpoint", "pool.example/proxy"});
-    store.replace_source_entries("list", "domains", entries, "", "", 60, 1000);
+    store.replace_source_entries("list", "domains", entries, "", "", 60, 1000).value();
   }
   asio::io_context io;
-  crawler::FeedService service(file.path, io.get_executor());
+  auto owned = crawler::FeedService::open(file.path, io.get_executor()).value();
+    crawler::FeedService& service = *owned;
   std::set<std::string> values;
   std::string cursor;
   std::int64_t last_id = 0;
@@ -321,7 +325,7 @@ TEST_CASE("a visit's evidence and CPU trace come back from the API, unknown ids 
   TempDb file;
   std::int64_t id = 0;
   {
-    auto store = db::Store::open(file.path);
+    auto store = db::SqliteStore::open(file.path).value();
     blacklist::Evidence evidence;
     evidence.input = evidence.url = evidence.final_url = "https://victim.test/";
     evidence.cpu_samples = {{0, 0}, {0.5, 0.49}, {1.0, 0.98}};
@@ -331,10 +335,11 @@ TEST_CASE("a visit's evidence and CPU trace come back from the API, unknown ids 
     judgement.confidence = 95;
     judgement.reasons.push_back({"pool_protocol", "coinhive jobs and submits", "conclusive"});
     judgement.offenders.push_back({"page", "https://victim.test/"});
-    id = store.record_visit(evidence, judgement, 1000);
+    id = store.record_visit(evidence, judgement, 1000).value();
   }
   asio::io_context io;
-  crawler::FeedService service(file.path, io.get_executor());
+  auto owned = crawler::FeedService::open(file.path, io.get_executor()).value();
+    crawler::FeedService& service = *owned;
   auto response = ask(service, io, get("/api/visits/" + std::to_string(id)));
   REQUIRE(response.status == 200);
   const auto visit = nlohmann::json::parse(*response.body);
@@ -357,6 +362,8 @@ TEST_CASE("a visit's evidence and CPU trace come back from the API, unknown ids 
 
 TEST_CASE("the feed server refuses a missing database with a message saying how to make one", "[feed]") {
   asio::io_context io;
-  CHECK_THROWS_WITH(crawler::FeedService("/nonexistent/cjcrawl.db", io.get_executor()),
-                    Catch::Contains("no database there"));
+  const auto refused = crawler::FeedService::open("/nonexistent/cjcrawl.db", io.get_executor());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == util::ErrorCode::not_found);
+  CHECK_THAT(refused.error().describe(), Catch::Contains("no database there"));
 }

@@ -1,6 +1,6 @@
 // tests/unit/test_list_import.cpp — parsing public miner blocklists (blacklist/list_import).
 //
-// The eight real lists in shared/data/blocklists with their counts worked out independently (shell
+// The eight real lists in tests/fixtures/blocklists with their counts worked out independently (shell
 // and awk, see each row), format detection, a short table per format, and hostile input.
 #include <catch2/catch.hpp>
 
@@ -22,8 +22,8 @@ using blacklist::SkipKind;
 namespace {
 
 std::filesystem::path blocklists_dir() {
-  // tests/unit/ → /work/main → /work → shared/data/blocklists
-  return std::filesystem::path(__FILE__).parent_path() / ".." / ".." / ".." / "shared" / "data" / "blocklists";
+  // tests/unit/ → tests/fixtures/blocklists (copies of the real lists, with their licences)
+  return std::filesystem::path(__FILE__).parent_path() / ".." / "fixtures" / "blocklists";
 }
 
 std::string read_file(const std::filesystem::path& path) {
@@ -79,8 +79,8 @@ TEST_CASE("real lists import with the counts worked out independently", "[import
   const auto dir = blocklists_dir();
   if (!std::filesystem::is_directory(dir))
     FAIL("the real blocklists are missing: expected them in " << dir.lexically_normal().string()
-                                                                 << " (shared/data/blocklists beside the repository)");
-  // Derivations (in shared/data/blocklists; psl.awk = an awk check of each host against the exact and
+                                                                 << " (tests/fixtures/blocklists in the repository)");
+  // Derivations (in tests/fixtures/blocklists; psl.awk = an awk check of each host against the exact and
   // wildcard rules of /usr/share/publicsuffix/public_suffix_list.dat, which flagged none except where
   // noted):
   const std::vector<RealList> lists = {

@@ -10,7 +10,7 @@
 
 #include "blacklist/evidence.hpp"
 #include "db/sqlite.hpp"
-#include "db/store.hpp"
+#include "db/sqlite_store.hpp"
 
 namespace {
 
@@ -101,14 +101,14 @@ std::int64_t count_rows(const db::Database& database, std::string_view sql) {
 }  // namespace
 
 TEST_CASE("a clean visit is stored with its evidence and blacklists nothing", "[db]") {
-  db::Store store = db::Store::open_memory();
+  db::SqliteStore store = db::SqliteStore::open_memory();
   const auto evidence = clean_evidence("https://clean.example/");
 
-  const std::int64_t id = store.record_visit(evidence, kClean, 1'700'000'005'000);
+  const std::int64_t id = store.record_visit(evidence, kClean, 1'700'000'005'000).value();
 
-  CHECK(store.visit_count() == 1);
-  CHECK(store.blacklist_entries().empty());
-  const auto row = store.visit(id);
+  CHECK(store.visit_count().value() == 1);
+  CHECK(store.blacklist_entries().value().empty());
+  const auto row = store.visit(id).value();
   REQUIRE(row.has_value());
   CHECK(row->id == id);
   CHECK(row->input == "https://clean.example/");
@@ -131,25 +131,25 @@ TEST_CASE("a clean visit is stored with its evidence and blacklists nothing", "[
   CHECK(samples[0]["wait_percent"] == 0.0);
   CHECK(samples[1]["cpu_percent"] == 5.0);
   CHECK(samples[1]["wait_percent"] == 2.0);
-  CHECK_FALSE(store.visit(id + 1).has_value());
+  CHECK_FALSE(store.visit(id + 1).value().has_value());
 }
 
 TEST_CASE("a suspicious visit is stored but blacklists nothing", "[db]") {
-  db::Store store = db::Store::open_memory();
+  db::SqliteStore store = db::SqliteStore::open_memory();
   const std::int64_t id = store.record_visit(mining_evidence("https://maybe.example/"),
-                                             judgement(blacklist::Verdict::suspicious, 60), 1000);
-  CHECK(store.visit(id)->verdict == "suspicious");
-  CHECK(store.blacklist_entries().empty());
+                                             judgement(blacklist::Verdict::suspicious, 60), 1000).value();
+  CHECK(store.visit(id).value()->verdict == "suspicious");
+  CHECK(store.blacklist_entries().value().empty());
 }
 
 TEST_CASE("a cryptojacking visit blacklists the page and each pool endpoint without its query", "[db]") {
-  db::Store store = db::Store::open_memory();
+  db::SqliteStore store = db::SqliteStore::open_memory();
   const auto evidence = mining_evidence("https://miner.example/");
   const auto verdict = judgement(blacklist::Verdict::cryptojacking, 90, &evidence);
 
-  const std::int64_t id = store.record_visit(evidence, verdict, 1000);
+  const std::int64_t id = store.record_visit(evidence, verdict, 1000).value();
 
-  const auto entries = store.blacklist_entries();
+  const auto entries = store.blacklist_entries().value();
   REQUIRE(entries.size() == 3);  // two sockets to one pool are one endpoint
   CHECK(entries[0].kind == "page");
   CHECK(entries[0].value == "https://miner.example/home");  // the final URL, not the input
@@ -168,32 +168,32 @@ TEST_CASE("a cryptojacking visit blacklists the page and each pool endpoint with
     CHECK(reasons.at("visit_id") == id);
     CHECK(reasons.at("reasons") == blacklist::to_json(mining_evidence("https://miner.example/"), verdict)["reasons"]);
   }
-  CHECK(store.visit(id)->verdict == "cryptojacking");
+  CHECK(store.visit(id).value()->verdict == "cryptojacking");
 }
 
 TEST_CASE("the blacklisted page is the navigated URL when no final URL was seen", "[db]") {
-  db::Store store = db::Store::open_memory();
+  db::SqliteStore store = db::SqliteStore::open_memory();
   auto evidence = mining_evidence("https://miner.example/");
   evidence.final_url.clear();
   evidence.websockets.clear();
 
-  store.record_visit(evidence, judgement(blacklist::Verdict::cryptojacking, 80, &evidence), 1000);
+  store.record_visit(evidence, judgement(blacklist::Verdict::cryptojacking, 80, &evidence), 1000).value();
 
-  const auto entries = store.blacklist_entries();
+  const auto entries = store.blacklist_entries().value();
   REQUIRE(entries.size() == 1);
   CHECK(entries[0].kind == "page");
   CHECK(entries[0].value == "https://miner.example/");
 }
 
 TEST_CASE("visiting a mining site again adds hits instead of duplicating entries", "[db]") {
-  db::Store store = db::Store::open_memory();
+  db::SqliteStore store = db::SqliteStore::open_memory();
   const auto evidence = mining_evidence("https://miner.example/");
 
-  store.record_visit(evidence, judgement(blacklist::Verdict::cryptojacking, 90, &evidence), 1000);
+  store.record_visit(evidence, judgement(blacklist::Verdict::cryptojacking, 90, &evidence), 1000).value();
   const std::int64_t second =
-      store.record_visit(evidence, judgement(blacklist::Verdict::cryptojacking, 70, &evidence), 5000);
+      store.record_visit(evidence, judgement(blacklist::Verdict::cryptojacking, 70, &evidence), 5000).value();
 
-  auto entries = store.blacklist_entries();
+  auto entries = store.blacklist_entries().value();
   REQUIRE(entries.size() == 3);
   for (const auto& entry : entries) {
     CAPTURE(entry.value);
@@ -207,9 +207,9 @@ TEST_CASE("visiting a mining site again adds hits instead of duplicating entries
   // Another site on the same pool: the endpoint gains a hit, the new page gets its own entry.
   auto other = mining_evidence("https://second-site.example/");
   other.websockets.resize(1);
-  store.record_visit(other, judgement(blacklist::Verdict::cryptojacking, 95, &other), 9000);
+  store.record_visit(other, judgement(blacklist::Verdict::cryptojacking, 95, &other), 9000).value();
 
-  entries = store.blacklist_entries();
+  entries = store.blacklist_entries().value();
   REQUIRE(entries.size() == 4);
   CHECK(entries[0].value == "https://miner.example/home");
   CHECK(entries[0].hits == 2);
@@ -220,7 +220,7 @@ TEST_CASE("visiting a mining site again adds hits instead of duplicating entries
   CHECK(entries[3].first_seen_ms == 1000);
   CHECK(entries[3].last_seen_ms == 9000);
   CHECK(entries[3].confidence == 95);
-  CHECK(store.visit_count() == 3);
+  CHECK(store.visit_count().value() == 3);
 }
 
 TEST_CASE("hostile page data round-trips byte-identical through a database file", "[db]") {
@@ -245,13 +245,13 @@ TEST_CASE("hostile page data round-trips byte-identical through a database file"
 
   std::int64_t id = 0;
   {
-    db::Store store = db::Store::open(path);
-    id = store.record_visit(evidence, verdict, 1000);
+    db::SqliteStore store = db::SqliteStore::open(path).value();
+    id = store.record_visit(evidence, verdict, 1000).value();
   }
 
-  db::Store reopened = db::Store::open(path);
-  CHECK(reopened.visit_count() == 1);  // the table is still there
-  const auto row = reopened.visit(id);
+  db::SqliteStore reopened = db::SqliteStore::open(path).value();
+  CHECK(reopened.visit_count().value() == 1);  // the table is still there
+  const auto row = reopened.visit(id).value();
   REQUIRE(row.has_value());
   CHECK(row->input == evidence.input);
   CHECK(row->url == huge_url);
@@ -266,7 +266,7 @@ TEST_CASE("hostile page data round-trips byte-identical through a database file"
   CHECK(stored.at("input") == injection);
   CHECK(stored.at("url") == huge_url);
 
-  const auto entries = reopened.blacklist_entries();
+  const auto entries = reopened.blacklist_entries().value();
   REQUIRE(entries.size() == 2);
   CHECK(entries[0].kind == "page");
   CHECK(entries[0].value == evidence.final_url);
@@ -278,21 +278,21 @@ TEST_CASE("reopening a database file keeps its data and schema version", "[db]")
   TempDir directory;
   const auto path = directory.path() / "cjcrawl.db";
   {
-    db::Store store = db::Store::open(path);
-    CHECK(store.schema_version() == db::Store::kSchemaVersion);
-    store.record_visit(clean_evidence("https://clean.example/"), kClean, 1000);
+    db::SqliteStore store = db::SqliteStore::open(path).value();
+    CHECK(store.schema_version().value() == db::Store::kSchemaVersion);
+    store.record_visit(clean_evidence("https://clean.example/"), kClean, 1000).value();
     store.record_visit(mining_evidence("https://miner.example/"), mining_judgement("https://miner.example/"),
-                       2000);
+                       2000).value();
     // A second process (here: connection) opening the same file concurrently finds it migrated.
-    db::Store concurrent = db::Store::open(path);
-    CHECK(concurrent.visit_count() == 2);
+    db::SqliteStore concurrent = db::SqliteStore::open(path).value();
+    CHECK(concurrent.visit_count().value() == 2);
   }
 
-  db::Store store = db::Store::open(path);
-  CHECK(store.schema_version() == db::Store::kSchemaVersion);
-  CHECK(store.visit_count() == 2);
-  CHECK(store.blacklist_entries().size() == 3);
-  CHECK(store.visit(1)->url == "https://clean.example/");
+  db::SqliteStore store = db::SqliteStore::open(path).value();
+  CHECK(store.schema_version().value() == db::Store::kSchemaVersion);
+  CHECK(store.visit_count().value() == 2);
+  CHECK(store.blacklist_entries().value().size() == 3);
+  CHECK(store.visit(1).value()->url == "https://clean.example/");
 
   db::Database raw(path.string());
   CHECK(count_rows(raw, "PRAGMA user_version") == db::Store::kSchemaVersion);
@@ -302,15 +302,18 @@ TEST_CASE("a database written by a newer cjcrawl is refused and left untouched",
   TempDir directory;
   const auto path = directory.path() / "future.db";
   {
-    db::Store store = db::Store::open(path);
-    store.record_visit(clean_evidence("https://clean.example/"), kClean, 1000);
+    db::SqliteStore store = db::SqliteStore::open(path).value();
+    store.record_visit(clean_evidence("https://clean.example/"), kClean, 1000).value();
   }
   db::Database(path.string()).exec("PRAGMA user_version = 99");
 
-  CHECK_THROWS_WITH(db::Store::open(path),
-                    Contains(path.string()) && Contains("schema version is 99") &&
-                        Contains("supports up to version " + std::to_string(db::Store::kSchemaVersion)) &&
-                        Contains("written by a newer cjcrawl; upgrade cjcrawl or use another --db"));
+  const auto refused = db::SqliteStore::open(path);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == util::ErrorCode::schema_too_new);
+  CHECK_THAT(refused.error().describe(),
+             Contains(path.string()) && Contains("schema version is 99") &&
+                 Contains("supports up to version " + std::to_string(db::Store::kSchemaVersion)) &&
+                 Contains("written by a newer cjcrawl; upgrade cjcrawl or use another --db"));
 
   db::Database raw(path.string());
   CHECK(count_rows(raw, "PRAGMA user_version") == 99);
@@ -322,19 +325,17 @@ TEST_CASE("a file that is not a SQLite database is refused, naming it", "[db]") 
   const auto path = directory.path() / "notes.txt";
   std::ofstream(path) << std::string(4096, 'n');
 
-  try {
-    db::Store::open(path);
-    FAIL("open() accepted a text file");
-  } catch (const db::Error& error) {
-    CHECK(error.code() == SQLITE_NOTADB);
-    CHECK_THAT(error.what(), Contains(path.string()) && Contains("not a database"));
-  }
+  const auto refused = db::SqliteStore::open(path);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().native_code == SQLITE_NOTADB);
+  CHECK(refused.error().code == util::ErrorCode::not_a_database);
+  CHECK_THAT(refused.error().describe(), Contains(path.string()) && Contains("not a database"));
 }
 
 TEST_CASE("a database file uses the write-ahead log, so readers run beside the writer", "[db]") {
   TempDir directory;
   const auto path = directory.path() / "cjcrawl.db";
-  db::Store store = db::Store::open(path);
+  db::SqliteStore store = db::SqliteStore::open(path).value();
 
   db::Database reader(path.string());
   {
@@ -346,7 +347,7 @@ TEST_CASE("a database file uses the write-ahead log, so readers run beside the w
   // A reader inside a read transaction does not block the writer, and keeps its snapshot.
   reader.exec("BEGIN");
   CHECK(count_rows(reader, "SELECT count(*) FROM visits") == 0);
-  store.record_visit(clean_evidence("https://clean.example/"), kClean, 1000);
+  store.record_visit(clean_evidence("https://clean.example/"), kClean, 1000).value();
   CHECK(count_rows(reader, "SELECT count(*) FROM visits") == 0);
   reader.exec("COMMIT");
   CHECK(count_rows(reader, "SELECT count(*) FROM visits") == 1);
@@ -355,25 +356,23 @@ TEST_CASE("a database file uses the write-ahead log, so readers run beside the w
 TEST_CASE("a visit whose recording fails leaves no partial rows behind", "[db]") {
   TempDir directory;
   const auto path = directory.path() / "cjcrawl.db";
-  db::Store store = db::Store::open(path);
+  db::SqliteStore store = db::SqliteStore::open(path).value();
   // Another connection makes blacklist inserts fail, after the visit row has been inserted.
   db::Database(path.string())
       .exec("CREATE TRIGGER refuse BEFORE INSERT ON blacklist BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
 
-  try {
-    store.record_visit(mining_evidence("https://miner.example/"), mining_judgement("https://miner.example/"),
-                       1000);
-    FAIL("record_visit() succeeded despite the trigger");
-  } catch (const db::Error& error) {
-    CHECK(error.code() == SQLITE_CONSTRAINT_TRIGGER);
-    CHECK_THAT(error.what(), Contains("refused by test") && Contains("INSERT INTO blacklist"));
-  }
-  CHECK(store.visit_count() == 0);
-  CHECK(store.blacklist_entries().empty());
+  const auto recorded =
+      store.record_visit(mining_evidence("https://miner.example/"), mining_judgement("https://miner.example/"), 1000);
+  REQUIRE_FALSE(recorded.ok());
+  CHECK(recorded.error().native_code == SQLITE_CONSTRAINT_TRIGGER);
+  CHECK(recorded.error().code == util::ErrorCode::constraint);
+  CHECK_THAT(recorded.error().describe(), Contains("refused by test") && Contains("INSERT INTO blacklist"));
+  CHECK(store.visit_count().value() == 0);
+  CHECK(store.blacklist_entries().value().empty());
 
   // The store is still usable: the failed transaction was closed.
-  store.record_visit(clean_evidence("https://clean.example/"), kClean, 2000);
-  CHECK(store.visit_count() == 1);
+  store.record_visit(clean_evidence("https://clean.example/"), kClean, 2000).value();
+  CHECK(store.visit_count().value() == 1);
 }
 
 TEST_CASE("a Transaction rolls back unless committed", "[db]") {

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <unistd.h>
 
-#include "db/store.hpp"
+#include "db/sqlite_store.hpp"
 
 namespace {
 
@@ -21,32 +21,32 @@ struct TempFile {
 };
 
 bool known_domain(const db::Store& store, const std::string& domain) {
-  return store.known_entries().domains.contains(domain);
+  return store.known_entries().value().domains.contains(domain);
 }
 
 }  // namespace
 
 TEST_CASE("importing a list is idempotent and removal is per source, never a deletion", "[db][sources]") {
-  db::Store store = db::Store::open_memory();
+  db::SqliteStore store = db::SqliteStore::open_memory();
   const Entries first{{"domain", "coinhive.com"}, {"domain", "crypto-loot.com"}, {"allow", "authedmine.com"}};
 
   auto change = store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", first, "\"v1\"",
-                                             "Tue, 01 Jan 2025 00:00:00 GMT", 60, 1000);
+                                             "Tue, 01 Jan 2025 00:00:00 GMT", 60, 1000).value();
   CHECK(change.listed == 3);
   CHECK(change.added == 3);
   CHECK(change.removed == 0);
   CHECK(known_domain(store, "coinhive.com"));
-  CHECK(store.known_entries().allow.contains("authedmine.com"));
-  const auto generation = store.generation();
+  CHECK(store.known_entries().value().allow.contains("authedmine.com"));
+  const auto generation = store.generation().value();
 
   SECTION("the same list again adds nothing and changes no generation") {
-    change = store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", first, "\"v1\"", "", 60, 2000);
+    change = store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", first, "\"v1\"", "", 60, 2000).value();
     CHECK(change.added == 0);
     CHECK(change.removed == 0);
     CHECK(change.relisted == 0);
-    CHECK(store.generation() == generation);
-    CHECK(store.blacklist_entries().size() == 3);
-    const auto source = store.source("https://lists.example/nocoin.txt");
+    CHECK(store.generation().value() == generation);
+    CHECK(store.blacklist_entries().value().size() == 3);
+    const auto source = store.source("https://lists.example/nocoin.txt").value();
     REQUIRE(source.has_value());
     CHECK(source->last_fetch_ms == 2000);
     CHECK(source->last_change_ms == 1000);
@@ -56,26 +56,26 @@ TEST_CASE("importing a list is idempotent and removal is per source, never a del
   SECTION("an entry dropped upstream is marked removed for that source, kept in history") {
     change = store.replace_source_entries("https://lists.example/nocoin.txt", "adblock",
                                           {{"domain", "coinhive.com"}, {"domain", "new-miner.example"}}, "", "", 60,
-                                          3000);
+                                          3000).value();
     CHECK(change.added == 1);
     CHECK(change.removed == 2);
-    CHECK(store.generation() > generation);
-    CHECK(store.blacklist_entries().size() == 4);  // nothing deleted
+    CHECK(store.generation().value() > generation);
+    CHECK(store.blacklist_entries().value().size() == 4);  // nothing deleted
     CHECK_FALSE(known_domain(store, "crypto-loot.com"));  // no source lists it any more
     CHECK(known_domain(store, "new-miner.example"));
 
     // Listed again later: relisted, active again.
-    change = store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", first, "", "", 60, 4000);
+    change = store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", first, "", "", 60, 4000).value();
     CHECK(change.relisted == 2);
     CHECK(known_domain(store, "crypto-loot.com"));
   }
 
   SECTION("an entry stays active while any source lists it") {
-    store.replace_source_entries("/srv/minerblock.txt", "webext", {{"domain", "crypto-loot.com"}}, "", "", 60, 1500);
-    store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", {}, "", "", 60, 5000);
+    store.replace_source_entries("/srv/minerblock.txt", "webext", {{"domain", "crypto-loot.com"}}, "", "", 60, 1500).value();
+    store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", {}, "", "", 60, 5000).value();
     CHECK(known_domain(store, "crypto-loot.com"));
     CHECK_FALSE(known_domain(store, "coinhive.com"));
-    CHECK(store.sources().size() == 3);  // crawl, and the two feeds
+    CHECK(store.sources().value().size() == 3);  // crawl, and the two feeds
   }
 
   SECTION("the crawl's own entries are never removed by an import") {
@@ -85,24 +85,26 @@ TEST_CASE("importing a list is idempotent and removal is per source, never a del
     judgement.verdict = blacklist::Verdict::cryptojacking;
     judgement.confidence = 95;
     judgement.offenders = {{"page", "https://victim.example/"}, {"domain", "coinhive.com"}};
-    store.record_visit(evidence, judgement, 6000);
-    store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", {}, "", "", 60, 7000);
+    store.record_visit(evidence, judgement, 6000).value();
+    store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", {}, "", "", 60, 7000).value();
     CHECK(known_domain(store, "coinhive.com"));  // the crawl still lists it
-    CHECK(store.known_entries().pages.contains("https://victim.example/"));
+    CHECK(store.known_entries().value().pages.contains("https://victim.example/"));
   }
 
   SECTION("a failed or unchanged fetch is noted on the source only") {
-    store.note_source_fetch("https://lists.example/nocoin.txt", "HTTP 503", 8000);
-    const auto source = store.source("https://lists.example/nocoin.txt");
+    store.note_source_fetch("https://lists.example/nocoin.txt", "HTTP 503", 8000).value();
+    const auto source = store.source("https://lists.example/nocoin.txt").value();
     REQUIRE(source.has_value());
     CHECK(source->last_error == "HTTP 503");
     CHECK(source->etag == "\"v1\"");
-    CHECK(store.generation() == generation);
+    CHECK(store.generation().value() == generation);
     CHECK(known_domain(store, "coinhive.com"));
   }
 
   SECTION("'crawl' is not a feed name") {
-    CHECK_THROWS_AS(store.replace_source_entries("crawl", "domains", {}, "", "", 60, 1), db::Error);
+    const auto refused = store.replace_source_entries("crawl", "domains", {}, "", "", 60, 1);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == util::ErrorCode::invalid_argument);
   }
 }
 
@@ -122,12 +124,12 @@ INSERT INTO blacklist (kind, value, first_seen_ms, last_seen_ms, hits, confidenc
 PRAGMA user_version = 1;
 )sql");
   }
-  db::Store store = db::Store::open(file.path);
-  CHECK(store.schema_version() == db::Store::kSchemaVersion);
-  CHECK(store.known_entries().ws_endpoints.contains("wss://pool.example/ws"));
-  const auto entries = store.blacklist_entries();
+  db::SqliteStore store = db::SqliteStore::open(file.path).value();
+  CHECK(store.schema_version().value() == db::Store::kSchemaVersion);
+  CHECK(store.known_entries().value().ws_endpoints.contains("wss://pool.example/ws"));
+  const auto entries = store.blacklist_entries().value();
   REQUIRE(entries.size() == 1);
   CHECK(entries[0].hits == 3);
-  CHECK(store.source("crawl").has_value());
-  CHECK(store.generation() >= 1);
+  CHECK(store.source("crawl").value().has_value());
+  CHECK(store.generation().value() >= 1);
 }

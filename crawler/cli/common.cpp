@@ -1,0 +1,182 @@
+// crawler/cli/common.cpp — see common.hpp.
+#include "crawler/cli/common.hpp"
+
+#include <cstdlib>
+
+#include <spdlog/spdlog.h>
+
+#include "cdp/chrome_process.hpp"
+#include "crawler/profile.hpp"
+#include "crawler/rules_path.hpp"
+
+namespace crawler::cli {
+
+int usage_error(std::string_view message) {
+  fmt::print(stderr, "cjcrawl: {}\n", message);
+  return kExitUsage;
+}
+
+int failure(std::string_view message) {
+  fmt::print(stderr, "cjcrawl: {}\n", message);
+  return kExitCouldNotCheck;
+}
+
+std::string describe_database_error(std::string_view doing, const util::Error& error) {
+  using util::ErrorCode;
+  std::string advice;
+  switch (error.code) {
+    case ErrorCode::busy:
+    case ErrorCode::locked:
+      advice = " (another process holds the database: let it finish, then run this again)";
+      break;
+    case ErrorCode::full:
+      advice = " (no space left: free some, then run this again)";
+      break;
+    case ErrorCode::read_only:
+    case ErrorCode::permission:
+      advice = " (check the file's and its folder's permissions)";
+      break;
+    case ErrorCode::corrupt:
+      advice = " (the file is damaged: restore it from a copy, or start another with --db)";
+      break;
+    default:
+      break;
+  }
+  return fmt::format("{}: {}{}", doing, error.describe(), advice);
+}
+
+int database_error(std::string_view doing, const util::Error& error) {
+  return failure(describe_database_error(doing, error));
+}
+
+std::string default_db_path() {
+  if (const char* env = std::getenv("CJCRAWL_DB"); env && *env) return env;
+  return "cjcrawl.db";
+}
+
+std::unique_ptr<db::Store> open_database(const std::string& location, db::OpenMode mode) {
+  auto opened = db::open_store(location, mode);
+  if (!opened) {
+    database_error(fmt::format("cannot open the database {}", location), opened.error());
+    return nullptr;
+  }
+  return std::move(opened).value();
+}
+
+CLI::Validator in_range(double low, double high, std::string_view unit) {
+  const std::string suffix = unit.empty() ? std::string() : " " + std::string(unit);
+  return CLI::Validator(
+      [low, high, suffix](std::string& input) -> std::string {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(input, value)) return fmt::format("{}: not a number", input);
+        if (!(value >= low && value <= high)) return fmt::format("{}: expected {} to {}{}", input, low, high, suffix);
+        return {};
+      },
+      fmt::format("{} to {}{}", low, high, suffix));
+}
+
+std::string usage_message(const CLI::ParseError& error) {
+  std::string text = error.what();
+  // "--window: 0: expected 1 to 10000" → "--window 0: expected 1 to 10000"
+  if (dynamic_cast<const CLI::ValidationError*>(&error) && text.starts_with("--")) {
+    const auto colon = text.find(": ");
+    if (colon != std::string::npos) text.replace(colon, 2, " ");
+  }
+  return text;
+}
+
+void add_visit_options(CLI::App* command, VisitArgs& args) {
+  command->add_option("--db", args.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
+  command->add_option("--rules", args.rules, "Rules directory (default: see --version)");
+  command->add_option("--chrome", args.chrome, "Chrome binary (default: $CJCRAWL_CHROME, /usr/lib/chromium/chromium, ...)");
+  command->add_option("--chrome-arg", args.chrome_args, "Extra Chrome flag (repeatable); sandbox, DevTools and profile flags are refused")
+      ->allow_extra_args(false);
+  command->add_option("--chrome-user", args.chrome_user, "Unprivileged user Chrome runs as when cjcrawl is root")
+      ->capture_default_str();
+  command->add_flag("--unsafe-no-sandbox", args.unsafe_no_sandbox, "Run Chrome without its sandbox (dangerous)");
+  command->add_flag("--no-interaction", args.no_interaction,
+                    "Do not move the mouse and scroll after load (miners that wait for a gesture then stay idle)");
+  command->add_flag("--no-late-watch", args.no_late_watch,
+                    "Decide within one CPU window even when a worker's socket, miner keywords or Wasm suggest a late start");
+  command->add_flag("--no-early-stop", args.no_early_stop,
+                    "Sample exactly one CPU window per site, as the original method did (a baseline; slower)");
+  command->add_flag("--headless-profile", args.headless_profile,
+                    "Show pages Chrome's own headless identity (HeadlessChrome user agent, navigator.webdriver) "
+                    "instead of a desktop browser's");
+  command->add_option("--deadline", args.deadline_seconds, "Site deadline in seconds: launch, load and sampling")
+      ->check(in_range(1, 3600, "seconds"))
+      ->capture_default_str();
+  command->add_option("--load-timeout", args.load_timeout_seconds, "Start sampling after this many seconds without a load event")
+      ->check(in_range(0.001, 3600, "seconds"))
+      ->capture_default_str();
+  command->add_option("--sample-period", args.sample_period_ms, "CPU sampling period in ms")
+      ->check(in_range(50, 60'000, "ms"))
+      ->capture_default_str();
+  command->add_option("--window", args.rule.window, "CPU rule window, in samples")
+      ->check(in_range(1, 10'000, "samples"))
+      ->capture_default_str();
+  command->add_option("--threshold", args.rule.threshold_percent, "CPU rule threshold, % of one core (100 = one core)")
+      ->check(in_range(0.001, 10'000, "%"))
+      ->capture_default_str();
+  command->add_option("--ratio", args.rule.ratio, "Share of a window that must exceed the threshold")
+      ->check(in_range(0.001, 1))
+      ->capture_default_str();
+}
+
+std::optional<int> check_visit_args(const VisitArgs& args) {
+  if (auto problem = args.rule.validate(); !problem.empty()) return usage_error(problem);
+  for (const auto& arg : args.chrome_args)
+    if (auto why = cdp::check_chrome_arg(arg)) return usage_error(*why);
+  return std::nullopt;
+}
+
+std::optional<int> find_rules_and_chrome(const VisitArgs& args, RulesAndChrome& found) {
+  const auto rules_location = crawler::find_rules(args.rules);
+  if (!rules_location.error.empty()) {
+    if (args.rules) return usage_error(rules_location.error);
+    return failure(rules_location.error);
+  }
+  // A bad rule is reported with file and line and skipped; it never stops the run.
+  auto loaded = blacklist::Rules::load(rules_location.dir);
+  for (const auto& problem : loaded.problems)
+    fmt::print(stderr, "cjcrawl: warning: rule skipped: {}\n", blacklist::to_string(problem));
+  std::vector<std::string> tried;
+  const auto chrome = cdp::find_chrome(args.chrome, &tried);
+  if (!chrome) {
+    std::string places;
+    for (const auto& place : tried) places += "\n  " + place;
+    return failure(fmt::format("no usable Chrome found (install Debian's chromium, or pass --chrome PATH). Tried:{}", places));
+  }
+  if (args.unsafe_no_sandbox)
+    fmt::print(stderr, "cjcrawl: WARNING: --unsafe-no-sandbox: Chrome runs WITHOUT its sandbox while visiting "
+                       "hostile pages. A renderer exploit then runs with cjcrawl's privileges.\n");
+  found.rules = std::move(loaded.rules);
+  found.chrome = *chrome;
+  return std::nullopt;
+}
+
+crawler::VisitOptions visit_options(const VisitArgs& args, const std::filesystem::path& chrome,
+                                    const blacklist::Detector& detector) {
+  crawler::VisitOptions options;
+  options.launch.chrome = chrome;
+  options.launch.extra_args = args.chrome_args;
+  if (!args.headless_profile) {
+    // The desktop profile first: a user's own --chrome-arg comes later and wins.
+    static const auto version = crawler::chrome_major_version(chrome);
+    if (!version) spdlog::warn("cannot read {} --version: the user agent stays Chrome's own", chrome.string());
+    const auto profile = crawler::desktop_profile_args(version);
+    options.launch.extra_args.insert(options.launch.extra_args.begin(), profile.begin(), profile.end());
+  }
+  options.launch.unsafe_no_sandbox = args.unsafe_no_sandbox;
+  options.launch.chrome_user = args.chrome_user;
+  options.site_deadline = std::chrono::milliseconds(static_cast<long>(args.deadline_seconds * 1000));
+  options.load_timeout = std::chrono::milliseconds(static_cast<long>(args.load_timeout_seconds * 1000));
+  options.sample_period = std::chrono::milliseconds(args.sample_period_ms);
+  options.cpu_rule = args.rule;
+  options.detector = &detector;
+  options.interact = !args.no_interaction;
+  options.early_stop = !args.no_early_stop;
+  return options;
+}
+
+}  // namespace crawler::cli

@@ -1,0 +1,92 @@
+// crawler/cli/common.hpp — what every `cjcrawl` command shares: exit codes, usage errors, the one
+// place a database error becomes the message a user reads, range validators for CLI11, and the
+// options of the commands that visit sites (check, crawl).
+//
+// Each command lives in a file of its own (check.cpp, crawl.cpp, crawls.cpp, import.cpp,
+// export.cpp, serve.cpp) with its arguments, its options and its run function (commands.hpp);
+// main.cpp only parses and dispatches.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "blacklist/cpu_rule.hpp"
+#include "blacklist/detector.hpp"
+#include "blacklist/rules.hpp"
+#include "crawler/visit.hpp"
+#include "db/store.hpp"
+#include "util/status.hpp"
+
+namespace crawler::cli {
+
+// Exit codes (README "Exit codes").
+inline constexpr int kExitClean = 0;
+inline constexpr int kExitCouldNotCheck = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitCryptojacking = 3;
+inline constexpr int kExitInterrupted = 130;
+
+// Prints "cjcrawl: MESSAGE" and returns kExitUsage.
+int usage_error(std::string_view message);
+// Prints "cjcrawl: MESSAGE" and returns kExitCouldNotCheck.
+int failure(std::string_view message);
+
+// The one message for a failed database operation: what cjcrawl was doing, the store's words, and
+// what to do for the kinds a user can act on. Prints it and returns kExitCouldNotCheck.
+int database_error(std::string_view doing, const util::Error& error);
+std::string describe_database_error(std::string_view doing, const util::Error& error);
+
+// The default database: $CJCRAWL_DB, else ./cjcrawl.db (visible where the user works).
+std::string default_db_path();
+// Opens the store for a command; on failure prints the message (database_error) and returns null.
+std::unique_ptr<db::Store> open_database(const std::string& location, db::OpenMode mode);
+
+// A CLI11 validator for a number in [low, high], whose failure reads "VALUE: expected LOW to HIGH
+// UNIT" and whose description ("LOW to HIGH") shows in --help.
+CLI::Validator in_range(double low, double high, std::string_view unit = "");
+// CLI11 reports a validator's failure as "--name: message"; cjcrawl writes "--name message".
+std::string usage_message(const CLI::ParseError& error);
+
+// The options of the commands that visit sites.
+struct VisitArgs {
+  std::string db_path = default_db_path();
+  std::optional<std::filesystem::path> rules;
+  std::optional<std::filesystem::path> chrome;
+  std::vector<std::string> chrome_args;
+  std::string chrome_user = "nobody";
+  bool unsafe_no_sandbox = false;
+  bool headless_profile = false;
+  bool no_interaction = false;
+  bool no_late_watch = false;
+  bool no_early_stop = false;
+  double deadline_seconds = 45;
+  double load_timeout_seconds = 15;
+  int sample_period_ms = 500;
+  blacklist::CpuRule rule;
+};
+void add_visit_options(CLI::App* command, VisitArgs& args);
+// What the validators cannot see (a Chrome flag cjcrawl must own, the rule as a whole): a usage
+// error's exit code, or nullopt.
+std::optional<int> check_visit_args(const VisitArgs& args);
+
+// The rules (bad ones reported and skipped) and the Chrome binary, found and reported.
+struct RulesAndChrome {
+  blacklist::Rules rules;
+  std::filesystem::path chrome;
+};
+// An exit code when either is missing (usage error for a bad --rules).
+std::optional<int> find_rules_and_chrome(const VisitArgs& args, RulesAndChrome& found);
+
+// The VisitOptions for `args`; `detector` must outlive them.
+crawler::VisitOptions visit_options(const VisitArgs& args, const std::filesystem::path& chrome,
+                                    const blacklist::Detector& detector);
+
+}  // namespace crawler::cli

@@ -1,0 +1,325 @@
+// crawler/cli/crawl.cpp — `cjcrawl crawl LIST`: see crawler/crawl.hpp for the crawl itself. Here, in
+// steps: the arguments, the list (bad lines reported and kept as `skipped` lines), the crawl to run
+// (new, resumed by content, or named by --crawl-id) and what it has recorded, the output (a resumed
+// one repaired first), the skipped lines, the crawl, and its summary. Exit 0 when the crawl completed
+// (whatever the verdicts), 1 when aborted or when sites could not be checked, 2 for usage errors,
+// 130 when interrupted.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "blacklist/scan_cache.hpp"
+#include "cdp/chrome_process.hpp"
+#include "crawler/cli/commands.hpp"
+#include "crawler/crawl.hpp"
+#include "crawler/crawl_input.hpp"
+#include "util/clock.hpp"
+
+namespace crawler::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// An entry holds a hash and a few keyword counts (well under 1 KB), so this bounds the cache to
+// tens of MB.
+constexpr int kMaxScriptCache = 100'000;
+constexpr int kMaxConcurrency = 64;
+
+int cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+// The list, read and parsed, with the sites and the invalid lines this run's selection takes.
+struct CrawlList {
+  std::vector<crawler::CrawlTarget> targets;
+  std::vector<crawler::InputProblem> invalid;
+  std::string shown_path;    // "standard input" or the path as given
+  std::string input_path;    // absolute when it is a file
+  std::string digest;        // SHA-256 of its bytes
+  std::string selection;     // "shard=I/N limit=L"
+  crawler::InputFormat format{};
+  std::size_t duplicates = 0;
+  std::size_t invalid_lines = 0;
+};
+
+std::variant<int, CrawlList> read_list(const CrawlArgs& args) {
+  std::optional<crawler::Shard> shard;
+  if (!args.shard.empty()) {
+    std::string problem;
+    shard = crawler::parse_shard(args.shard, &problem);
+    if (!shard) return usage_error(fmt::format("--shard {}: {}", args.shard, problem));
+  }
+  auto read = crawler::read_crawl_input(args.input_path);
+  if (!read.error.empty()) return usage_error(read.error);
+  auto parsed = crawler::parse_crawl_input(read.text);
+  CrawlList list;
+  list.shown_path = args.input_path == "-" ? "standard input" : args.input_path;
+  for (const auto& problem : parsed.invalid)
+    fmt::print(stderr, "cjcrawl: {}:{}: skipped: {}: {}\n", list.shown_path, problem.line, problem.reason, problem.text);
+  if (parsed.invalid_lines > parsed.invalid.size())
+    fmt::print(stderr, "cjcrawl: {}: {} more invalid lines not shown\n", list.shown_path,
+               parsed.invalid_lines - parsed.invalid.size());
+  list.targets = crawler::select_targets(std::move(parsed.targets), shard, args.limit);
+  // Invalid lines are also results (status `skipped`), so nothing in the list vanishes from --out.
+  list.invalid = crawler::select_invalid(parsed.invalid, shard, args.limit, list.targets);
+  list.selection = fmt::format("shard={} limit={}", shard ? fmt::format("{}/{}", shard->index, shard->count) : "all",
+                               args.limit ? std::to_string(*args.limit) : "none");
+  list.input_path = args.input_path;
+  if (list.input_path != "-") {
+    std::error_code error;
+    const auto canonical = fs::canonical(list.input_path, error);
+    if (!error) list.input_path = canonical.string();
+  }
+  list.digest = crawler::input_digest(read.text);
+  list.format = parsed.format;
+  list.duplicates = parsed.duplicates;
+  list.invalid_lines = parsed.invalid_lines;
+  return list;  // (the text was parsed and hashed: a million-line list need not stay in memory)
+}
+
+// The crawl this run continues or starts, and the positions it has recorded already.
+struct CrawlRecord {
+  db::Store::CrawlRow row;
+  std::vector<std::int64_t> recorded;  // sorted
+};
+
+std::variant<int, CrawlRecord> choose_crawl(db::Store& store, const CrawlArgs& args, const CrawlList& list,
+                                            int concurrency) {
+  const std::string doing = fmt::format("the database {}", args.visit.db_path);
+  std::optional<db::Store::CrawlRow> crawl;
+  if (args.crawl_id) {
+    auto found = store.crawl(*args.crawl_id);
+    if (!found) return database_error(doing, found.error());
+    crawl = *found;
+    if (!crawl) return usage_error(fmt::format("--crawl-id {}: no such crawl (see `cjcrawl crawls`)", *args.crawl_id));
+    if (crawl->input_digest != list.digest || crawl->selection != list.selection)
+      return usage_error(fmt::format("--crawl-id {}: that crawl read other input ({}, {}); give it the same list and "
+                                     "--shard/--limit", *args.crawl_id, crawl->input_path, crawl->selection));
+  } else if (args.resume) {
+    auto found = store.find_crawl(list.input_path, list.digest, list.selection);
+    if (!found) return database_error(doing, found.error());
+    crawl = *found;
+    if (!crawl)
+      fmt::print(stderr, "cjcrawl: --resume: no earlier crawl of {} with this content and selection; starting a new one\n",
+                 list.shown_path);
+  }
+  CrawlRecord record;
+  if (crawl) {
+    auto positions = store.crawl_positions(crawl->id);
+    if (!positions) return database_error(doing, positions.error());
+    record.row = *crawl;
+    record.recorded = std::move(positions).value();
+    std::sort(record.recorded.begin(), record.recorded.end());
+    return record;
+  }
+  db::Store::CrawlRow row;
+  row.started_ms = util::wall_ms();
+  row.input_path = list.input_path;
+  row.input_digest = list.digest;
+  row.selection = list.selection;
+  row.total = static_cast<std::int64_t>(list.targets.size() + list.invalid.size());
+  row.options_json = nlohmann::json{{"concurrency", concurrency}, {"retries", args.retries},
+                                    {"deadline_seconds", args.visit.deadline_seconds},
+                                    {"sample_period_ms", args.visit.sample_period_ms}}
+                         .dump();
+  auto id = store.begin_crawl(row);
+  if (!id) return database_error(doing, id.error());
+  row.id = *id;
+  record.row = row;
+  return record;
+}
+
+using File = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
+
+// --out (a continued crawl's file repaired first), or stdout. Null with an exit code on failure.
+std::variant<int, File> open_output(db::Store& store, const CrawlArgs& args, const CrawlRecord& crawl) {
+  const bool continuing = args.resume || args.crawl_id;
+  if (args.out.empty() || args.out == "-") return File(stdout, [](std::FILE*) { return 0; });
+  if (continuing) {
+    try {
+      const auto appended = crawler::reconcile_output(args.out, crawl.row.id, crawl.recorded, [&](std::int64_t position) {
+        return store.crawl_line(crawl.row.id, position).value();
+      });
+      if (appended) fmt::print(stderr, "cjcrawl: {}: {} recorded site(s) were missing; written\n", args.out, appended);
+    } catch (const util::Failure& e) {
+      return database_error(fmt::format("--out {}: reading the recorded lines", args.out), e.error());
+    } catch (const std::exception& e) {
+      return failure(fmt::format("--out: {}", e.what()));
+    }
+  }
+  // A new crawl starts its file afresh; a continued one appends.
+  File file(std::fopen(args.out.c_str(), continuing ? "a" : "w"), &std::fclose);
+  if (!file) return failure(fmt::format("cannot write {}: {}", args.out, std::strerror(errno)));
+  return file;
+}
+
+// The invalid lines first: recorded in one transaction, then written, as sites are.
+std::optional<int> record_skipped_lines(db::Store& store, const CrawlArgs& args, const CrawlList& list,
+                                        const CrawlRecord& crawl, const blacklist::Detector& detector, std::FILE* out) {
+  std::vector<db::Store::SkippedLine> skipped;
+  for (const auto& problem : list.invalid)
+    if (!std::binary_search(crawl.recorded.begin(), crawl.recorded.end(), static_cast<std::int64_t>(problem.line)))
+      skipped.push_back(crawler::skipped_line(detector, args.visit.rule, crawl.row.id, problem));
+  auto recorded = store.record_skipped(crawl.row.id, skipped, util::wall_ms());
+  if (!recorded) return database_error(fmt::format("the database {}", args.visit.db_path), recorded.error());
+  for (const auto& line : skipped)
+    if (std::fprintf(out, "%s\n", line.line.c_str()) < 0 || std::fflush(out) != 0)
+      return failure(fmt::format("writing the JSON lines failed: {}", std::strerror(errno)));
+  return std::nullopt;
+}
+
+void print_summary(const crawler::CrawlSummary& summary, std::int64_t crawl_id, const char* state,
+                   std::uint64_t scripts_not_read) {
+  std::string verdicts;
+  for (const auto& [verdict, count] : summary.verdicts) verdicts += fmt::format(" {} {}", verdict, count);
+  std::string statuses;
+  for (const auto& [status, count] : summary.statuses) statuses += fmt::format(" {} {}", status, count);
+  fmt::print(stderr, "cjcrawl: crawl {} {}: {} site(s) recorded this run in {:.0f} s ({:.1f}/min);{}; status:{}{}\n",
+             crawl_id, state, summary.recorded, summary.elapsed_seconds,
+             summary.elapsed_seconds > 0 ? static_cast<double>(summary.recorded) * 60 / summary.elapsed_seconds : 0.0,
+             verdicts.empty() ? " no verdicts" : verdicts, statuses.empty() ? " none" : statuses,
+             summary.not_checked ? fmt::format("; {} not checked (cjcrawl could not run them; --resume retries them)",
+                                               summary.not_checked)
+                                 : "");
+  std::string retired;
+  for (const auto& [why, count] : summary.browsers_retired)
+    retired += fmt::format("{}{} {}", retired.empty() ? "" : ", ", why, count);
+  fmt::print(stderr, "cjcrawl: browsers: {} launched; replaced: {}\n", summary.browsers_launched,
+             retired.empty() ? "none" : retired);
+  // What the crawl cost: cjcrawl's own CPU against Chrome's (every Chrome process is a reaped
+  // descendant, so RUSAGE_CHILDREN holds all of them), and cjcrawl's peak memory.
+  rusage self{};
+  rusage children{};
+  ::getrusage(RUSAGE_SELF, &self);
+  ::getrusage(RUSAGE_CHILDREN, &children);
+  const auto seconds = [](const rusage& usage) {
+    return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  };
+  fmt::print(stderr,
+             "cjcrawl: resources: cjcrawl {:.2f} CPU-s, Chrome {:.2f} CPU-s ({:.2f}% of Chrome's), cjcrawl peak RSS {} "
+             "MB; {} script(s) not read again (scanned on an earlier site)\n",
+             seconds(self), seconds(children), seconds(children) > 0 ? 100 * seconds(self) / seconds(children) : 0.0,
+             self.ru_maxrss / 1024, scripts_not_read);
+}
+
+}  // namespace
+
+CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
+  auto* command = app.add_subcommand("crawl", "Crawl a list of sites (URLs, domains or rank,domain CSV) through N sandboxed Chromes");
+  command->add_option("INPUT", args.input_path, "List file, or - for standard input")->required();
+  command->add_option("--out", args.out, "Write one JSON line per site here (default: stdout); a new crawl starts the file afresh, --resume appends");
+  command->add_option("--concurrency", args.concurrency, "Slots, each one Chrome visiting one site at a time (default: cores)")
+      ->check(in_range(1, kMaxConcurrency));
+  command->add_option("--retries", args.retries, "Extra visits after a crash or a network error")
+      ->check(in_range(0, 5))
+      ->capture_default_str();
+  command->add_option("--limit", args.limit, "Crawl at most N sites (after --shard)");
+  command->add_option("--shard", args.shard, "I/N: only this machine's share of the list (0/N to N-1/N)");
+  command->add_flag("--resume", args.resume, "Continue the crawl of this same input (path and content)");
+  command->add_option("--crawl-id", args.crawl_id, "Continue this crawl (see `cjcrawl crawls`)");
+  command->add_option("--failure-budget", args.failure_budget, "Consecutive failures that stop a slot")
+      ->check(in_range(1, 1'000'000))
+      ->capture_default_str();
+  command->add_option("--recycle-after", args.recycle_after, "Replace each slot's Chrome after this many sites (1: a fresh Chrome per site)")
+      ->check(in_range(1, 1'000'000, "sites"))
+      ->capture_default_str();
+  command->add_option("--memory-cap", args.memory_cap_mb, "Replace a Chrome whose processes use more than this many MB (PSS)")
+      ->check(in_range(64, 1'000'000, "MB"))
+      ->capture_default_str();
+  command->add_option("--script-cache", args.script_cache, "Remember the keyword findings of this many scripts by content hash, so a script seen on an earlier site is not read again (0: off)")
+      ->check(in_range(0, kMaxScriptCache, "scripts"))
+      ->capture_default_str();
+  command->add_flag("-q,--quiet", args.quiet, "No progress line");
+  add_visit_options(command, args.visit);
+  return command;
+}
+
+int run_crawl(const CrawlArgs& args) {
+  // Step 1: the arguments and the list. Bad lines are reported with their line numbers and kept.
+  if (auto usage = check_visit_args(args.visit)) return *usage;
+  const int concurrency = args.concurrency.value_or(cores());
+  if (concurrency > cores())
+    fmt::print(stderr, "cjcrawl: warning: --concurrency {} is more than the {} cores: pages share cores, so crawling "
+                       "is slower per site and CPU readings lean on the run-queue wait (see README)\n", concurrency, cores());
+  auto read = read_list(args);
+  if (const int* exit_code = std::get_if<int>(&read)) return *exit_code;
+  auto& list = std::get<CrawlList>(read);
+  RulesAndChrome found;
+  if (auto exit_code = find_rules_and_chrome(args.visit, found)) return *exit_code;
+
+  // Step 2: the crawl, new or continued, and what it has recorded already.
+  const auto store = open_database(args.visit.db_path, db::OpenMode::write);
+  if (!store) return kExitCouldNotCheck;
+  auto chosen = choose_crawl(*store, args, list, concurrency);
+  if (const int* exit_code = std::get_if<int>(&chosen)) return *exit_code;
+  const auto& crawl = std::get<CrawlRecord>(chosen);
+  // What is left to visit, in place (a million-site list is not copied).
+  const std::size_t selected_sites = list.targets.size();
+  std::erase_if(list.targets, [&](const crawler::CrawlTarget& target) {
+    return std::binary_search(crawl.recorded.begin(), crawl.recorded.end(), static_cast<std::int64_t>(target.line));
+  });
+  const std::size_t sites_done = selected_sites - list.targets.size();
+
+  // Step 3: the output. A continued file is reconciled with the database first.
+  auto opened = open_output(*store, args, crawl);
+  if (const int* exit_code = std::get_if<int>(&opened)) return *exit_code;
+  std::FILE* out = std::get<File>(opened).get();
+  fmt::print(stderr, "cjcrawl: crawl {}: {} site(s) from {} ({}), {} already recorded, {} to visit; {} duplicate and "
+                     "{} invalid line(s) (`skipped` lines)\n",
+             crawl.row.id, selected_sites, list.shown_path, crawler::to_string(list.format), sites_done,
+             list.targets.size(), list.duplicates, list.invalid_lines);
+
+  const int orphans = cdp::remove_orphaned_profiles();
+  if (orphans > 0) spdlog::info("removed {} Chrome profile(s) left by an earlier, killed cjcrawl", orphans);
+  auto known = store->known_entries();
+  if (!known) return database_error(fmt::format("the database {}", args.visit.db_path), known.error());
+  const blacklist::Detector detector(std::move(found.rules), std::move(known).value(), !args.visit.no_late_watch);
+  auto running = store->set_crawl_state(crawl.row.id, "running", 0);
+  if (!running) return database_error(fmt::format("the database {}", args.visit.db_path), running.error());
+  if (auto exit_code = record_skipped_lines(*store, args, list, crawl, detector, out)) return *exit_code;
+
+  // Step 4: the crawl.
+  crawler::CrawlOptions options;
+  options.visit = visit_options(args.visit, found.chrome, detector);
+  // Lives as long as the detector whose findings it remembers (scan_cache.hpp).
+  blacklist::ScanCache scan_cache(static_cast<std::size_t>(args.script_cache));
+  if (args.script_cache > 0) options.visit.scan_cache = &scan_cache;
+  options.concurrency = concurrency;
+  options.retries = args.retries;
+  options.failure_budget = args.failure_budget;
+  options.recycle_after = args.recycle_after;
+  options.memory_cap_bytes = static_cast<std::uint64_t>(args.memory_cap_mb) << 20;
+  options.progress = !args.quiet && ::isatty(STDERR_FILENO);
+  const auto on_line = [&](const std::string& line) {
+    return std::fprintf(out, "%s\n", line.c_str()) >= 0 && std::fflush(out) == 0;
+  };
+  const auto summary =
+      crawler::run_crawl(*store, detector, crawl.row.id, list.targets, options, on_line, selected_sites, sites_done);
+
+  // Step 5: the crawl's state and a summary.
+  const bool complete = !summary.interrupted && !summary.aborted && summary.not_checked == 0 &&
+                        sites_done + summary.recorded == selected_sites;
+  const char* state = complete ? "completed" : summary.interrupted ? "interrupted" : "aborted";
+  if (auto ended = store->set_crawl_state(crawl.row.id, state, util::wall_ms()); !ended)
+    fmt::print(stderr, "cjcrawl: {}\n", describe_database_error("cannot record the crawl's end", ended.error()));
+  print_summary(summary, crawl.row.id, state, scan_cache.hits());
+  if (summary.aborted) return failure(fmt::format("crawl aborted: {}", summary.abort_reason));
+  if (summary.interrupted) {
+    fmt::print(stderr, "cjcrawl: interrupted; `cjcrawl crawl {} --resume` continues where this stopped\n", args.input_path);
+    return kExitInterrupted;
+  }
+  if (!complete)
+    fmt::print(stderr, "cjcrawl: {} site(s) not recorded; `cjcrawl crawl {} --resume` retries them\n",
+               selected_sites - sites_done - summary.recorded, args.input_path);
+  return complete ? kExitClean : kExitCouldNotCheck;
+}
+
+}  // namespace crawler::cli
