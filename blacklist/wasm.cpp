@@ -930,7 +930,7 @@ Fingerprint fingerprint(const ModuleProfile& profile) {
   result.instructions = profile.instructions;
   result.incomplete_functions = profile.incomplete_functions;
   const std::uint64_t crypto = crypto_operations(profile.operations);
-  result.crypto_density = profile.instructions == 0 ? 0.0 : static_cast<double>(crypto) / profile.instructions;
+  result.crypto_density = profile.instructions == 0 ? 0.0 : static_cast<double>(crypto) / static_cast<double>(profile.instructions);
 
   std::string matched;
   for (std::size_t p = 0; p < kPrimitiveCount; ++p) {

@@ -192,22 +192,7 @@ void Connection::handle_message(std::string_view text) {
     return;
   }
   if (auto id = message.find("id"); id != message.end() && id->is_number_integer()) {
-    auto it = pending_.find(id->get<std::int64_t>());
-    if (it == pending_.end()) {
-      ++counters_.late_replies;
-      return;
-    }
-    Pending& pending = *it->second;
-    if (auto error = message.find("error"); error != message.end() && error->is_object()) {
-      pending.result.emplace(util::make_error(ErrorCode::protocol, pending.method,
-                                              error->value("message", std::string("unknown error")),
-                                              error->value("code", 0L)));
-    } else if (auto result = message.find("result"); result != message.end()) {
-      pending.result.emplace(std::move(*result));
-    } else {
-      pending.result.emplace(Json::object());
-    }
-    pending.timer.cancel();
+    deliver_reply(id->get<std::int64_t>(), message);
     return;
   }
   auto method = message.find("method");
@@ -219,6 +204,25 @@ void Connection::handle_message(std::string_view text) {
   auto params = message.find("params");
   dispatch_event(message.value("sessionId", std::string()), method->get<std::string>(),
                  params != message.end() ? *params : kEmpty);
+}
+
+void Connection::deliver_reply(std::int64_t id, Json& message) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) {
+    ++counters_.late_replies;
+    return;
+  }
+  Pending& pending = *it->second;
+  if (auto error = message.find("error"); error != message.end() && error->is_object()) {
+    pending.result.emplace(util::make_error(ErrorCode::protocol, pending.method,
+                                            error->value("message", std::string("unknown error")),
+                                            error->value("code", 0L)));
+  } else if (auto result = message.find("result"); result != message.end()) {
+    pending.result.emplace(std::move(*result));
+  } else {
+    pending.result.emplace(Json::object());
+  }
+  pending.timer.cancel();
 }
 
 void Connection::dispatch_event(const std::string& session_id, const std::string& method, const Json& params) {

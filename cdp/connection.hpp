@@ -130,6 +130,8 @@ class Connection {
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   void handle_message(std::string_view text);
+  // Settles the pending call `id` with its reply (or error); a reply nobody waits for is counted.
+  void deliver_reply(std::int64_t id, Json& message);
   void dispatch_event(const std::string& session_id, const std::string& method, const Json& params);
   void fail_all_pending(const std::string& reason);
 

@@ -88,11 +88,11 @@ struct CrawlState {
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     const std::size_t done_now = summary.recorded;
     const std::size_t done = already_done + done_now;
-    const double per_minute = seconds > 0 ? done_now * 60.0 / seconds : 0;
+    const double per_minute = seconds > 0 ? static_cast<double>(done_now) * 60.0 / seconds : 0;
     const std::size_t left = total > done ? total - done : 0;
     std::string eta = "--:--";
     if (per_minute > 0) {
-      const auto eta_seconds = static_cast<long>(left / per_minute * 60);
+      const auto eta_seconds = static_cast<long>(static_cast<double>(left) / per_minute * 60);
       eta = fmt::format("{}:{:02}:{:02}", eta_seconds / 3600, eta_seconds / 60 % 60, eta_seconds % 60);
     }
     const auto verdict = [&](const char* name) {

@@ -85,7 +85,7 @@ std::string human_summary(const blacklist::Evidence& evidence, const blacklist::
       counters += fmt::format("{}{}={}", counters.empty() ? "" : " ", name, value);
     out += fmt::format("  counters {}\n", counters);
   }
-  out += fmt::format("  elapsed  {:.1f} s\n", evidence.elapsed_ms / 1000.0);
+  out += fmt::format("  elapsed  {:.1f} s\n", static_cast<double>(evidence.elapsed_ms) / 1000.0);
   return out;
 }
 

@@ -185,7 +185,7 @@ asio::awaitable<void> FeedServer::refuse(tcp::socket socket) {
 }
 
 asio::awaitable<void> FeedServer::session(tcp::socket socket) {
-  CountedIn counted(counters_, &Counters::active);
+  CountedIn active(counters_, &Counters::active);
   const auto options = options_;  // copied: the frame may outlive the server (see counters_)
   beast::tcp_stream stream(std::move(socket));
   // The buffer's cap backs the parser's header limit: a request can never make it grow further.

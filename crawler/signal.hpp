@@ -41,8 +41,9 @@ class Signal {
 
  private:
   struct Registered {
-    Registered(std::set<boost::asio::steady_timer*>& set, boost::asio::steady_timer& timer) : set(set), timer(&timer) {
-      set.insert(&timer);
+    Registered(std::set<boost::asio::steady_timer*>& waiters, boost::asio::steady_timer& waiting)
+        : set(waiters), timer(&waiting) {
+      set.insert(timer);
     }
     ~Registered() { set.erase(timer); }
     Registered(const Registered&) = delete;

@@ -210,6 +210,57 @@ void print_summary(const crawler::CrawlSummary& summary, std::int64_t crawl_id, 
              self.ru_maxrss / 1024, scripts_not_read);
 }
 
+// How far the crawl is: sites its selection takes, and those recorded before this run.
+struct Progress {
+  std::size_t selected = 0;
+  std::size_t done = 0;
+};
+
+// What is left to visit, in place (a million-site list is not copied).
+Progress drop_recorded(CrawlList& list, const CrawlRecord& crawl) {
+  Progress progress;
+  progress.selected = list.targets.size();
+  std::erase_if(list.targets, [&](const crawler::CrawlTarget& target) {
+    return std::binary_search(crawl.recorded.begin(), crawl.recorded.end(), static_cast<std::int64_t>(target.line));
+  });
+  progress.done = progress.selected - list.targets.size();
+  return progress;
+}
+
+crawler::CrawlOptions crawl_options(const CrawlArgs& args, int concurrency, const fs::path& chrome,
+                                    const blacklist::Detector& detector, blacklist::ScanCache& scan_cache) {
+  crawler::CrawlOptions options;
+  options.visit = visit_options(args.visit, chrome, detector);
+  if (args.script_cache > 0) options.visit.scan_cache = &scan_cache;
+  options.concurrency = concurrency;
+  options.retries = args.retries;
+  options.failure_budget = args.failure_budget;
+  options.recycle_after = args.recycle_after;
+  options.memory_cap_bytes = static_cast<std::uint64_t>(args.memory_cap_mb) << 20;
+  options.progress = !args.quiet && ::isatty(STDERR_FILENO);
+  return options;
+}
+
+// The crawl's state recorded, the summary printed, and the exit code.
+int finish(db::Store& store, const CrawlArgs& args, std::int64_t crawl_id, const Progress& progress,
+           const crawler::CrawlSummary& summary, std::uint64_t scripts_not_read) {
+  const bool complete = !summary.interrupted && !summary.aborted && summary.not_checked == 0 &&
+                        progress.done + summary.recorded == progress.selected;
+  const char* state = complete ? "completed" : summary.interrupted ? "interrupted" : "aborted";
+  if (auto ended = store.set_crawl_state(crawl_id, state, util::wall_ms()); !ended)
+    fmt::print(stderr, "cjcrawl: {}\n", describe_database_error("cannot record the crawl's end", ended.error()));
+  print_summary(summary, crawl_id, state, scripts_not_read);
+  if (summary.aborted) return failure(fmt::format("crawl aborted: {}", summary.abort_reason));
+  if (summary.interrupted) {
+    fmt::print(stderr, "cjcrawl: interrupted; `cjcrawl crawl {} --resume` continues where this stopped\n", args.input_path);
+    return kExitInterrupted;
+  }
+  if (!complete)
+    fmt::print(stderr, "cjcrawl: {} site(s) not recorded; `cjcrawl crawl {} --resume` retries them\n",
+               progress.selected - progress.done - summary.recorded, args.input_path);
+  return complete ? kExitClean : kExitCouldNotCheck;
+}
+
 }  // namespace
 
 CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
@@ -261,22 +312,17 @@ int run_crawl(const CrawlArgs& args) {
   auto chosen = choose_crawl(*store, args, list, concurrency);
   if (const int* exit_code = std::get_if<int>(&chosen)) return *exit_code;
   const auto& crawl = std::get<CrawlRecord>(chosen);
-  // What is left to visit, in place (a million-site list is not copied).
-  const std::size_t selected_sites = list.targets.size();
-  std::erase_if(list.targets, [&](const crawler::CrawlTarget& target) {
-    return std::binary_search(crawl.recorded.begin(), crawl.recorded.end(), static_cast<std::int64_t>(target.line));
-  });
-  const std::size_t sites_done = selected_sites - list.targets.size();
+  const Progress progress = drop_recorded(list, crawl);
 
-  // Step 3: the output. A continued file is reconciled with the database first.
+  // Step 3: the output (a continued file reconciled with the database first), the detector, and
+  // the skipped lines.
   auto opened = open_output(*store, args, crawl);
   if (const int* exit_code = std::get_if<int>(&opened)) return *exit_code;
   std::FILE* out = std::get<File>(opened).get();
   fmt::print(stderr, "cjcrawl: crawl {}: {} site(s) from {} ({}), {} already recorded, {} to visit; {} duplicate and "
                      "{} invalid line(s) (`skipped` lines)\n",
-             crawl.row.id, selected_sites, list.shown_path, crawler::to_string(list.format), sites_done,
+             crawl.row.id, progress.selected, list.shown_path, crawler::to_string(list.format), progress.done,
              list.targets.size(), list.duplicates, list.invalid_lines);
-
   const int orphans = cdp::remove_orphaned_profiles();
   if (orphans > 0) spdlog::info("removed {} Chrome profile(s) left by an earlier, killed cjcrawl", orphans);
   auto known = store->known_entries();
@@ -286,40 +332,15 @@ int run_crawl(const CrawlArgs& args) {
   if (!running) return database_error(fmt::format("the database {}", args.visit.db_path), running.error());
   if (auto exit_code = record_skipped_lines(*store, args, list, crawl, detector, out)) return *exit_code;
 
-  // Step 4: the crawl.
-  crawler::CrawlOptions options;
-  options.visit = visit_options(args.visit, found.chrome, detector);
-  // Lives as long as the detector whose findings it remembers (scan_cache.hpp).
-  blacklist::ScanCache scan_cache(static_cast<std::size_t>(args.script_cache));
-  if (args.script_cache > 0) options.visit.scan_cache = &scan_cache;
-  options.concurrency = concurrency;
-  options.retries = args.retries;
-  options.failure_budget = args.failure_budget;
-  options.recycle_after = args.recycle_after;
-  options.memory_cap_bytes = static_cast<std::uint64_t>(args.memory_cap_mb) << 20;
-  options.progress = !args.quiet && ::isatty(STDERR_FILENO);
+  // Step 4: the crawl, then its state and a summary.
+  blacklist::ScanCache scan_cache(static_cast<std::size_t>(args.script_cache));  // as long as the detector
+  const auto options = crawl_options(args, concurrency, found.chrome, detector, scan_cache);
   const auto on_line = [&](const std::string& line) {
     return std::fprintf(out, "%s\n", line.c_str()) >= 0 && std::fflush(out) == 0;
   };
   const auto summary =
-      crawler::run_crawl(*store, detector, crawl.row.id, list.targets, options, on_line, selected_sites, sites_done);
-
-  // Step 5: the crawl's state and a summary.
-  const bool complete = !summary.interrupted && !summary.aborted && summary.not_checked == 0 &&
-                        sites_done + summary.recorded == selected_sites;
-  const char* state = complete ? "completed" : summary.interrupted ? "interrupted" : "aborted";
-  if (auto ended = store->set_crawl_state(crawl.row.id, state, util::wall_ms()); !ended)
-    fmt::print(stderr, "cjcrawl: {}\n", describe_database_error("cannot record the crawl's end", ended.error()));
-  print_summary(summary, crawl.row.id, state, scan_cache.hits());
-  if (summary.aborted) return failure(fmt::format("crawl aborted: {}", summary.abort_reason));
-  if (summary.interrupted) {
-    fmt::print(stderr, "cjcrawl: interrupted; `cjcrawl crawl {} --resume` continues where this stopped\n", args.input_path);
-    return kExitInterrupted;
-  }
-  if (!complete)
-    fmt::print(stderr, "cjcrawl: {} site(s) not recorded; `cjcrawl crawl {} --resume` retries them\n",
-               selected_sites - sites_done - summary.recorded, args.input_path);
-  return complete ? kExitClean : kExitCouldNotCheck;
+      crawler::run_crawl(*store, detector, crawl.row.id, list.targets, options, on_line, progress.selected, progress.done);
+  return finish(*store, args, crawl.row.id, progress, summary, scan_cache.hits());
 }
 
 }  // namespace crawler::cli

@@ -8,12 +8,14 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "tests/browser/cli_support.hpp"
 #include "tests/support/fixture_server.hpp"
@@ -203,6 +205,7 @@ TEST_CASE("crawl: the corpus gets the same verdicts at concurrency 1 and at the 
   }
   write_file(dir.path() / "corpus.txt", list);
   std::map<std::string, std::map<int, std::string>> verdicts;  // run → input line → verdict
+  std::map<std::string, std::map<int, std::string>> lines;     // run → input line → its JSON line, for a miss
   for (const std::string concurrency : {"1", "default"}) {
     // As the corpus test samples: 250 ms × 12, a fresh database per run.
     std::vector<std::string> argv{CJCRAWL_BINARY, "crawl", (dir.path() / "corpus.txt").string(), "--db",
@@ -213,13 +216,17 @@ TEST_CASE("crawl: the corpus gets the same verdicts at concurrency 1 and at the 
     const auto run = testsupport::run_process(argv, std::chrono::seconds(400));
     INFO(run.err);
     REQUIRE(run.exit_code == 0);
-    for (const auto& line : read_lines(dir.path() / (concurrency + ".jsonl")))
+    for (const auto& line : read_lines(dir.path() / (concurrency + ".jsonl"))) {
       verdicts[concurrency][line["input_line"].get<int>()] = line["verdict"];
+      lines[concurrency][line["input_line"].get<int>()] = line.dump().substr(0, 6000);
+    }
   }
   REQUIRE(verdicts["1"].size() == expected.size());
   REQUIRE(verdicts["default"].size() == expected.size());
   for (const auto& [line, row] : expected) {
     INFO(row.first);
+    INFO("concurrency 1: " << lines["1"][line]);
+    INFO("default: " << lines["default"][line]);
     CHECK(verdicts["1"][line] == row.second);
     CHECK(verdicts["default"][line] == verdicts["1"][line]);
   }
@@ -484,4 +491,74 @@ TEST_CASE("crawl: URLs that answer with no page (downloads, 204) are ok and clea
     CHECK(line["cpu_samples"].empty());
     CHECK(server().stats().requests_for(path) == before[path] + 1);
   }
+}
+
+TEST_CASE("crawl: a database another process holds locked does not delay another slot's CPU samples",
+          "[crawl][browser]") {
+  // Two slots: an idle page that settles at once, and a page whose worker keeps a chat socket, which
+  // is sampled every 200 ms until its deadline. Once the visits have started, this test takes the
+  // database's write lock (another process, as an import would), waits until the idle page's visit
+  // has settled (its commit now waits on the lock), and holds the lock 3 s more. The other slot's
+  // samples must go on at their period meanwhile: the commit waits on the database's own thread.
+  TempDir dir;
+  const auto idle = server().url("site.test", "/idle.html?locked");
+  const auto watched = server().url("site.test", "/worker-chat.html?locked");
+  write_file(dir.path() / "list.txt", idle + "\n" + watched + "\n");
+  const auto db = dir.path() / "c.db";
+  const auto idle_requests = server().stats().requests_for("/idle.html");
+  const auto chats_before = server().stats().echo_connections;
+  testsupport::Process crawl(crawl_command(dir.path() / "list.txt", db, dir.path() / "out.jsonl",
+                                           {"--concurrency", "2", "-v"}));
+  const auto wait_for = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 3000 && crawl.running(); ++i) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done();
+  };
+  // The visits have begun (the crawl's own writes before them are done): take the lock.
+  INFO("the crawl's log so far: " << crawl.errors_so_far());
+  REQUIRE(wait_for([&] { return server().stats().requests_for("/idle.html") > idle_requests; }));
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  const auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  // The idle page has settled (its commit waits on the lock from now on) and the other page's worker
+  // has its socket (that page has loaded, so its sampling has begun or is about to): hold the lock
+  // 3 s more.
+  REQUIRE(wait_for([&] {
+    return crawl.errors_so_far().find("visit settled") != std::string::npos &&
+           server().stats().echo_connections > chats_before;
+  }));
+  const auto waiting_since = wall_ms();
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const auto released_at = wall_ms();
+  REQUIRE(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+
+  const auto run = crawl.wait(std::chrono::seconds(120));
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  const auto lines = read_lines(dir.path() / "out.jsonl");
+  REQUIRE(lines.size() == 2);
+  const auto sampled = std::find_if(lines.begin(), lines.end(), [&](const Json& line) { return line["input"] == watched; });
+  REQUIRE(sampled != lines.end());
+  const auto& samples = (*sampled)["cpu_samples"];
+  REQUIRE(samples.size() >= 2);
+  // The watched page was sampled (wall clock) for at least 2 s of the time the commit waited: a
+  // commit on the loop would have stopped its sampling for all of that overlap.
+  const auto ended_at = (*sampled)["started_at_ms"].get<std::int64_t>() + (*sampled)["elapsed_ms"].get<std::int64_t>();
+  const auto sampling_from = ended_at - samples.back()["t_ms"].get<std::int64_t>();
+  const auto overlap = std::min(ended_at, released_at) - std::max(sampling_from, waiting_since);
+  INFO("sampled from " << sampling_from << " to " << ended_at << ", the commit waited from " << waiting_since
+                       << " to " << released_at << " (ms since 1970)");
+  REQUIRE(overlap >= 2'000);
+  double longest_gap = 0;
+  for (std::size_t i = 1; i < samples.size(); ++i)
+    longest_gap = std::max(longest_gap, samples[i]["t_ms"].get<double>() - samples[i - 1]["t_ms"].get<double>());
+  INFO("longest gap between the watched page's samples: " << longest_gap << " ms");
+  CHECK(longest_gap < 1'500);  // every 200 ms, and never held up by the other slot's commit
 }

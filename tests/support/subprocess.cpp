@@ -75,6 +75,7 @@ void Process::signal(int sig) {
 }
 
 std::string Process::output_so_far() const { return read_file(out_path_); }
+std::string Process::errors_so_far() const { return read_file(err_path_); }
 
 ProcessResult Process::wait(std::chrono::milliseconds timeout) {
   ProcessResult result;

@@ -33,6 +33,8 @@ class Process {
   ProcessResult wait(std::chrono::milliseconds timeout);
   // What the child has written to stdout so far (for servers that print their address).
   std::string output_so_far() const;
+  // What the child has written to stderr so far (its log, for a test that acts on what it says).
+  std::string errors_so_far() const;
 
  private:
   pid_t pid_ = -1;

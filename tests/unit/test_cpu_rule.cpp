@@ -123,7 +123,7 @@ TEST_CASE("decide agrees with brute force over every possible future", "[cpu_rul
   std::mt19937 random(7);
   for (int round = 0; round < 300; ++round) {
     const int window = 1 + static_cast<int>(random() % 6);
-    const CpuRule rule{window, 50, 0.5 + (random() % 5) / 10.0};
+    const CpuRule rule{window, 50, 0.5 + static_cast<double>(random() % 5) / 10.0};
     const int horizon = window + static_cast<int>(random() % 4);
     const int seen = static_cast<int>(random() % static_cast<unsigned>(horizon + 1));
     std::vector<double> percents;
