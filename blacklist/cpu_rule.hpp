@@ -16,9 +16,9 @@
 namespace blacklist {
 
 struct CpuRule {
-  int window = 20;                 // intervals per window (flag --window)
-  double threshold_percent = 50;   // of one core (flag --threshold)
-  double ratio = 0.9;              // share of a window that must exceed (flag --ratio)
+  int window = 20;                // intervals per window (flag --window)
+  double threshold_percent = 50;  // of one core (flag --threshold)
+  double ratio = 0.9;             // share of a window that must exceed (flag --ratio)
 
   // Intervals of a window that must exceed: ceil(ratio × window), at least 1.
   int required() const;
@@ -30,11 +30,11 @@ enum class CpuDecision { undecided, fired, cannot_fire };
 
 struct CpuOutcome {
   CpuDecision decision = CpuDecision::undecided;
-  int intervals = 0;           // intervals seen so far
-  int exceeding = 0;           // intervals above the threshold, over all seen
-  int best_exceeding = 0;      // most exceeding intervals in any complete window seen so far
-  int fired_at = 0;            // 1-based interval that completed the firing window (fired only)
-  double median_percent = 0;   // over all intervals seen
+  int intervals = 0;          // intervals seen so far
+  int exceeding = 0;          // intervals above the threshold, over all seen
+  int best_exceeding = 0;     // most exceeding intervals in any complete window seen so far
+  int fired_at = 0;           // 1-based interval that completed the firing window (fired only)
+  double median_percent = 0;  // over all intervals seen
 };
 
 std::string to_string(CpuDecision decision);

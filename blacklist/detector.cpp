@@ -42,18 +42,18 @@ struct Detector::Signals {
   std::vector<Offender> conclusive_offenders;
   int conclusive_confidence = 0;
 
-  std::vector<Reason> miner;       // combine with the CPU rule: Wasm structure, keywords, worker sockets
+  std::vector<Reason> miner;  // combine with the CPU rule: Wasm structure, keywords, worker sockets
   std::vector<Offender> miner_offenders;
   bool wasm_miner = false;
   bool keyword_miner = false;
   bool worker_socket = false;
 
-  std::vector<Reason> weak;        // suspicious at most: IP hits, oversize scripts
+  std::vector<Reason> weak;  // suspicious at most: IP hits, oversize scripts
   bool ip_listed = false;
   bool oversize = false;
-  bool wasm_unexplained = false;   // Wasm that is a miner or could not be fingerprinted: keep watching
+  bool wasm_unexplained = false;  // Wasm that is a miner or could not be fingerprinted: keep watching
 
-  std::vector<Reason> info;        // shown, decides nothing (a listed page)
+  std::vector<Reason> info;  // shown, decides nothing (a listed page)
 };
 
 void Detector::examine_script(ScriptRecord& script) const {
@@ -149,18 +149,19 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
       std::string names;
       for (const auto& hit : script.keyword_hits)
         names += fmt::format("{}{}×{}", names.empty() ? "" : ", ", hit.pattern, hit.count);
-      signals.miner.push_back({"keywords", fmt::format("{} in {} script {} (score {:.0f})", names, script.target_type,
-                                                      script.url.empty() ? "(inline)" : script.url,
-                                                      script.keyword_score),
+      signals.miner.push_back({"keywords",
+                               fmt::format("{} in {} script {} (score {:.0f})", names, script.target_type,
+                                           script.url.empty() ? "(inline)" : script.url, script.keyword_score),
                                "weak"});
       if (web) add_unique(signals.miner_offenders, {"script_url", script.url});
     }
     if (script.language == "WebAssembly") {
       if (script.wasm_miner) {
         signals.wasm_miner = true;
-        signals.miner.push_back({"wasm", fmt::format("{} module in {}: {}", script.sha256.substr(0, 16),
-                                                     script.target_type, script.wasm_summary),
-                                 "weak"});
+        signals.miner.push_back(
+            {"wasm",
+             fmt::format("{} module in {}: {}", script.sha256.substr(0, 16), script.target_type, script.wasm_summary),
+             "weak"});
         add_unique(signals.miner_offenders, {"wasm_sha256", script.sha256});
       }
       // A module we could not read or fingerprint is unexplained; a copy of one already read
@@ -172,10 +173,9 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
     }
     if (script.source_state == "oversize" && !signals.oversize) {
       signals.oversize = true;
-      signals.weak.push_back({"oversize_script",
-                              fmt::format("{} script of {} characters was too large to read", script.target_type,
-                                          script.length),
-                              "weak"});
+      signals.weak.push_back(
+          {"oversize_script",
+           fmt::format("{} script of {} characters was too large to read", script.target_type, script.length), "weak"});
     }
   }
 
@@ -184,7 +184,8 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
     const std::string endpoint = endpoint_key(socket.url);
     const auto matched = rules_.match_ws_url(socket.url);
     if (!matched.patterns.empty()) {
-      conclusive("known", fmt::format("socket {} matches rule {}", endpoint, matched.patterns.front()), kConfidenceKnown);
+      conclusive("known", fmt::format("socket {} matches rule {}", endpoint, matched.patterns.front()),
+                 kConfidenceKnown);
       add_unique(signals.conclusive_offenders, {"ws_endpoint", endpoint});
     } else if (const auto entry = known_.socket_listed(socket.url); !entry.empty()) {
       conclusive("known", fmt::format("socket {} is in the database blacklist (as {})", endpoint, entry),
@@ -198,8 +199,7 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
     if (socket.pool_confirmed) {
       conclusive("pool_protocol",
                  fmt::format("{} pool protocol on {} from {}: {} jobs received, {} shares submitted",
-                             socket.pool_protocol, endpoint, socket.target_type, socket.pool_jobs,
-                             socket.pool_submits),
+                             socket.pool_protocol, endpoint, socket.target_type, socket.pool_jobs, socket.pool_submits),
                  kConfidencePoolProtocol);
       add_unique(signals.conclusive_offenders, {"ws_endpoint", endpoint});
       add_unique(signals.conclusive_offenders, {"domain", host_of(socket.url)});
@@ -215,9 +215,8 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
     const auto listing = rules_.match_ip(ip);
     if (listing.listing == Listing::blacklisted || known_.ips.contains(ip)) {
       signals.ip_listed = true;
-      signals.weak.push_back({"ip_listed",
-                              fmt::format("a response came from listed IP {} (shared hosting makes this weak)", ip),
-                              "weak"});
+      signals.weak.push_back(
+          {"ip_listed", fmt::format("a response came from listed IP {} (shared hosting makes this weak)", ip), "weak"});
       break;
     }
   }
@@ -268,9 +267,8 @@ Judgement Detector::judge(const Evidence& evidence, const CpuRule& rule, const C
   const bool checked = evidence.status == Status::ok || evidence.status == Status::http_error ||
                        !evidence.scripts.empty() || !evidence.websockets.empty();
   if (!checked) {
-    out.reasons.push_back({"status", fmt::format("not checked: {} ({})", to_string(evidence.status),
-                                                 evidence.status_reason),
-                           "info"});
+    out.reasons.push_back(
+        {"status", fmt::format("not checked: {} ({})", to_string(evidence.status), evidence.status_reason), "info"});
     return out;
   }
   auto signals = collect(evidence);
@@ -293,10 +291,10 @@ Judgement Detector::judge(const Evidence& evidence, const CpuRule& rule, const C
     for (auto& reason : signals.miner) reason.strength = "strong";
   } else if (cpu_fired || signals.keyword_miner || signals.ip_listed || signals.wasm_miner || signals.oversize) {
     out.verdict = Verdict::suspicious;
-    out.confidence = std::max({cpu_fired ? kConfidenceCpuAlone : 0, signals.wasm_miner ? kConfidenceWasmAlone : 0,
-                               signals.keyword_miner ? kConfidenceKeywordsAlone : 0,
-                               signals.ip_listed ? kConfidenceIpListed : 0,
-                               signals.oversize ? kConfidenceOversize : 0});
+    out.confidence =
+        std::max({cpu_fired ? kConfidenceCpuAlone : 0, signals.wasm_miner ? kConfidenceWasmAlone : 0,
+                  signals.keyword_miner ? kConfidenceKeywordsAlone : 0, signals.ip_listed ? kConfidenceIpListed : 0,
+                  signals.oversize ? kConfidenceOversize : 0});
   } else {
     out.verdict = Verdict::clean;
     out.confidence = 0;

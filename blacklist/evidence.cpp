@@ -85,7 +85,8 @@ nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
     const auto& sample = evidence.cpu_samples[i];
     const auto& before = evidence.cpu_samples[i - 1];
     const double wall = sample.t_seconds - before.t_seconds;
-    const double wait_percent = wall > 0 ? std::max(0.0, 100.0 * (sample.wait_seconds - before.wait_seconds) / wall) : 0;
+    const double wait_percent =
+        wall > 0 ? std::max(0.0, 100.0 * (sample.wait_seconds - before.wait_seconds) / wall) : 0;
     samples.push_back({{"t_ms", static_cast<std::int64_t>(sample.t_seconds * 1000)},
                        {"cpu_percent", std::round(interval_percent(before, sample) * 10) / 10},
                        {"wait_percent", std::round(wait_percent * 10) / 10}});
@@ -105,12 +106,13 @@ nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
                        {"frames_received", socket.frames_received},
                        {"bytes_sent", socket.bytes_sent},
                        {"bytes_received", socket.bytes_received},
-                       {"pool", {{"protocol", socket.pool_protocol},
-                                 {"confirmed", socket.pool_confirmed},
-                                 {"logins", socket.pool_logins},
-                                 {"jobs", socket.pool_jobs},
-                                 {"submits", socket.pool_submits},
-                                 {"accepted", socket.pool_accepted}}},
+                       {"pool",
+                        {{"protocol", socket.pool_protocol},
+                         {"confirmed", socket.pool_confirmed},
+                         {"logins", socket.pool_logins},
+                         {"jobs", socket.pool_jobs},
+                         {"submits", socket.pool_submits},
+                         {"accepted", socket.pool_accepted}}},
                        {"frames", std::move(frames)}});
   }
 
@@ -126,7 +128,8 @@ nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
     if (!script.keyword_hits.empty()) {
       nlohmann::json hits = nlohmann::json::array();
       for (const auto& hit : script.keyword_hits) hits.push_back({{"pattern", hit.pattern}, {"count", hit.count}});
-      item["keywords"] = {{"score", std::round(script.keyword_score * 10) / 10}, {"miner", script.keyword_miner},
+      item["keywords"] = {{"score", std::round(script.keyword_score * 10) / 10},
+                          {"miner", script.keyword_miner},
                           {"hits", std::move(hits)}};
     }
     if (!script.scan_note.empty()) item["scan_note"] = script.scan_note;
@@ -156,9 +159,10 @@ nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
       {"offenders", std::move(offenders)},
       {"sample_period_ms", static_cast<std::int64_t>(evidence.sample_period_seconds * 1000)},
       {"cpu_samples", std::move(samples)},
-      {"cpu_rule", {{"threshold_percent", evidence.cpu_threshold_percent},
-                    {"window", evidence.cpu_window},
-                    {"ratio", evidence.cpu_ratio}}},
+      {"cpu_rule",
+       {{"threshold_percent", evidence.cpu_threshold_percent},
+        {"window", evidence.cpu_window},
+        {"ratio", evidence.cpu_ratio}}},
       {"websockets", std::move(sockets)},
       {"scripts", std::move(scripts)},
       {"remote_ips", evidence.remote_ips},

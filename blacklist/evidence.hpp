@@ -44,17 +44,17 @@ struct CpuSample {
 
 // A script or WebAssembly module as Debugger.scriptParsed reported it.
 struct ScriptRecord {
-  std::string url;          // may be empty (inline / eval)
-  std::string sha256;       // hex, as CDP gives it
-  std::uint64_t length = 0; // characters (JS) or bytes (Wasm), as CDP reports
-  std::string language;     // "JavaScript" or "WebAssembly"
-  std::string target_type;  // page, iframe, worker, shared_worker, service_worker, ...
+  std::string url;           // may be empty (inline / eval)
+  std::string sha256;        // hex, as CDP gives it
+  std::uint64_t length = 0;  // characters (JS) or bytes (Wasm), as CDP reports
+  std::string language;      // "JavaScript" or "WebAssembly"
+  std::string target_type;   // page, iframe, worker, shared_worker, service_worker, ...
   std::string target_url;
   // fetched: `source` holds it; oversize: over the fetch cap; unavailable: fetch failed or budget spent;
   // duplicate: same hash already fetched for this visit; cached: same hash scanned on an earlier site
   // of this crawl, findings copied (ScanCache), source not read.
   std::string source_state;
-  std::string source;       // script text, or raw Wasm bytes; never serialised to JSON
+  std::string source;  // script text, or raw Wasm bytes; never serialised to JSON
 
   // Findings from the source (Detector::examine_script), kept after the source is dropped.
   struct KeywordCount {
@@ -62,31 +62,31 @@ struct ScriptRecord {
     std::uint64_t count = 0;
   };
   double keyword_score = 0;
-  bool keyword_miner = false;             // score at or over the miner threshold
+  bool keyword_miner = false;  // score at or over the miner threshold
   std::vector<KeywordCount> keyword_hits;
-  std::string scan_note;                  // e.g. why the RE2::Set fell back to per-pattern matching
+  std::string scan_note;  // e.g. why the RE2::Set fell back to per-pattern matching
   bool wasm_fingerprinted = false;
-  bool wasm_miner = false;                // mining-hash structure (several distinct primitives)
+  bool wasm_miner = false;  // mining-hash structure (several distinct primitives)
   double wasm_score = 0;
   std::vector<std::string> wasm_primitives;
   std::string wasm_summary;
 };
 
 struct FrameRecord {
-  bool sent = false;        // true: page → server
-  double t_seconds = 0;     // since navigation started
-  int opcode = 1;           // 1 text, 2 binary
-  std::uint64_t length = 0; // full payload length
-  std::string payload;      // truncated to a cap
+  bool sent = false;         // true: page → server
+  double t_seconds = 0;      // since navigation started
+  int opcode = 1;            // 1 text, 2 binary
+  std::uint64_t length = 0;  // full payload length
+  std::string payload;       // truncated to a cap
 };
 
 struct WebSocketRecord {
   std::string url;
   std::string target_type;  // the target that opened it
   std::string target_url;
-  int handshake_status = 0; // HTTP status of the handshake response, 0 if none seen
+  int handshake_status = 0;  // HTTP status of the handshake response, 0 if none seen
   bool closed = false;
-  std::string error;        // Network.webSocketFrameError text, if any
+  std::string error;  // Network.webSocketFrameError text, if any
   std::uint64_t frames_sent = 0;
   std::uint64_t frames_received = 0;
   std::uint64_t bytes_sent = 0;
@@ -99,7 +99,7 @@ struct WebSocketRecord {
   std::uint64_t pool_jobs = 0;     // well-formed jobs received
   std::uint64_t pool_submits = 0;  // well-formed shares sent
   std::uint64_t pool_accepted = 0;
-  bool pool_confirmed = false;     // a well-formed job received or share sent
+  bool pool_confirmed = false;  // a well-formed job received or share sent
 };
 
 struct TargetRecord {
@@ -109,12 +109,12 @@ struct TargetRecord {
 };
 
 struct Evidence {
-  std::string input;        // what the user gave
-  std::string url;          // what was navigated to
-  std::string final_url;    // main frame URL at the end
+  std::string input;      // what the user gave
+  std::string url;        // what was navigated to
+  std::string final_url;  // main frame URL at the end
   Status status = Status::ok;
   std::string status_reason;
-  int http_status = 0;      // main document's HTTP status, 0 if unknown
+  int http_status = 0;  // main document's HTTP status, 0 if unknown
   std::vector<ScriptRecord> scripts;
   std::vector<WebSocketRecord> websockets;
   std::vector<std::string> remote_ips;  // distinct, bounded

@@ -70,8 +70,10 @@ void KnownEntries::add(std::string_view kind, std::string value) {
   else if (kind == "ip") ips.insert(std::move(value));
   else if (kind == "wasm_sha256") wasm_sha256.insert(std::move(value));
   else if (kind == "script_path") script_paths.push_back(util::to_lower(value));
-  else if (kind == "script_url") exact ? void(script_urls.insert(std::move(value))) : add_pattern(script_patterns, std::move(value));
-  else if (kind == "ws_endpoint") exact ? void(ws_endpoints.insert(std::move(value))) : add_pattern(ws_patterns, std::move(value));
+  else if (kind == "script_url")
+    exact ? void(script_urls.insert(std::move(value))) : add_pattern(script_patterns, std::move(value));
+  else if (kind == "ws_endpoint")
+    exact ? void(ws_endpoints.insert(std::move(value))) : add_pattern(ws_patterns, std::move(value));
   else if (kind == "allow") {
     if (exact || value.find('/') == std::string::npos) allow.insert(exact ? std::move(value) : util::to_lower(value));
     else add_pattern(allow_patterns, std::move(value));
@@ -117,9 +119,8 @@ std::string KnownEntries::socket_listed(std::string_view url) const {
 bool KnownEntries::allowed(std::string_view url) const {
   if (allow.contains(std::string(url)) || allow.contains(endpoint_key(url))) return true;
   const std::string host = host_of(url);
-  if (!host.empty() && for_each_parent(host, [&](std::string_view candidate) {
-        return allow.contains(std::string(candidate));
-      }))
+  if (!host.empty() &&
+      for_each_parent(host, [&](std::string_view candidate) { return allow.contains(std::string(candidate)); }))
     return true;
   return !pattern_covering(allow_patterns, url).empty();
 }

@@ -23,12 +23,12 @@ struct KnownEntries {
   std::unordered_set<std::string> domains;
   std::unordered_set<std::string> ips;
   std::unordered_set<std::string> wasm_sha256;
-  std::unordered_set<std::string> allow;         // hosts (and exact URLs) that are never known
+  std::unordered_set<std::string> allow;  // hosts (and exact URLs) that are never known
   // Imported patterns: host → path prefixes ("" for the whole host).
   std::unordered_map<std::string, std::vector<std::string>> script_patterns;
   std::unordered_map<std::string, std::vector<std::string>> ws_patterns;
   std::unordered_map<std::string, std::vector<std::string>> allow_patterns;
-  std::vector<std::string> script_paths;         // lower-case substrings of script URLs
+  std::vector<std::string> script_paths;  // lower-case substrings of script URLs
 
   // Files a store row under its kind and shape. Unknown kinds are ignored.
   void add(std::string_view kind, std::string value);

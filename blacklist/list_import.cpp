@@ -60,10 +60,8 @@ std::string quote(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size() && i < kMaxQuotedBytes; ++i) {
     const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte < 0x20 || byte >= 0x7F)
-      out += fmt::format("\\x{:02x}", byte);
-    else
-      out += static_cast<char>(byte);
+    if (byte < 0x20 || byte >= 0x7F) out += fmt::format("\\x{:02x}", byte);
+    else out += static_cast<char>(byte);
   }
   if (text.size() > kMaxQuotedBytes) out += "...";
   return "'" + out + "'";
@@ -433,8 +431,7 @@ void import_adblock_line(std::string_view line, std::size_t number, Collector& o
     if (line.starts_with("!#"))
       out.skip(SkipKind::directive, number,
                fmt::format("{}: preprocessor directive; an included list must be imported on its own", quote(line)));
-    else
-      out.comment();
+    else out.comment();
     return;
   }
   if (line.starts_with('[') && line.ends_with(']')) return out.comment();  // [Adblock Plus 2.0]
@@ -763,16 +760,12 @@ ListFormat detect_list_format(std::string_view text) {
         if (line.starts_with("||") || line.starts_with("@@") || line.starts_with('|') ||
             cosmetic_separator(line) != std::string_view::npos)
           vote(ListFormat::adblock);
-        else if (looks_like_match_pattern(line))
-          vote(ListFormat::webext);
+        else if (looks_like_match_pattern(line)) vote(ListFormat::webext);
         else if (line.find('^') != std::string_view::npos || options_start(line) || line.starts_with('/'))
           vote(ListFormat::adblock);
-        else if (tokens.size() >= 2 && parse_ip_literal(tokens.front()))
-          vote(ListFormat::hosts);
-        else if (tokens.size() == 1 && is_ip_or_range(tokens.front()))
-          vote(ListFormat::ips);
-        else if (tokens.size() == 1 && looks_like_host(tokens.front()))
-          vote(ListFormat::domains);
+        else if (tokens.size() >= 2 && parse_ip_literal(tokens.front())) vote(ListFormat::hosts);
+        else if (tokens.size() == 1 && is_ip_or_range(tokens.front())) vote(ListFormat::ips);
+        else if (tokens.size() == 1 && looks_like_host(tokens.front())) vote(ListFormat::domains);
         return sampled < kDetectionSampleLines;
       },
       [](std::size_t) {});

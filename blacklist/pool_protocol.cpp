@@ -95,8 +95,8 @@ bool is_hex_of_length(std::string_view text, std::size_t length) { return text.s
 bool is_job(const Json& object) {
   const std::string_view blob = string_member(object, "blob");
   const std::string_view target = string_member(object, "target");
-  const bool blob_ok = blob.size() >= kMinBlobHexChars && blob.size() <= kMaxBlobHexChars &&
-                       blob.size() % 2 == 0 && is_hex(blob);
+  const bool blob_ok =
+      blob.size() >= kMinBlobHexChars && blob.size() <= kMaxBlobHexChars && blob.size() % 2 == 0 && is_hex(blob);
   const bool target_ok = is_hex_of_length(target, kTargetHexChars32) || is_hex_of_length(target, kTargetHexChars64);
   return blob_ok && target_ok && is_job_id(member(object, "job_id"));
 }

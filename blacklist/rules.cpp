@@ -73,8 +73,8 @@ void for_each_entry(std::string_view text, const std::string& file, std::vector<
         problems.push_back({file, line_number,
                             fmt::format("unsupported '{}': this cjcrawl reads %format {}", directive, kFormatVersion)});
       else
-        problems.push_back({file, line_number,
-                            fmt::format("unknown directive '{}' (known: %format {})", directive, kFormatVersion)});
+        problems.push_back(
+            {file, line_number, fmt::format("unknown directive '{}' (known: %format {})", directive, kFormatVersion)});
       continue;
     }
     if (!on_entry(line_number, line)) return;
@@ -92,7 +92,7 @@ struct Pattern {
 
 struct PatternField {
   std::vector<Pattern> patterns;
-  std::unique_ptr<RE2::Set> set;                 // null when there are no patterns or it did not build
+  std::unique_ptr<RE2::Set> set;                  // null when there are no patterns or it did not build
   std::vector<std::size_t> pattern_of_set_index;  // Set index → index into patterns
   std::string set_unavailable;                    // why `set` is null although there are patterns
 };
@@ -130,8 +130,10 @@ std::unique_ptr<RE2> compile_pattern(std::string_view text, const std::string& f
     return nullptr;
   }
   if (matches_empty(*re)) {
-    problems.push_back({file, line, fmt::format("pattern '{}' can match the empty string, so it would match "
-                                                "everything; skipped", text)});
+    problems.push_back({file, line,
+                        fmt::format("pattern '{}' can match the empty string, so it would match "
+                                    "everything; skipped",
+                                    text)});
     return nullptr;
   }
   return re;
@@ -163,9 +165,10 @@ void build_set(PatternField& field, const std::string& file, const RuleLimits& l
   field.pattern_of_set_index.clear();
   field.set_unavailable = fmt::format("RE2::Set of {} patterns did not fit its memory budget of {} bytes",
                                       field.patterns.size(), limits.set_max_mem);
-  problems.push_back({file, 0, field.set_unavailable + "; these patterns are matched one at a time instead "
-                                                       "(same results, slower): raise the budget or simplify "
-                                                       "the patterns"});
+  problems.push_back({file, 0,
+                      field.set_unavailable + "; these patterns are matched one at a time instead "
+                                              "(same results, slower): raise the budget or simplify "
+                                              "the patterns"});
 }
 
 // Parses keywords.txt (`weight pattern`) or a plain pattern file.
@@ -175,8 +178,8 @@ PatternField parse_patterns(std::string_view text, const std::string& file, bool
   std::unordered_map<std::string, int> first_line;
   for_each_entry(text, file, problems, [&](int line, std::string_view entry) {
     if (field.patterns.size() >= kMaxPatternsPerFile) {
-      problems.push_back({file, line, fmt::format("more than {} patterns; the rest of the file is not read",
-                                                  kMaxPatternsPerFile)});
+      problems.push_back(
+          {file, line, fmt::format("more than {} patterns; the rest of the file is not read", kMaxPatternsPerFile)});
       return false;
     }
     double weight = 0;
@@ -187,8 +190,10 @@ PatternField parse_patterns(std::string_view text, const std::string& file, bool
       const auto [end, error] = std::from_chars(weight_text.data(), weight_text.data() + weight_text.size(), weight);
       if (error != std::errc{} || end != weight_text.data() + weight_text.size() || !std::isfinite(weight) ||
           weight <= 0 || weight > kMaxKeywordWeight) {
-        problems.push_back({file, line, fmt::format("bad weight '{}': expected `WEIGHT PATTERN` with WEIGHT a "
-                                                    "number in (0, {}]", weight_text, kMaxKeywordWeight)});
+        problems.push_back({file, line,
+                            fmt::format("bad weight '{}': expected `WEIGHT PATTERN` with WEIGHT a "
+                                        "number in (0, {}]",
+                                        weight_text, kMaxKeywordWeight)});
         return true;
       }
       pattern = trim(entry.substr(weight_text.size()));
@@ -223,8 +228,8 @@ std::string describe(RE2::Set::ErrorKind kind, const PatternField& field) {
 
 // The patterns worth examining: those the Set reports (sorted into file order), or all of them on the
 // per-pattern path or when the Set is unavailable or fails. `from_set` says the Set vouched for them.
-std::vector<std::size_t> candidates(const PatternField& field, std::string_view text, MatchPath path,
-                                    bool& from_set, bool& fallback_used, std::string& fallback_reason) {
+std::vector<std::size_t> candidates(const PatternField& field, std::string_view text, MatchPath path, bool& from_set,
+                                    bool& fallback_used, std::string& fallback_reason) {
   std::vector<std::size_t> all(field.patterns.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   from_set = false;
@@ -496,7 +501,8 @@ class RangeTable {
 
   void insert(const Address& network, int prefix, Entry entry) {
     auto& by_length = network.v6 ? v6_ : v4_;
-    auto it = std::find_if(by_length.begin(), by_length.end(), [&](const auto& level) { return level.prefix == prefix; });
+    auto it =
+        std::find_if(by_length.begin(), by_length.end(), [&](const auto& level) { return level.prefix == prefix; });
     if (it == by_length.end()) {
       by_length.push_back({prefix, {}});
       std::sort(by_length.begin(), by_length.end(), [](const auto& a, const auto& b) { return a.prefix > b.prefix; });
@@ -555,8 +561,8 @@ IpRules parse_ips(std::string_view text, const std::string& file, std::vector<Ru
   std::size_t entries = 0;
   for_each_entry(text, file, problems, [&](int line, std::string_view entry) {
     if (++entries > kMaxListEntriesPerFile) {
-      problems.push_back({file, line, fmt::format("more than {} entries; the rest of the file is not read",
-                                                  kMaxListEntriesPerFile)});
+      problems.push_back(
+          {file, line, fmt::format("more than {} entries; the rest of the file is not read", kMaxListEntriesPerFile)});
       return false;
     }
     entry = strip_trailing_comment(entry);
@@ -565,13 +571,16 @@ IpRules parse_ips(std::string_view text, const std::string& file, std::vector<Ru
     const auto slash = entry.find('/');
     const auto address = parse_address(entry.substr(0, slash));
     if (!address) {
-      problems.push_back({file, line, fmt::format("'{}': expected an IPv4 or IPv6 address or CIDR range "
-                                                  "(192.0.2.7, 192.0.2.0/24, 2001:db8::/32)", entry)});
+      problems.push_back({file, line,
+                          fmt::format("'{}': expected an IPv4 or IPv6 address or CIDR range "
+                                      "(192.0.2.7, 192.0.2.0/24, 2001:db8::/32)",
+                                      entry)});
       return true;
     }
     if (address->v6 != (entry.substr(0, slash).find(':') != std::string_view::npos)) {
-      problems.push_back({file, line, fmt::format("'{}' is an IPv4-mapped IPv6 address; write it as IPv4 ({})",
-                                                  entry, format_address(*address))});
+      problems.push_back(
+          {file, line,
+           fmt::format("'{}' is an IPv4-mapped IPv6 address; write it as IPv4 ({})", entry, format_address(*address))});
       return true;
     }
     int prefix = address->bits();
@@ -579,15 +588,16 @@ IpRules parse_ips(std::string_view text, const std::string& file, std::vector<Ru
       const auto length = entry.substr(slash + 1);
       const auto [end, error] = std::from_chars(length.data(), length.data() + length.size(), prefix);
       if (error != std::errc{} || end != length.data() + length.size() || prefix < 1 || prefix > address->bits()) {
-        problems.push_back({file, line, fmt::format("'{}': bad prefix length; expected /1 to /{}", entry,
-                                                    address->bits())});
+        problems.push_back(
+            {file, line, fmt::format("'{}': bad prefix length; expected /1 to /{}", entry, address->bits())});
         return true;
       }
     }
     const Address network = masked(*address, prefix);
     if (network.bytes != address->bytes) {
-      problems.push_back({file, line, fmt::format("'{}' has host bits set; did you mean {}/{}?", entry,
-                                                  format_address(network), prefix)});
+      problems.push_back(
+          {file, line,
+           fmt::format("'{}' has host bits set; did you mean {}/{}?", entry, format_address(network), prefix)});
       return true;
     }
     auto& table = allow ? rules.allowed : rules.blacklisted;
@@ -654,8 +664,8 @@ class HostTable {
   struct Entry {
     std::uint32_t record = 0;  // offset in the arena
     std::string_view name;
-    int blacklist_line = 0;    // 0: not blacklisted
-    int allow_line = 0;        // 0: not allowed
+    int blacklist_line = 0;      // 0: not blacklisted
+    int allow_line = 0;          // 0: not allowed
     bool rules_beneath = false;  // see PublicSuffixes::may_have_rules_beneath
   };
 
@@ -804,8 +814,7 @@ std::string host_entry_problem(std::string_view text, std::string& name) {
   if (parse_address(text)) return fmt::format("'{}' is an IP address; put it in ips.txt", text);
   if (text.find(':') != std::string_view::npos)
     return fmt::format("'{}': a host entry has no port; write only the host", text);
-  if (!is_ascii(text))
-    return fmt::format("'{}' is not ASCII; write the host in its punycode (xn--) form", text);
+  if (!is_ascii(text)) return fmt::format("'{}' is not ASCII; write the host in its punycode (xn--) form", text);
   name = util::to_lower(text);
   if (name.ends_with('.')) name.pop_back();
   if (name.empty() || name.size() > kMaxHostBytes) return fmt::format("'{}' is not a valid host name", text);
@@ -822,10 +831,11 @@ std::string host_entry_problem(std::string_view text, std::string& name) {
   }
   if (label == 0) return fmt::format("'{}' has an empty label", text);
   const auto& suffixes = public_suffixes();
-  if (name.find('.') == std::string::npos ||
-      (suffixes.context && psl_is_public_suffix(suffixes.context, name.c_str())))
-    return fmt::format("'{}' is a public suffix: it would cover every site registered under it; list those "
-                       "registrable domains instead", name);
+  if (name.find('.') == std::string::npos || (suffixes.context && psl_is_public_suffix(suffixes.context, name.c_str())))
+    return fmt::format(
+        "'{}' is a public suffix: it would cover every site registered under it; list those "
+        "registrable domains instead",
+        name);
   return {};
 }
 
@@ -834,8 +844,8 @@ HostTable parse_domains(std::string_view text, const std::string& file, std::vec
   std::size_t entries = 0;
   for_each_entry(text, file, problems, [&](int line, std::string_view entry) {
     if (++entries > kMaxListEntriesPerFile) {
-      problems.push_back({file, line, fmt::format("more than {} entries; the rest of the file is not read",
-                                                  kMaxListEntriesPerFile)});
+      problems.push_back(
+          {file, line, fmt::format("more than {} entries; the rest of the file is not read", kMaxListEntriesPerFile)});
       return false;
     }
     entry = strip_trailing_comment(entry);
@@ -853,10 +863,8 @@ HostTable parse_domains(std::string_view text, const std::string& file, std::vec
       problems.push_back({file, line, fmt::format("duplicate of line {}; skipped", recorded)});
       return true;
     }
-    if (allow)
-      table.set_allow_line(record, line);
-    else
-      table.set_blacklist_line(record, line);
+    if (allow) table.set_allow_line(record, line);
+    else table.set_blacklist_line(record, line);
     return true;
   });
   const auto& suffixes = public_suffixes();
@@ -898,8 +906,8 @@ std::optional<std::string> read_rule_file(const std::filesystem::path& path, std
     return std::nullopt;
   }
   if (size > kMaxRuleFileBytes) {
-    problems.push_back({path.string(), 0, fmt::format("{} bytes, over the {}-byte limit; not read", size,
-                                                      kMaxRuleFileBytes)});
+    problems.push_back(
+        {path.string(), 0, fmt::format("{} bytes, over the {}-byte limit; not read", size, kMaxRuleFileBytes)});
     return std::nullopt;
   }
   std::ifstream in(path, std::ios::binary);

@@ -96,17 +96,17 @@ struct RuleProblem {
 std::string to_string(const RuleProblem& problem);
 
 struct KeywordHit {
-  std::string pattern;             // as written in keywords.txt
+  std::string pattern;  // as written in keywords.txt
   double weight = 0;
   std::uint64_t count = 0;         // non-overlapping occurrences, at most kMaxCountPerPattern
   std::uint64_t first_offset = 0;  // byte offset of the first occurrence in the script
 };
 
 struct KeywordScan {
-  double score = 0;                // see "Keyword score" above
-  std::vector<KeywordHit> hits;    // in keywords.txt order
-  bool fallback_used = false;      // matched per pattern because the RE2::Set failed (still complete)
-  std::string fallback_reason;     // why, for the evidence; empty unless fallback_used
+  double score = 0;              // see "Keyword score" above
+  std::vector<KeywordHit> hits;  // in keywords.txt order
+  bool fallback_used = false;    // matched per pattern because the RE2::Set failed (still complete)
+  std::string fallback_reason;   // why, for the evidence; empty unless fallback_used
 
   bool miner_signal() const { return score >= kKeywordMinerScore; }
 };

@@ -6,8 +6,8 @@
 namespace blacklist {
 
 bool ScanCache::valid_key(std::string_view sha256) {
-  return sha256.size() == 64 &&
-         std::all_of(sha256.begin(), sha256.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return sha256.size() == 64 && std::all_of(sha256.begin(), sha256.end(),
+                                            [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 bool ScanCache::recall(ScriptRecord& script) {
@@ -33,7 +33,8 @@ void ScanCache::remember(const ScriptRecord& script) {
     index_.erase(entries_.back().sha256);
     entries_.pop_back();
   }
-  entries_.push_front({script.sha256, script.keyword_score, script.keyword_miner, script.keyword_hits, script.scan_note});
+  entries_.push_front(
+      {script.sha256, script.keyword_score, script.keyword_miner, script.keyword_hits, script.scan_note});
   index_.emplace(entries_.front().sha256, entries_.begin());
 }
 

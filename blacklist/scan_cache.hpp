@@ -53,7 +53,7 @@ class ScanCache {
     std::string scan_note;
   };
   std::size_t capacity_;
-  std::list<Findings> entries_;  // most recently used first
+  std::list<Findings> entries_;                                                // most recently used first
   std::unordered_map<std::string_view, std::list<Findings>::iterator> index_;  // keys view entries_
   std::uint64_t hits_ = 0;
 };

@@ -138,9 +138,26 @@ class Reader {
 // Opcode tables for the one-byte opcodes: which immediates follow, and which Operation is counted.
 
 enum class Immediate : std::uint8_t {
-  invalid, none, index, two_indices, block_type, end, delegate, branch_table, select_types, try_table,
-  memory_argument, i32_constant, i64_constant, f32_constant, f64_constant, heap_type,
-  prefix_gc, prefix_misc, prefix_simd, prefix_atomic,
+  invalid,
+  none,
+  index,
+  two_indices,
+  block_type,
+  end,
+  delegate,
+  branch_table,
+  select_types,
+  try_table,
+  memory_argument,
+  i32_constant,
+  i64_constant,
+  f32_constant,
+  f64_constant,
+  heap_type,
+  prefix_gc,
+  prefix_misc,
+  prefix_simd,
+  prefix_atomic,
 };
 
 constexpr std::array<Immediate, 256> kImmediates = [] {
@@ -149,39 +166,39 @@ constexpr std::array<Immediate, 256> kImmediates = [] {
   auto set = [&table](int first, int last, Immediate kind) {
     for (int opcode = first; opcode <= last; ++opcode) table[opcode] = kind;
   };
-  set(0x00, 0x01, Immediate::none);              // unreachable, nop
-  set(0x02, 0x04, Immediate::block_type);        // block, loop, if
-  table[0x05] = Immediate::none;                 // else
-  table[0x06] = Immediate::block_type;           // try (legacy exceptions)
-  set(0x07, 0x09, Immediate::index);             // catch tag, throw tag, rethrow depth
-  table[0x0A] = Immediate::none;                 // throw_ref
+  set(0x00, 0x01, Immediate::none);        // unreachable, nop
+  set(0x02, 0x04, Immediate::block_type);  // block, loop, if
+  table[0x05] = Immediate::none;           // else
+  table[0x06] = Immediate::block_type;     // try (legacy exceptions)
+  set(0x07, 0x09, Immediate::index);       // catch tag, throw tag, rethrow depth
+  table[0x0A] = Immediate::none;           // throw_ref
   table[0x0B] = Immediate::end;
-  set(0x0C, 0x0D, Immediate::index);             // br, br_if
+  set(0x0C, 0x0D, Immediate::index);  // br, br_if
   table[0x0E] = Immediate::branch_table;
-  table[0x0F] = Immediate::none;                 // return
-  table[0x10] = Immediate::index;                // call
-  table[0x11] = Immediate::two_indices;          // call_indirect type table
-  table[0x12] = Immediate::index;                // return_call
-  table[0x13] = Immediate::two_indices;          // return_call_indirect
-  set(0x14, 0x15, Immediate::index);             // call_ref, return_call_ref
-  table[0x18] = Immediate::delegate;             // delegate depth (closes a try)
-  table[0x19] = Immediate::none;                 // catch_all
-  set(0x1A, 0x1B, Immediate::none);              // drop, select
-  table[0x1C] = Immediate::select_types;         // select t*
+  table[0x0F] = Immediate::none;          // return
+  table[0x10] = Immediate::index;         // call
+  table[0x11] = Immediate::two_indices;   // call_indirect type table
+  table[0x12] = Immediate::index;         // return_call
+  table[0x13] = Immediate::two_indices;   // return_call_indirect
+  set(0x14, 0x15, Immediate::index);      // call_ref, return_call_ref
+  table[0x18] = Immediate::delegate;      // delegate depth (closes a try)
+  table[0x19] = Immediate::none;          // catch_all
+  set(0x1A, 0x1B, Immediate::none);       // drop, select
+  table[0x1C] = Immediate::select_types;  // select t*
   table[0x1F] = Immediate::try_table;
-  set(0x20, 0x26, Immediate::index);             // local.*, global.*, table.get/set
-  set(0x28, 0x3E, Immediate::memory_argument);   // loads and stores
-  set(0x3F, 0x40, Immediate::index);             // memory.size, memory.grow (memory index)
+  set(0x20, 0x26, Immediate::index);            // local.*, global.*, table.get/set
+  set(0x28, 0x3E, Immediate::memory_argument);  // loads and stores
+  set(0x3F, 0x40, Immediate::index);            // memory.size, memory.grow (memory index)
   table[0x41] = Immediate::i32_constant;
   table[0x42] = Immediate::i64_constant;
   table[0x43] = Immediate::f32_constant;
   table[0x44] = Immediate::f64_constant;
-  set(0x45, 0xC4, Immediate::none);              // numeric operators, conversions, sign extension
-  table[0xD0] = Immediate::heap_type;            // ref.null
-  table[0xD1] = Immediate::none;                 // ref.is_null
-  table[0xD2] = Immediate::index;                // ref.func
-  set(0xD3, 0xD4, Immediate::none);              // ref.eq, ref.as_non_null
-  set(0xD5, 0xD6, Immediate::index);             // br_on_null, br_on_non_null
+  set(0x45, 0xC4, Immediate::none);    // numeric operators, conversions, sign extension
+  table[0xD0] = Immediate::heap_type;  // ref.null
+  table[0xD1] = Immediate::none;       // ref.is_null
+  table[0xD2] = Immediate::index;      // ref.func
+  set(0xD3, 0xD4, Immediate::none);    // ref.eq, ref.as_non_null
+  set(0xD5, 0xD6, Immediate::index);   // br_on_null, br_on_non_null
   table[0xFB] = Immediate::prefix_gc;
   table[0xFC] = Immediate::prefix_misc;
   table[0xFD] = Immediate::prefix_simd;
@@ -336,8 +353,7 @@ class BodyDecoder {
   }
 
   bool open_block(bool is_loop) {
-    if (depth_ >= kMaxNestingDepth)
-      return reader_.fail(fmt::format("blocks nested deeper than {}", kMaxNestingDepth));
+    if (depth_ >= kMaxNestingDepth) return reader_.fail(fmt::format("blocks nested deeper than {}", kMaxNestingDepth));
     is_loop_[depth_++] = is_loop;
     if (is_loop) ++loop_depth_;
     return true;
@@ -355,14 +371,19 @@ class BodyDecoder {
     if (constant == Constant::none) return;
     const std::int64_t value = constant_;
     switch (opcode) {
-      case 0x71: case 0x83:  // i32.and, i64.and
+      case 0x71:
+      case 0x83:  // i32.and, i64.and
         if (is_byte_mask(value)) ++profile_.byte_masks;
         break;
-      case 0x73: if (value == -1) ++profile_.nots32; break;  // i32.xor -1 = not
-      case 0x85: if (value == -1) ++profile_.nots64; break;
-      case 0x76: ++profile_.right_shifts32[value & 31]; break;  // i32.shr_u
-      case 0x88: ++profile_.right_shifts64[value & 63]; break;  // i64.shr_u
-      case 0x77: ++profile_.rotations32[value & 31]; break;     // i32.rotl
+      case 0x73:
+        if (value == -1) ++profile_.nots32;
+        break;  // i32.xor -1 = not
+      case 0x85:
+        if (value == -1) ++profile_.nots64;
+        break;
+      case 0x76: ++profile_.right_shifts32[value & 31]; break;             // i32.shr_u
+      case 0x88: ++profile_.right_shifts64[value & 63]; break;             // i64.shr_u
+      case 0x77: ++profile_.rotations32[value & 31]; break;                // i32.rotl
       case 0x78: ++profile_.rotations32[(32 - (value & 31)) & 31]; break;  // rotr k = rotl 32-k
       case 0x89: ++profile_.rotations64[value & 63]; break;
       case 0x8A: ++profile_.rotations64[(64 - (value & 63)) & 63]; break;
@@ -391,9 +412,7 @@ class BodyDecoder {
       previous_constant_ = Constant::none;
 
       switch (kImmediates[opcode]) {
-        case Immediate::none:
-          note_constant_operand(opcode, previous);
-          break;
+        case Immediate::none: note_constant_operand(opcode, previous); break;
         case Immediate::index:
           if (!indices(1)) return false;
           break;
@@ -463,8 +482,7 @@ class BodyDecoder {
         case Immediate::prefix_atomic:
           if (!atomic_instruction(in_loop)) return false;
           break;
-        case Immediate::invalid:
-          return reader_.fail(fmt::format("unknown opcode 0x{:02x}", opcode));
+        case Immediate::invalid: return reader_.fail(fmt::format("unknown opcode 0x{:02x}", opcode));
       }
     }
   }
@@ -487,20 +505,41 @@ class BodyDecoder {
     std::uint32_t subopcode = 0;
     if (!reader_.u32(subopcode)) return false;
     switch (subopcode) {
-      case 0: case 1: case 6: case 7: case 11: case 12: case 13: case 14: case 16:
-        return indices(1);
-      case 2: case 3: case 4: case 5: case 8: case 9: case 10: case 17: case 18: case 19:
-        return indices(2);
-      case 15: case 26: case 27: case 28: case 29: case 30:
-        return true;
-      case 20: case 21: case 22: case 23:
-        return heap_type();
-      case 24: case 25: {  // br_on_cast(_fail): flags, label, two heap types
+      case 0:
+      case 1:
+      case 6:
+      case 7:
+      case 11:
+      case 12:
+      case 13:
+      case 14:
+      case 16: return indices(1);
+      case 2:
+      case 3:
+      case 4:
+      case 5:
+      case 8:
+      case 9:
+      case 10:
+      case 17:
+      case 18:
+      case 19: return indices(2);
+      case 15:
+      case 26:
+      case 27:
+      case 28:
+      case 29:
+      case 30: return true;
+      case 20:
+      case 21:
+      case 22:
+      case 23: return heap_type();
+      case 24:
+      case 25: {  // br_on_cast(_fail): flags, label, two heap types
         std::uint8_t flags = 0;
         return reader_.byte(flags) && indices(1) && heap_type() && heap_type();
       }
-      default:
-        return reader_.fail(fmt::format("unknown opcode 0xfb {}", subopcode));
+      default: return reader_.fail(fmt::format("unknown opcode 0xfb {}", subopcode));
     }
   }
 
@@ -512,7 +551,10 @@ class BodyDecoder {
     if (subopcode > 17) return reader_.fail(fmt::format("unknown opcode 0xfc {}", subopcode));
     count(Operation::bulk_memory, in_loop);
     switch (subopcode) {
-      case 8: case 10: case 12: case 14:  // memory.init, memory.copy, table.init, table.copy
+      case 8:
+      case 10:
+      case 12:
+      case 14:  // memory.init, memory.copy, table.init, table.copy
         return indices(2);
       default:  // data.drop, memory.fill, elem.drop, table.grow/size/fill
         return indices(1);
@@ -553,8 +595,8 @@ class BodyDecoder {
 
   Reader reader_;
   FunctionProfile& profile_;
-  std::uint32_t depth_ = 0;        // open blocks inside the function's own block
-  std::uint32_t loop_depth_ = 0;   // of those, loops
+  std::uint32_t depth_ = 0;       // open blocks inside the function's own block
+  std::uint32_t loop_depth_ = 0;  // of those, loops
   std::bitset<kMaxNestingDepth> is_loop_;
   Constant previous_constant_ = Constant::none;
   std::int64_t constant_ = 0;
@@ -574,8 +616,8 @@ constexpr std::uint8_t kLastSectionId = 13;  // tag
 constexpr std::array<int, kLastSectionId + 1> kSectionRank = {0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 11, 6};
 
 constexpr std::array<std::string_view, kLastSectionId + 1> kSectionNames = {
-    "custom", "type", "import", "function", "table", "memory", "global",
-    "export", "start", "element", "code", "data", "data count", "tag"};
+    "custom", "type",  "import",  "function", "table", "memory",     "global",
+    "export", "start", "element", "code",     "data",  "data count", "tag"};
 
 bool read_limits(Reader& reader) {
   std::uint8_t flags = 0;
@@ -630,8 +672,7 @@ bool read_imports(Reader& section, ModuleProfile& module) {
       case 0x04:  // tag: attribute, type index
         if (!section.byte(mutability) || !section.u32(index)) return false;
         break;
-      default:
-        return section.fail(fmt::format("unknown import kind 0x{:02x}", kind));
+      default: return section.fail(fmt::format("unknown import kind 0x{:02x}", kind));
     }
   }
   if (!section.at_end()) return section.fail("bytes left over after the last import");
@@ -750,8 +791,7 @@ std::uint32_t operations(const FunctionProfile& profile, Operation operation) {
 double keccak_score(const FunctionProfile& profile) {
   return weakest({saturation(operations(profile, Operation::i64_xor), 50),
                   saturation(operations(profile, Operation::i64_and) + operations(profile, Operation::i64_or), 20),
-                  saturation(profile.nots64, 10),
-                  saturation(profile.rotations64[1], 5)});
+                  saturation(profile.nots64, 10), saturation(profile.rotations64[1], 5)});
 }
 
 // AES with T-tables: each round extracts bytes 1, 2 and 3 of 32-bit words by shifting (and byte 0
@@ -779,16 +819,16 @@ double blake_variant(const std::array<std::uint32_t, N>& rotations, std::uint32_
 double blake_score(const FunctionProfile& profile) {
   const std::uint32_t add32 = operations(profile, Operation::i32_add), xor32 = operations(profile, Operation::i32_xor);
   const std::uint32_t add64 = operations(profile, Operation::i64_add), xor64 = operations(profile, Operation::i64_xor);
-  return std::max({blake_variant(profile.rotations32, add32, xor32, {16, 20, 24, 25}),   // rotr 16 12 8 7
-                   blake_variant(profile.rotations64, add64, xor64, {32, 40, 48, 1}),    // rotr 32 24 16 63
-                   blake_variant(profile.rotations64, add64, xor64, {32, 39, 48, 53})}); // rotr 32 25 16 11
+  return std::max({blake_variant(profile.rotations32, add32, xor32, {16, 20, 24, 25}),    // rotr 16 12 8 7
+                   blake_variant(profile.rotations64, add64, xor64, {32, 40, 48, 1}),     // rotr 32 24 16 63
+                   blake_variant(profile.rotations64, add64, xor64, {32, 39, 48, 53})});  // rotr 32 25 16 11
 }
 
 // Threefish MIX: add, rotate by a round-specific constant, xor. Skein-512 uses 27 distinct
 // rotation amounts over its 8-round cycle, Skein-256 14; no other ARX design uses that many.
 double skein_score(const FunctionProfile& profile) {
   const auto& rotations = profile.rotations64;
-  const std::initializer_list<int> skein512 = {46, 36, 19, 37, 33, 27, 14, 42, 17, 49, 39, 44, 9,  54,
+  const std::initializer_list<int> skein512 = {46, 36, 19, 37, 33, 27, 14, 42, 17, 49, 39, 44, 9, 54,
                                                56, 30, 34, 24, 13, 50, 10, 25, 29, 43, 8,  35, 22};
   const std::initializer_list<int> skein256 = {14, 16, 52, 57, 23, 40, 5, 37, 25, 33, 46, 12, 58, 22, 32};
   auto amounts_of = [&rotations](std::initializer_list<int> set) {
@@ -796,8 +836,7 @@ double skein_score(const FunctionProfile& profile) {
   };
   const double amounts = std::max(amounts_of(skein512), amounts_of(skein256));
   return weakest({saturation(operations(profile, Operation::i64_add), 32),
-                  saturation(operations(profile, Operation::i64_xor), 32),
-                  amounts});
+                  saturation(operations(profile, Operation::i64_xor), 32), amounts});
 }
 
 // Groestl with 64-bit T-tables: every output column is eight byte lookups from 64-bit words, so
@@ -821,10 +860,10 @@ double jh_score(const FunctionProfile& profile) {
 // Bitwise, shift and rotate instructions: what hashing is made of, and ordinary code has little of.
 std::uint64_t crypto_operations(const std::array<std::uint64_t, kOperationCount>& counts) {
   std::uint64_t total = 0;
-  for (Operation operation : {Operation::i32_xor, Operation::i64_xor, Operation::i32_and, Operation::i64_and,
-                              Operation::i32_or, Operation::i64_or, Operation::i32_shl, Operation::i64_shl,
-                              Operation::i32_shr, Operation::i64_shr, Operation::i32_rotl, Operation::i64_rotl,
-                              Operation::i32_rotr, Operation::i64_rotr, Operation::simd_bitwise})
+  for (Operation operation :
+       {Operation::i32_xor, Operation::i64_xor, Operation::i32_and, Operation::i64_and, Operation::i32_or,
+        Operation::i64_or, Operation::i32_shl, Operation::i64_shl, Operation::i32_shr, Operation::i64_shr,
+        Operation::i32_rotl, Operation::i64_rotl, Operation::i32_rotr, Operation::i64_rotr, Operation::simd_bitwise})
     total += counts[static_cast<std::size_t>(operation)];
   return total;
 }
@@ -841,24 +880,60 @@ Fingerprint not_fingerprinted(std::string error) {
 // ---------------------------------------------------------------------------------------------------
 
 std::string_view to_string(Operation operation) {
-  static constexpr std::array<std::string_view, kOperationCount> kNames = {
-      "i32.xor", "i64.xor", "i32.and", "i64.and", "i32.or", "i64.or", "i32.shl", "i64.shl", "i32.shr",
-      "i64.shr", "i32.rotl", "i64.rotl", "i32.rotr", "i64.rotr", "i32.add", "i64.add", "i32.sub", "i64.sub",
-      "i32.mul", "i64.mul", "i32.load", "i64.load", "narrow load", "i32.store", "i64.store", "narrow store",
-      "float load", "float store", "i32.const", "i64.const", "local.get", "local.set", "local.tee", "loop",
-      "br_if", "call", "bit count", "float arithmetic", "simd", "simd bitwise", "simd byte shuffle", "atomic",
-      "bulk memory"};
+  static constexpr std::array<std::string_view, kOperationCount> kNames = {"i32.xor",
+                                                                           "i64.xor",
+                                                                           "i32.and",
+                                                                           "i64.and",
+                                                                           "i32.or",
+                                                                           "i64.or",
+                                                                           "i32.shl",
+                                                                           "i64.shl",
+                                                                           "i32.shr",
+                                                                           "i64.shr",
+                                                                           "i32.rotl",
+                                                                           "i64.rotl",
+                                                                           "i32.rotr",
+                                                                           "i64.rotr",
+                                                                           "i32.add",
+                                                                           "i64.add",
+                                                                           "i32.sub",
+                                                                           "i64.sub",
+                                                                           "i32.mul",
+                                                                           "i64.mul",
+                                                                           "i32.load",
+                                                                           "i64.load",
+                                                                           "narrow load",
+                                                                           "i32.store",
+                                                                           "i64.store",
+                                                                           "narrow store",
+                                                                           "float load",
+                                                                           "float store",
+                                                                           "i32.const",
+                                                                           "i64.const",
+                                                                           "local.get",
+                                                                           "local.set",
+                                                                           "local.tee",
+                                                                           "loop",
+                                                                           "br_if",
+                                                                           "call",
+                                                                           "bit count",
+                                                                           "float arithmetic",
+                                                                           "simd",
+                                                                           "simd bitwise",
+                                                                           "simd byte shuffle",
+                                                                           "atomic",
+                                                                           "bulk memory"};
   return kNames[static_cast<std::size_t>(operation)];
 }
 
 std::string_view to_string(Primitive primitive) {
-  static constexpr std::array<std::string_view, kPrimitiveCount> kNames = {"keccak", "aes", "blake", "groestl",
-                                                                           "skein", "jh"};
+  static constexpr std::array<std::string_view, kPrimitiveCount> kNames = {"keccak",  "aes",   "blake",
+                                                                           "groestl", "skein", "jh"};
   return kNames[static_cast<std::size_t>(primitive)];
 }
 
 std::array<double, kPrimitiveCount> score_function(const FunctionProfile& profile) {
-  return {keccak_score(profile), aes_score(profile), blake_score(profile),
+  return {keccak_score(profile),  aes_score(profile),   blake_score(profile),
           groestl_score(profile), skein_score(profile), jh_score(profile)};
 }
 
@@ -911,8 +986,7 @@ ModuleProfile read_module(std::string_view module_bytes, bool keep_functions) {
         code_seen = true;
         if (!read_code(section, module, keep_functions)) return fail(section.error());
         break;
-      default:
-        break;  // skipped: its bounds were checked above
+      default: break;  // skipped: its bounds were checked above
     }
   }
   if (module.functions != declared_functions)
@@ -930,7 +1004,8 @@ Fingerprint fingerprint(const ModuleProfile& profile) {
   result.instructions = profile.instructions;
   result.incomplete_functions = profile.incomplete_functions;
   const std::uint64_t crypto = crypto_operations(profile.operations);
-  result.crypto_density = profile.instructions == 0 ? 0.0 : static_cast<double>(crypto) / static_cast<double>(profile.instructions);
+  result.crypto_density =
+      profile.instructions == 0 ? 0.0 : static_cast<double>(crypto) / static_cast<double>(profile.instructions);
 
   std::string matched;
   for (std::size_t p = 0; p < kPrimitiveCount; ++p) {

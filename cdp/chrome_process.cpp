@@ -4,12 +4,12 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/magic.h>
 #include <pwd.h>
 #include <signal.h>
-#include <linux/magic.h>
-#include <sys/statfs.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,9 +45,9 @@ constexpr std::chrono::milliseconds kTerminateGrace{2'000};
 constexpr std::string_view kDevToolsBanner = "DevTools listening on ";
 
 // Flags that would weaken the sandbox or take over what cjcrawl owns.
-constexpr std::array<std::string_view, 6> kRefusedFlags{
-    "--no-sandbox", "--disable-setuid-sandbox", "--remote-debugging-", "--user-data-dir", "--single-process",
-    "--no-zygote"};
+constexpr std::array<std::string_view, 6> kRefusedFlags{"--no-sandbox",        "--disable-setuid-sandbox",
+                                                        "--remote-debugging-", "--user-data-dir",
+                                                        "--single-process",    "--no-zygote"};
 
 // Always passed. Background networking flags keep Chrome from calling home (CDP-NOTES: on a closed
 // network those attempts fail and retry); the rest keep a fresh profile quiet and deterministic.
@@ -106,7 +106,8 @@ std::optional<Identity> lookup_identity(const std::string& user, std::string& er
   passwd entry{};
   passwd* found = nullptr;
   if (::getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found) {
-    error = fmt::format("--chrome-user {}: no such user (create one, e.g. `useradd -r cjcrawl`, or pick another)", user);
+    error =
+        fmt::format("--chrome-user {}: no such user (create one, e.g. `useradd -r cjcrawl`, or pick another)", user);
     return std::nullopt;
   }
   if (found->pw_uid == 0) {
@@ -223,10 +224,11 @@ std::optional<std::string> check_chrome_arg(std::string_view arg) {
     if (arg.starts_with(refused)) {
       if (refused == "--no-sandbox" || refused == "--disable-setuid-sandbox" || refused == "--no-zygote" ||
           refused == "--single-process")
-        return fmt::format("--chrome-arg {}: refused; cjcrawl keeps Chrome's sandbox (use --unsafe-no-sandbox "
-                           "to opt out explicitly)", arg);
-      return fmt::format("--chrome-arg {}: refused; cjcrawl manages the DevTools endpoint and the profile itself",
-                         arg);
+        return fmt::format(
+            "--chrome-arg {}: refused; cjcrawl keeps Chrome's sandbox (use --unsafe-no-sandbox "
+            "to opt out explicitly)",
+            arg);
+      return fmt::format("--chrome-arg {}: refused; cjcrawl manages the DevTools endpoint and the profile itself", arg);
     }
   }
   return std::nullopt;
@@ -234,7 +236,7 @@ std::optional<std::string> check_chrome_arg(std::string_view arg) {
 
 fs::path profile_root() {
   if (const char* root = std::getenv("CJCRAWL_PROFILE_ROOT"); root && *root) return root;
-  struct statfs info{};
+  struct statfs info {};
   if (::statfs("/dev/shm", &info) == 0 && info.f_type == TMPFS_MAGIC && ::access("/dev/shm", W_OK | X_OK) == 0)
     return "/dev/shm";
   std::error_code ec;
@@ -284,7 +286,9 @@ RendererKind renderer_kind(std::int64_t pid) {
 }
 
 asio::awaitable<util::Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::launch(const LaunchOptions& options) {
-  auto fail = [&](std::string message) { return util::make_error(util::ErrorCode::browser_start, "launch", std::move(message)); };
+  auto fail = [&](std::string message) {
+    return util::make_error(util::ErrorCode::browser_start, "launch", std::move(message));
+  };
 
   for (const auto& arg : options.extra_args)
     if (auto why = check_chrome_arg(arg)) co_return fail(*why);
@@ -304,7 +308,8 @@ asio::awaitable<util::Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::lau
   process->sandboxed_ = !options.unsafe_no_sandbox;
   std::error_code ec;
   std::string pattern = (profile_root() / fmt::format("{}{}-XXXXXX", kProfilePrefix, ::getpid())).string();
-  if (!::mkdtemp(pattern.data())) co_return fail(fmt::format("cannot create a profile directory: {}", std::strerror(errno)));
+  if (!::mkdtemp(pattern.data()))
+    co_return fail(fmt::format("cannot create a profile directory: {}", std::strerror(errno)));
   process->profile_dir_ = pattern;
   const fs::path home = process->profile_dir_ / "home";
   const fs::path data = process->profile_dir_ / "data";
@@ -391,11 +396,10 @@ asio::awaitable<util::Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::lau
     const bool timed_out = outcome.index() == 1;
     const auto lines = process->last_stderr_lines();
     process->terminate();
-    co_return fail(fmt::format("Chrome ({}) {} without printing its DevTools URL. Last stderr lines:{}",
-                               options.chrome.string(),
-                               timed_out ? fmt::format("did not start within {} ms", options.startup_timeout.count())
-                                         : std::string("exited"),
-                               join_lines(lines)));
+    co_return fail(fmt::format(
+        "Chrome ({}) {} without printing its DevTools URL. Last stderr lines:{}", options.chrome.string(),
+        timed_out ? fmt::format("did not start within {} ms", options.startup_timeout.count()) : std::string("exited"),
+        join_lines(lines)));
   }
   process->devtools_url_ = *std::get<0>(outcome);
   while (!process->devtools_url_.empty() && std::isspace(static_cast<unsigned char>(process->devtools_url_.back())))

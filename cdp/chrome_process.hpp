@@ -29,10 +29,10 @@ namespace asio = boost::asio;
 inline constexpr std::string_view kProfilePrefix = "cjcrawl-profile-";
 
 struct LaunchOptions {
-  std::filesystem::path chrome;           // the binary (see find_chrome)
-  std::vector<std::string> extra_args;    // validated with check_chrome_arg
-  bool unsafe_no_sandbox = false;         // only from --unsafe-no-sandbox
-  std::string chrome_user = "nobody";     // who Chrome runs as when cjcrawl is root
+  std::filesystem::path chrome;         // the binary (see find_chrome)
+  std::vector<std::string> extra_args;  // validated with check_chrome_arg
+  bool unsafe_no_sandbox = false;       // only from --unsafe-no-sandbox
+  std::string chrome_user = "nobody";   // who Chrome runs as when cjcrawl is root
   std::chrono::milliseconds startup_timeout{20'000};
 };
 

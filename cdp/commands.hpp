@@ -143,7 +143,7 @@ struct PageNavigate {
   struct Result {
     std::string frame_id;
     std::string loader_id;
-    std::string error_text;  // e.g. "net::ERR_NAME_NOT_RESOLVED"; empty on success
+    std::string error_text;    // e.g. "net::ERR_NAME_NOT_RESOLVED"; empty on success
     bool is_download = false;  // the navigation became a download (errorText net::ERR_ABORTED)
   };
   Json params() const { return {{"url", url}}; }
@@ -199,8 +199,8 @@ struct SystemInfoGetProcessInfo : NoParamsCommand<method_names::kGetProcessInfo>
   static Result parse(const Json& reply) {
     Result out;
     for (const auto& item : reply.at("processInfo"))
-      out.processes.push_back({item.value("type", std::string()), item.value("id", std::int64_t{0}),
-                               item.value("cpuTime", 0.0)});
+      out.processes.push_back(
+          {item.value("type", std::string()), item.value("id", std::int64_t{0}), item.value("cpuTime", 0.0)});
     return out;
   }
 };

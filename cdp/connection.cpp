@@ -44,8 +44,12 @@ struct Connection::Pending {
 
 Connection::Connection(std::unique_ptr<Transport> transport, asio::any_io_executor executor)
     : transport_(std::move(transport)), executor_(std::move(executor)), outbox_signal_(executor_) {
-  targets_.emplace(std::string(), TargetInfo{.session_id = {}, .target_id = {}, .type = "browser", .url = {},
-                                             .parent_session_id = {}, .browser_context_id = {},
+  targets_.emplace(std::string(), TargetInfo{.session_id = {},
+                                             .target_id = {},
+                                             .type = "browser",
+                                             .url = {},
+                                             .parent_session_id = {},
+                                             .browser_context_id = {},
                                              .waiting_for_debugger = false});
 }
 
@@ -115,8 +119,7 @@ asio::awaitable<void> Connection::close() {
   co_return;
 }
 
-asio::awaitable<util::Result<Json>> Connection::call(std::string_view method, Json params,
-                                                     std::string_view session_id,
+asio::awaitable<util::Result<Json>> Connection::call(std::string_view method, Json params, std::string_view session_id,
                                                      std::chrono::milliseconds timeout) {
   if (!open_ || closing_)
     co_return util::make_error(ErrorCode::connection_closed, std::string(method),
@@ -150,12 +153,12 @@ asio::awaitable<util::Result<Json>> Connection::call(std::string_view method, Js
   // Wait for the reply (the reader cancels the timer) or the deadline.
   co_await pending.timer.async_wait(kNoThrow);
   if (pending.result) co_return std::move(*pending.result);
-  co_return util::make_error(ErrorCode::timeout, std::string(method), fmt::format("no reply within {} ms", timeout.count()));
+  co_return util::make_error(ErrorCode::timeout, std::string(method),
+                             fmt::format("no reply within {} ms", timeout.count()));
 }
 
 void Connection::handle_message(std::string_view text) {
-  if (spdlog::should_log(spdlog::level::trace))
-    spdlog::trace("CDP <- [{}] {:.{}}", text.size(), text, kTraceBytes);
+  if (spdlog::should_log(spdlog::level::trace)) spdlog::trace("CDP <- [{}] {:.{}}", text.size(), text, kTraceBytes);
   // Events nobody handles are not parsed: on a busy page most of Chrome's messages are network
   // progress and console output. Target.* events always are (they keep the sessions).
   if (skip_event_) {
@@ -177,7 +180,8 @@ void Connection::handle_message(std::string_view text) {
     }
   }
   auto parse = [&](std::string_view json) {
-    return pruned_keys_.empty() ? Json::parse(json, nullptr, /*allow_exceptions=*/false) : parse_pruned(json, pruned_keys_);
+    return pruned_keys_.empty() ? Json::parse(json, nullptr, /*allow_exceptions=*/false)
+                                : parse_pruned(json, pruned_keys_);
   };
   Json message = parse(text);
   if (message.is_discarded()) {
@@ -278,7 +282,8 @@ void Connection::dispatch_event(const std::string& session_id, const std::string
 
 void Connection::fail_all_pending(const std::string& reason) {
   for (auto& [id, pending] : pending_) {
-    if (!pending->result) pending->result.emplace(util::make_error(ErrorCode::connection_closed, pending->method, reason));
+    if (!pending->result)
+      pending->result.emplace(util::make_error(ErrorCode::connection_closed, pending->method, reason));
     pending->timer.cancel();
   }
 }

@@ -47,7 +47,7 @@ inline constexpr std::chrono::milliseconds kDefaultCallTimeout{30'000};
 
 // One attached target, in flatten mode. The browser itself is the target with an empty session id.
 struct TargetInfo {
-  std::string session_id;          // CDP sessionId; empty for the browser
+  std::string session_id;  // CDP sessionId; empty for the browser
   std::string target_id;
   std::string type;                // page, iframe, worker, shared_worker, service_worker, browser, ...
   std::string url;                 // a page's or frame's: its main frame's latest URL
@@ -59,11 +59,11 @@ struct TargetInfo {
 struct ConnectionCounters {
   std::uint64_t messages_received = 0;
   std::uint64_t events_dispatched = 0;
-  std::uint64_t unknown_session_events = 0;  // events for a session we never saw attach (or already detached)
-  std::uint64_t late_replies = 0;            // replies whose call had already timed out
-  std::uint64_t bad_messages = 0;            // unparseable JSON, or neither reply nor event
-  std::uint64_t handler_errors = 0;          // exceptions thrown by the event handler (bugs), logged
-  std::uint64_t events_skipped = 0;          // events dropped unparsed by the skip filter
+  std::uint64_t unknown_session_events = 0;    // events for a session we never saw attach (or already detached)
+  std::uint64_t late_replies = 0;              // replies whose call had already timed out
+  std::uint64_t bad_messages = 0;              // unparseable JSON, or neither reply nor event
+  std::uint64_t handler_errors = 0;            // exceptions thrown by the event handler (bugs), logged
+  std::uint64_t events_skipped = 0;            // events dropped unparsed by the skip filter
   std::uint64_t lone_surrogates_replaced = 0;  // messages parsed after their lone surrogates became U+FFFD
 };
 
@@ -143,7 +143,7 @@ class Connection {
   std::int64_t next_id_ = 1;
   std::unordered_map<std::int64_t, Pending*> pending_;
   std::deque<std::string> outbox_;
-  asio::steady_timer outbox_signal_;  // cancelled to wake the writer
+  asio::steady_timer outbox_signal_;                        // cancelled to wake the writer
   std::map<std::string, TargetInfo, std::less<>> targets_;  // by session id
   EventHandler handler_;
   std::function<bool(std::string_view)> skip_event_;

@@ -20,8 +20,7 @@ namespace cdp {
 class Session {
  public:
   Session() = default;  // no target: every call fails with target_gone
-  Session(Connection& connection, std::string session_id)
-      : connection_(&connection), id_(std::move(session_id)) {}
+  Session(Connection& connection, std::string session_id) : connection_(&connection), id_(std::move(session_id)) {}
 
   // The browser itself (no sessionId): browser-wide commands (SystemInfo, Target, Browser).
   static Session browser(Connection& connection) { return Session(connection, std::string()); }
@@ -35,8 +34,7 @@ class Session {
   template <class C>
   boost::asio::awaitable<util::Result<typename C::Result>> send(
       const C& command, std::chrono::milliseconds timeout = kDefaultCallTimeout) const {
-    if (!connection_)
-      co_return util::make_error(util::ErrorCode::target_gone, std::string(C::kMethod), "no target");
+    if (!connection_) co_return util::make_error(util::ErrorCode::target_gone, std::string(C::kMethod), "no target");
     auto reply = co_await connection_->send(command, id_, timeout);
     co_return reply;
   }

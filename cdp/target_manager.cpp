@@ -118,7 +118,8 @@ asio::awaitable<util::Result<std::string>> TargetManager::open_page(std::string 
   co_return std::move(created->target_id);
 }
 
-asio::awaitable<util::Status> TargetManager::dispose_context(std::string context_id, std::chrono::milliseconds timeout) {
+asio::awaitable<util::Status> TargetManager::dispose_context(std::string context_id,
+                                                             std::chrono::milliseconds timeout) {
   const TargetDisposeBrowserContext dispose{std::move(context_id)};
   auto disposed = co_await connection_.send(dispose, {}, timeout);
   if (!disposed) co_return disposed.error();

@@ -130,11 +130,10 @@ class WebSocketTransport final : public Transport {
 }  // namespace
 
 asio::awaitable<util::Result<std::unique_ptr<Transport>>> connect_websocket(std::string ws_url,
-                                                                           std::size_t max_message_bytes) {
+                                                                            std::size_t max_message_bytes) {
   const std::string context = "connect";
   const auto address = parse_ws_url(ws_url);
-  if (!address)
-    co_return util::make_error(ErrorCode::bad_message, context, "not a ws://HOST:PORT/PATH URL: " + ws_url);
+  if (!address) co_return util::make_error(ErrorCode::bad_message, context, "not a ws://HOST:PORT/PATH URL: " + ws_url);
   boost::system::error_code ec;
   const auto ip = asio::ip::make_address(address->host == "localhost" ? "127.0.0.1" : address->host, ec);
   if (!is_loopback_host(address->host) || ec || !ip.is_loopback())
@@ -145,9 +144,11 @@ asio::awaitable<util::Result<std::unique_ptr<Transport>>> connect_websocket(std:
   WebSocketTransport::Socket socket(executor);
   // Step 1: TCP connect, under a deadline.
   beast::get_lowest_layer(socket).expires_after(kHandshakeTimeout);
-  auto [connect_ec] = co_await beast::get_lowest_layer(socket).async_connect(tcp::endpoint(ip, address->port), kNoThrow);
+  auto [connect_ec] =
+      co_await beast::get_lowest_layer(socket).async_connect(tcp::endpoint(ip, address->port), kNoThrow);
   if (connect_ec)
-    co_return util::make_error(ErrorCode::connection_closed, context, "connect " + ws_url + ": " + connect_ec.message());
+    co_return util::make_error(ErrorCode::connection_closed, context,
+                               "connect " + ws_url + ": " + connect_ec.message());
   // Step 2: the WebSocket handshake; the stream's own timeout option takes over after it. No Nagle:
   // pipelined calls (a CPU sample while Page.navigate is pending) must not wait 40 ms for an ACK.
   beast::get_lowest_layer(socket).expires_never();

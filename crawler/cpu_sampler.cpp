@@ -100,7 +100,8 @@ asio::awaitable<bool> CpuSampler::sample() {
   const double demand = renderer_cpu_.update(info->processes);
   processes_ = std::move(info->processes);
   auto& evidence = visit_.evidence();
-  evidence.cpu_samples.push_back({util::seconds_between(started_, Clock::now()), demand, renderer_cpu_.waited_seconds()});
+  evidence.cpu_samples.push_back(
+      {util::seconds_between(started_, Clock::now()), demand, renderer_cpu_.waited_seconds()});
   // How much of the CPU reading was waiting for a core (see RendererCpu), when there was any.
   if (const auto waited_ms = static_cast<std::uint64_t>(renderer_cpu_.waited_seconds() * 1000); waited_ms > 0)
     evidence.counters["runqueue_wait_ms"] = waited_ms;

@@ -35,7 +35,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kRecordTries = 4;  // a busy database: after 5 s of busy timeout, wait 1, 2, 3 s more
 
-
 // Worth another visit (--retries): the browser's or the network's fault, not the site's answer.
 bool worth_retry(const VisitOutcome& outcome) {
   return !outcome.tool_error.empty() || outcome.evidence.status == blacklist::Status::crash ||
@@ -50,10 +49,8 @@ bool slot_failure(const VisitOutcome& outcome) {
     case blacklist::Status::ok:
     case blacklist::Status::dns_error:
     case blacklist::Status::http_error:
-    case blacklist::Status::redirect_loop:
-      return false;
-    default:
-      return true;
+    case blacklist::Status::redirect_loop: return false;
+    default: return true;
   }
 }
 
@@ -75,10 +72,10 @@ struct CrawlState {
   std::size_t total;
   std::size_t already_done;
 
-  std::size_t next = 0;        // the next target to take
-  int active_slots = 0;        // slots still running
-  int busy = 0;                // visits in flight
-  bool stopping = false;       // Ctrl-C, or an abort: take no new site
+  std::size_t next = 0;   // the next target to take
+  int active_slots = 0;   // slots still running
+  int busy = 0;           // visits in flight
+  bool stopping = false;  // Ctrl-C, or an abort: take no new site
   Clock::time_point started{Clock::now()};
   CrawlSummary summary{};
   std::string last_progress{};
@@ -168,8 +165,9 @@ struct CrawlState {
     // Committed: now the line. A kill -9 between the two is repaired by --resume.
     if (!on_line(site.line)) {
       summary.aborted = true;
-      summary.abort_reason = "writing the JSON lines failed (disk full?); the database has every recorded site, "
-                             "and --resume --out FILE repairs the file";
+      summary.abort_reason =
+          "writing the JSON lines failed (disk full?); the database has every recorded site, "
+          "and --resume --out FILE repairs the file";
       stopping = true;
     }
     ++summary.recorded;
@@ -390,7 +388,8 @@ std::size_t reconcile_output(const std::string& path, std::int64_t crawl_id, con
       throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
     ++appended;
   }
-  if (std::fflush(file.get()) != 0) throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  if (std::fflush(file.get()) != 0)
+    throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
   return appended;
 }
 

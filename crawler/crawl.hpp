@@ -32,9 +32,9 @@ struct CrawlOptions {
   int retries = 1;          // extra visits after a crash, a connection error or a Chrome failure
   int failure_budget = 10;  // consecutive failures that stop a slot (DNS errors do not count)
   int recycle_after = 50;   // sites per browser; 1 is a fresh Chrome per site (the original method)
-  std::uint64_t memory_cap_bytes = 1536ull << 20;  // PSS of one Chrome's process tree
+  std::uint64_t memory_cap_bytes = 1536ull << 20;     // PSS of one Chrome's process tree
   std::chrono::milliseconds interrupt_grace{15'000};  // Ctrl-C: in-flight visits may finish this long
-  bool progress = false;    // a live progress line on stderr (a TTY)
+  bool progress = false;                              // a live progress line on stderr (a TTY)
 };
 
 struct CrawlSummary {
@@ -48,8 +48,8 @@ struct CrawlSummary {
   // Browsers replaced, by why: "sites" (recycle_after), "memory", "crash", "connection lost",
   // "hang", "setup failed".
   std::map<std::string, std::size_t> browsers_retired;
-  bool interrupted = false;       // Ctrl-C / SIGTERM
-  bool aborted = false;           // the database failed, or every slot was stopped
+  bool interrupted = false;  // Ctrl-C / SIGTERM
+  bool aborted = false;      // the database failed, or every slot was stopped
   std::string abort_reason;
   double elapsed_seconds = 0;
 };

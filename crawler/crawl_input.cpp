@@ -5,12 +5,12 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <limits>
 #include <array>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
@@ -122,9 +122,7 @@ InputFormat detect_format(std::string_view text) {
 
 // --- Site keys ------------------------------------------------------------------------------------------
 
-bool is_host_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || is_digit(c) || c == '-' || c == '.' || c == '_';
-}
+bool is_host_name_char(char c) { return (c >= 'a' && c <= 'z') || is_digit(c) || c == '-' || c == '.' || c == '_'; }
 
 // The key of a site from its first candidate (already lower-case, without fragment, with a path), or
 // why the URL cannot be a site to visit: a host that is no DNS name, a port out of range.
@@ -158,10 +156,8 @@ std::string site_key(std::string_view candidate, std::string& error) {
       return {};
     }
     const std::uint64_t default_port = url.scheme_id() == boost::urls::scheme::https ? 443 : 80;
-    if (url.port().empty() || port == default_port)
-      url.remove_port();
-    else
-      url.set_port_number(static_cast<std::uint16_t>(port));
+    if (url.port().empty() || port == default_port) url.remove_port();
+    else url.set_port_number(static_cast<std::uint16_t>(port));
   }
   return std::string(url.buffer());
 }
@@ -205,7 +201,8 @@ class Collector {
 
   void invalid(std::size_t line, std::string_view text, std::string reason) {
     ++out_.invalid_lines;
-    if (out_.invalid.size() < kMaxReportedProblems) out_.invalid.push_back({line, quote_input(text), std::move(reason)});
+    if (out_.invalid.size() < kMaxReportedProblems)
+      out_.invalid.push_back({line, quote_input(text), std::move(reason)});
   }
 
   // One URL or host (the whole content of a plain line, or the domain field of a row).
@@ -274,10 +271,8 @@ std::string quote_input(std::string_view text) {
     const auto byte = static_cast<unsigned char>(text[i]);
     const bool plain = byte >= 0x20 && byte < 0x7f && byte != '\\';
     if (out.size() + (plain ? 1 : 4) > kMaxQuotedInputChars) return out + "...";
-    if (plain)
-      out += static_cast<char>(byte);
-    else
-      out += fmt::format("\\x{:02x}", byte);
+    if (plain) out += static_cast<char>(byte);
+    else out += fmt::format("\\x{:02x}", byte);
   }
   return out;
 }
@@ -292,8 +287,8 @@ CrawlInput parse_crawl_input(std::string_view text) {
     ++out.lines;
     if (line.size() > kMaxInputUrlBytes) {
       first_content = false;
-      collector.invalid(number, line, fmt::format("line longer than {} bytes; no site has a URL that long",
-                                                  kMaxInputUrlBytes));
+      collector.invalid(number, line,
+                        fmt::format("line longer than {} bytes; no site has a URL that long", kMaxInputUrlBytes));
       return true;
     }
     const auto content = content_of(line);
@@ -303,10 +298,8 @@ CrawlInput parse_crawl_input(std::string_view text) {
     }
     const bool first = std::exchange(first_content, false);
     if (out.format == InputFormat::ranked_csv) {
-      if (first && looks_like_header(content))
-        out.header_line = number;
-      else
-        parse_ranked_row(number, content, collector);
+      if (first && looks_like_header(content)) out.header_line = number;
+      else parse_ranked_row(number, content, collector);
     } else {
       parse_plain_line(number, content, collector);
     }
@@ -364,8 +357,10 @@ std::vector<InputProblem> select_invalid(const std::vector<InputProblem>& invali
 std::vector<CrawlTarget> select_targets(std::vector<CrawlTarget> targets, std::optional<Shard> shard,
                                         std::optional<std::size_t> limit) {
   if (shard && shard->count > 1)
-    std::erase_if(targets, [&](const CrawlTarget& target) { return shard_of(target.key, shard->count) != shard->index; });
-  if (limit && targets.size() > *limit) targets.erase(targets.begin() + static_cast<std::ptrdiff_t>(*limit), targets.end());
+    std::erase_if(targets,
+                  [&](const CrawlTarget& target) { return shard_of(target.key, shard->count) != shard->index; });
+  if (limit && targets.size() > *limit)
+    targets.erase(targets.begin() + static_cast<std::ptrdiff_t>(*limit), targets.end());
   return targets;
 }
 
@@ -375,9 +370,10 @@ InputText read_crawl_input(const std::string& path) {
   const bool standard_input = path == "-";
   const std::string name = standard_input ? std::string("standard input") : path;
   const auto too_large = [&] {
-    return InputText{{}, fmt::format("{} is larger than {} MiB, the most one crawl reads; split the list into several "
-                                     "files",
-                                     name, kMaxCrawlInputBytes >> 20)};
+    return InputText{{},
+                     fmt::format("{} is larger than {} MiB, the most one crawl reads; split the list into several "
+                                 "files",
+                                 name, kMaxCrawlInputBytes >> 20)};
   };
   const auto system_error = [&](std::string_view what) {
     return InputText{{}, fmt::format("cannot {} {}: {}", what, name, std::generic_category().message(errno))};

@@ -79,10 +79,10 @@ enum class InputFormat { lines, ranked_csv };
 std::string_view to_string(InputFormat format);
 
 struct CrawlTarget {
-  std::size_t line = 0;                 // 1-based line of the first occurrence
-  std::uint64_t rank = 0;               // the row's rank in ranked CSV; 0 for plain lines
-  std::string input;                    // the URL or host as written (trimmed; the domain field of a row)
-  std::string key;                      // the normalised site: duplicates, shards, resume
+  std::size_t line = 0;    // 1-based line of the first occurrence
+  std::uint64_t rank = 0;  // the row's rank in ranked CSV; 0 for plain lines
+  std::string input;       // the URL or host as written (trimmed; the domain field of a row)
+  std::string key;         // the normalised site: duplicates, shards, resume
   // The URLs to try in order (parse_input's), made when the site is visited rather than kept for
   // every site of a million-site list.
   std::vector<std::string> candidates() const { return parse_input(input).candidates; }
@@ -96,14 +96,14 @@ struct InputProblem {
 
 struct CrawlInput {
   InputFormat format = InputFormat::lines;
-  std::vector<CrawlTarget> targets;    // distinct sites, in input order
-  std::vector<InputProblem> invalid;   // the first kMaxReportedProblems invalid lines
-  std::size_t invalid_lines = 0;       // every invalid line, kept in `invalid` or not
-  std::size_t duplicates = 0;          // lines naming a site already in `targets`
-  std::size_t skipped_lines = 0;       // blank lines and comments
-  std::size_t header_line = 0;         // the ranked CSV header's line number; 0 when there is none
-  std::size_t over_limit = 0;          // valid, non-duplicate lines past kMaxCrawlTargets
-  std::size_t lines = 0;               // lines in the text: the sum of all the counts above
+  std::vector<CrawlTarget> targets;   // distinct sites, in input order
+  std::vector<InputProblem> invalid;  // the first kMaxReportedProblems invalid lines
+  std::size_t invalid_lines = 0;      // every invalid line, kept in `invalid` or not
+  std::size_t duplicates = 0;         // lines naming a site already in `targets`
+  std::size_t skipped_lines = 0;      // blank lines and comments
+  std::size_t header_line = 0;        // the ranked CSV header's line number; 0 when there is none
+  std::size_t over_limit = 0;         // valid, non-duplicate lines past kMaxCrawlTargets
+  std::size_t lines = 0;              // lines in the text: the sum of all the counts above
 };
 
 CrawlInput parse_crawl_input(std::string_view text);

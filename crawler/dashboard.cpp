@@ -189,8 +189,8 @@ std::string recent_table(const std::vector<db::VisitRow>& rows) {
     html += fmt::format(
         "<tr><td><a href=\"/api/visits/{0}\">{0}</a></td><td>{1}</td><td>{2}</td><td>{3}</td><td class=\"url\">{4}"
         "</td><td>{5}</td></tr>",
-        row.id, time_text(row.started_at_ms), verdict_badge(row.verdict), html_escape(row.status),
-        html_escape(row.url), row.confidence);
+        row.id, time_text(row.started_at_ms), verdict_badge(row.verdict), html_escape(row.status), html_escape(row.url),
+        row.confidence);
   return html + "</table>";
 }
 
@@ -202,8 +202,7 @@ std::string summary_block(const db::Store::Summary& summary) {
     active += count;
   }
   std::string feeds;
-  for (const auto format : db::kFormats)
-    feeds += fmt::format("<a href=\"/feed/{0}\">{0}</a> ", db::to_string(format));
+  for (const auto format : db::kFormats) feeds += fmt::format("<a href=\"/feed/{0}\">{0}</a> ", db::to_string(format));
   return fmt::format(
       "<section class=\"summary\"><p><b>{}</b> visits, <b>{}</b> judged cryptojacking. <b>{}</b> active blacklist "
       "entries (generation {}):</p><ul class=\"kinds\">{}</ul><p>Feeds: {}</p></section>",
@@ -285,11 +284,13 @@ std::string cpu_chart_svg(const nlohmann::json& samples, double threshold_percen
 
   std::string svg = fmt::format(
       "<svg class=\"cpu-chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
-      "role=\"img\" data-samples=\"{}\" data-over=\"{}\" data-threshold=\"{}\"><title>CPU per sample interval: {} of {} "
+      "role=\"img\" data-samples=\"{}\" data-over=\"{}\" data-threshold=\"{}\"><title>CPU per sample interval: {} of "
+      "{} "
       "samples above the {}% threshold</title>",
       kWidth, kHeight, kWidth, kHeight, points.size(), over, threshold_percent, over, points.size(), threshold_percent);
   // Axes and labels: 0, the top, and the time span.
-  svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#999\"/>", kLeft, kTop, kHeight - kBottom);
+  svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#999\"/>", kLeft, kTop,
+                     kHeight - kBottom);
   svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#999\"/>", kLeft, kHeight - kBottom,
                      kWidth - kRight);
   svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:g}%</text>", kLeft - 4, kTop + 8, top_percent);
@@ -298,9 +299,10 @@ std::string cpu_chart_svg(const nlohmann::json& samples, double threshold_percen
   svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.1f} s</text>", kWidth - kRight, kHeight - 8,
                      points.back().first);
   // The threshold the rule compares against.
-  svg += fmt::format("<line class=\"threshold\" x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\"><title>threshold "
-                     "{3:g}%</title></line>",
-                     kLeft, y(threshold_percent), kWidth - kRight, threshold_percent);
+  svg += fmt::format(
+      "<line class=\"threshold\" x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\"><title>threshold "
+      "{3:g}%</title></line>",
+      kLeft, y(threshold_percent), kWidth - kRight, threshold_percent);
   svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"#c0392b\">threshold {:g}%</text>",
                      kWidth - kRight, y(threshold_percent) - 4, threshold_percent);
   // The trace, then one dot per sample; those above the threshold marked.

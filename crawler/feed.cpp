@@ -139,8 +139,9 @@ std::string http_date(std::int64_t ms) {
   static constexpr std::array<const char*, 7> kDays{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static constexpr std::array<const char*, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT", kDays[static_cast<std::size_t>(tm.tm_wday)], tm.tm_mday,
-                     kMonths[static_cast<std::size_t>(tm.tm_mon)], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT", kDays[static_cast<std::size_t>(tm.tm_wday)],
+                     tm.tm_mday, kMonths[static_cast<std::size_t>(tm.tm_mon)], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec);
 }
 
 std::optional<std::int64_t> parse_http_date(std::string_view text) {
@@ -158,8 +159,8 @@ std::optional<std::int64_t> parse_http_date(std::string_view text) {
   const auto hour = digits(text, 17, 2);
   const auto minute = digits(text, 20, 2);
   const auto second = digits(text, 23, 2);
-  if (!day || !year || !hour || !minute || !second || *year < 1970 || *day < 1 ||
-      *day > days_in_month(*year, month) || *hour > 23 || *minute > 59 || *second > 60)
+  if (!day || !year || !hour || !minute || !second || *year < 1970 || *day < 1 || *day > days_in_month(*year, month) ||
+      *hour > 23 || *minute > 59 || *second > 60)
     return std::nullopt;
   return (days_from_civil(*year, month, *day) * 86'400 + std::int64_t{*hour} * 3600 + *minute * 60 + *second) * 1000;
 }
@@ -242,8 +243,8 @@ namespace {
 constexpr std::size_t kMaxQueryBytes = 256;  // /api/entries?q=
 constexpr int kDefaultPageSize = 100;
 
-const std::set<std::string, std::less<>> kKinds{"page", "domain", "script_url", "script_path", "ws_endpoint",
-                                                "ip", "wasm_sha256", "allow"};
+const std::set<std::string, std::less<>> kKinds{"page",        "domain", "script_url",  "script_path",
+                                                "ws_endpoint", "ip",     "wasm_sha256", "allow"};
 
 std::uint64_t fnv1a64(std::string_view text) {
   std::uint64_t hash = 14695981039346656037ull;
@@ -265,14 +266,16 @@ HttpResponse json_response(int status, const nlohmann::json& value) {
   HttpResponse response;
   response.status = status;
   response.content_type = "application/json";
-  response.body = std::make_shared<const std::string>(
-      value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  response.body =
+      std::make_shared<const std::string>(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   return response;
 }
 
 HttpResponse problem(int status, std::string_view reason) {
-  static const std::map<int, std::string_view> kTitles{{400, "Bad Request"}, {404, "Not Found"},
-                                                       {405, "Method Not Allowed"}, {500, "Internal Server Error"},
+  static const std::map<int, std::string_view> kTitles{{400, "Bad Request"},
+                                                       {404, "Not Found"},
+                                                       {405, "Method Not Allowed"},
+                                                       {500, "Internal Server Error"},
                                                        {503, "Service Unavailable"}};
   const auto title = kTitles.contains(status) ? kTitles.at(status) : std::string_view("Error");
   return text_response(status, fmt::format("{} {}: {}\n", status, title, printable(reason, 300)));
@@ -315,13 +318,14 @@ std::string make_etag(std::int64_t generation, const std::string& key, bool gzip
 struct FeedService::State {
   State(std::unique_ptr<db::Store> io_side, std::unique_ptr<db::Store> worker_side, asio::any_io_executor io_executor,
         FeedLimits feed_limits)
-      : io(std::move(io_executor)), limits(feed_limits), io_store(std::move(io_side)), worker_store(std::move(worker_side)) {}
+      : io(std::move(io_executor)), limits(feed_limits), io_store(std::move(io_side)),
+        worker_store(std::move(worker_side)) {}
 
   asio::any_io_executor io;
   FeedLimits limits;
   std::unique_ptr<db::Store> io_store;      // io thread only: the generation
   std::unique_ptr<db::Store> worker_store;  // worker thread only
-  util::WorkerThread worker;  // renders, the API and the dashboard: off the io thread
+  util::WorkerThread worker;                // renders, the API and the dashboard: off the io thread
 
   // The cache, shared by both threads. Most recently used at the front.
   std::mutex cache_mutex;
@@ -397,13 +401,14 @@ struct FeedService::State {
 };
 
 util::Result<std::unique_ptr<FeedService>> FeedService::open(const std::filesystem::path& database,
-                                                              asio::any_io_executor io, FeedLimits limits) {
+                                                             asio::any_io_executor io, FeedLimits limits) {
   auto io_side = db::open_store(database.string(), db::OpenMode::read);
   if (!io_side) return io_side.error();
   auto worker_side = db::open_store(database.string(), db::OpenMode::read);
   if (!worker_side) return worker_side.error();
   std::unique_ptr<FeedService> service(new FeedService());
-  service->state_ = std::make_unique<State>(std::move(io_side).value(), std::move(worker_side).value(), std::move(io), limits);
+  service->state_ =
+      std::make_unique<State>(std::move(io_side).value(), std::move(worker_side).value(), std::move(io), limits);
   return service;
 }
 
@@ -461,7 +466,8 @@ asio::awaitable<HttpResponse> FeedService::State::feed(const HttpRequest& reques
   // Step 1: what is asked for. Unknown parameters are refused, so a typo is not a silent full feed.
   FeedQuery query;
   const auto format = db::parse_format(format_name);
-  if (!format) co_return problem(404, "no such feed format; expected hosts, domains, adblock, rpz, csv, json, jsonl or stix");
+  if (!format)
+    co_return problem(404, "no such feed format; expected hosts, domains, adblock, rpz, csv, json, jsonl or stix");
   query.format = *format;
   std::set<std::string> seen;
   for (const auto& param : url.params()) {
@@ -557,7 +563,8 @@ asio::awaitable<HttpResponse> FeedService::State::entries(const boost::urls::url
     const std::string value = param.value;
     if (!seen.insert(key).second) co_return problem(400, fmt::format("{} given twice", key));
     if (key == "kind") {
-      if (!value.empty() && !kKinds.contains(value)) co_return problem(400, fmt::format("kind={}: not a blacklist kind", value));
+      if (!value.empty() && !kKinds.contains(value))
+        co_return problem(400, fmt::format("kind={}: not a blacklist kind", value));
       kind = value;
     } else if (key == "q") {
       if (value.size() > kMaxQueryBytes) co_return problem(400, fmt::format("q: at most {} bytes", kMaxQueryBytes));
@@ -574,12 +581,15 @@ asio::awaitable<HttpResponse> FeedService::State::entries(const boost::urls::url
       co_return problem(400, fmt::format("unknown parameter {}; expected kind, q, limit, cursor", key));
     }
   }
-  auto job = [this, kind, contains, cursor, limit] { return worker_store->entries_page(kind, contains, cursor, limit); };
+  auto job = [this, kind, contains, cursor, limit] {
+    return worker_store->entries_page(kind, contains, cursor, limit);
+  };
   auto read = co_await worker.run(std::move(job));
   if (!read) co_return unavailable("/api/entries", read.error());
   const auto& page = *read;
   // Each entry is the same object as a line of the jsonl feed, with its id first.
-  std::string body = fmt::format("{{\"generation\":{},\"count\":{},\"entries\":[", page.generation, page.entries.size());
+  std::string body =
+      fmt::format("{{\"generation\":{},\"count\":{},\"entries\":[", page.generation, page.entries.size());
   db::ExportOptions options;
   for (std::size_t i = 0; i < page.entries.size(); ++i) {
     const auto& paged = page.entries[i];
@@ -615,17 +625,17 @@ asio::awaitable<HttpResponse> FeedService::State::visit(std::string_view id_text
   };
   // Named first: a braced temporary inside a co_return/co_await expression is the g++ 12 hazard.
   nlohmann::json visit_json{{"id", row->id},
-                                {"started_at_ms", row->started_at_ms},
-                                {"input", row->input},
-                                {"url", row->url},
-                                {"final_url", row->final_url},
-                                {"status", row->status},
-                                {"status_reason", row->status_reason},
-                                {"verdict", row->verdict},
-                                {"confidence", row->confidence},
-                                {"elapsed_ms", row->elapsed_ms},
-                                {"evidence", parse(row->evidence_json)},
-                                {"cpu_trace", parse(row->cpu_samples_json)}};
+                            {"started_at_ms", row->started_at_ms},
+                            {"input", row->input},
+                            {"url", row->url},
+                            {"final_url", row->final_url},
+                            {"status", row->status},
+                            {"status_reason", row->status_reason},
+                            {"verdict", row->verdict},
+                            {"confidence", row->confidence},
+                            {"elapsed_ms", row->elapsed_ms},
+                            {"evidence", parse(row->evidence_json)},
+                            {"cpu_trace", parse(row->cpu_samples_json)}};
   co_return json_response(200, visit_json);
 }
 

@@ -4,11 +4,11 @@
 //
 // Threads: handle() runs on the server's single io thread and reads only the generation counter
 // there (the 304 path: one indexed read). Everything heavier (rendering a feed, the API, the
-// dashboard) runs on one worker thread (util::WorkerThread) with its own read-only connection, inside a read transaction
-// that ends before the answer is handed back, so no read transaction is ever open while bytes go to
-// a client (a slow client cannot pin the WAL). Rendered feeds are cached per (format, filters) for
-// the generation they were rendered at; a change to the blacklist bumps the generation and so every
-// ETag. No file-system path is ever derived from a request.
+// dashboard) runs on one worker thread (util::WorkerThread) with its own read-only connection, inside a read
+// transaction that ends before the answer is handed back, so no read transaction is ever open while bytes go to a
+// client (a slow client cannot pin the WAL). Rendered feeds are cached per (format, filters) for the generation they
+// were rendered at; a change to the blacklist bumps the generation and so every ETag. No file-system path is ever
+// derived from a request.
 #pragma once
 
 #include <cstdint>
@@ -49,9 +49,9 @@ std::string gzip_compress(std::string_view data, int level = 6);
 // ---- The service.
 
 struct HttpRequest {
-  std::string method;             // "GET", "HEAD", ...
-  std::string target;             // origin-form: "/feed/hosts?kind=domain"
-  std::string if_none_match;      // header values, empty if absent
+  std::string method;         // "GET", "HEAD", ...
+  std::string target;         // origin-form: "/feed/hosts?kind=domain"
+  std::string if_none_match;  // header values, empty if absent
   std::string if_modified_since;
   std::string accept_encoding;
 };
@@ -66,8 +66,8 @@ struct HttpResponse {
 struct FeedLimits {
   std::size_t cache_bytes = 256u << 20;  // rendered feeds kept (identity + gzip); LRU beyond
   std::size_t cache_entries = 64;
-  int dashboard_detections = 20;          // cards on the dashboard
-  int dashboard_recent = 50;              // rows in its table of recent visits
+  int dashboard_detections = 20;  // cards on the dashboard
+  int dashboard_recent = 50;      // rows in its table of recent visits
 };
 
 class FeedService {
@@ -85,8 +85,8 @@ class FeedService {
   boost::asio::awaitable<HttpResponse> handle(HttpRequest request);
 
   struct Stats {
-    std::uint64_t renders = 0;      // feeds rendered (cache misses)
-    std::uint64_t not_modified = 0; // 304s
+    std::uint64_t renders = 0;       // feeds rendered (cache misses)
+    std::uint64_t not_modified = 0;  // 304s
   };
   Stats stats() const;
 

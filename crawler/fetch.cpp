@@ -67,7 +67,8 @@ FetchResult fetch_url(std::string_view url, const FetchOptions& options) {
   Transfer transfer{&options, &result, false};
   const std::string target(url);
   curl_slist* headers = nullptr;
-  if (!options.if_none_match.empty()) headers = curl_slist_append(headers, ("If-None-Match: " + options.if_none_match).c_str());
+  if (!options.if_none_match.empty())
+    headers = curl_slist_append(headers, ("If-None-Match: " + options.if_none_match).c_str());
   if (!options.if_modified_since.empty())
     headers = curl_slist_append(headers, ("If-Modified-Since: " + options.if_modified_since).c_str());
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers, curl_slist_free_all);

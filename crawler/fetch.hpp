@@ -27,7 +27,7 @@ struct FetchResult {
   std::string body;
   std::string etag;
   std::string last_modified;
-  std::string error;          // empty on success (2xx or 304); else what went wrong, for the user
+  std::string error;  // empty on success (2xx or 304); else what went wrong, for the user
 };
 
 // Call once per process before any fetch (curl_global_init is not thread-safe).

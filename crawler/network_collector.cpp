@@ -21,7 +21,8 @@ NetworkCollector::NetworkCollector(VisitContext& visit, const blacklist::Detecto
 void NetworkCollector::register_events(cdp::EventRegistry& events) {
   using cdp::Json;
   using cdp::TargetInfo;
-  events.on("Network.webSocketCreated", [this](const TargetInfo& target, const Json& params) { on_created(target, params); });
+  events.on("Network.webSocketCreated",
+            [this](const TargetInfo& target, const Json& params) { on_created(target, params); });
   events.on("Network.webSocketFrameReceived",
             [this](const TargetInfo& target, const Json& params) { on_frame(target, params, false); });
   events.on("Network.webSocketFrameSent",
@@ -36,7 +37,8 @@ void NetworkCollector::register_events(cdp::EventRegistry& events) {
   events.on("Network.webSocketFrameError", [this](const TargetInfo& target, const Json& params) {
     if (auto* socket = socket_for(target, params)) socket->error = params.value("errorMessage", std::string());
   });
-  events.on("Network.responseReceived", [this](const TargetInfo& target, const Json& params) { on_response(target, params); });
+  events.on("Network.responseReceived",
+            [this](const TargetInfo& target, const Json& params) { on_response(target, params); });
 }
 
 void NetworkCollector::watch_document(std::string page_session_id, std::string page_target_id) {

@@ -47,9 +47,10 @@ std::vector<std::string> desktop_profile_args(const std::optional<std::string>& 
   std::vector<std::string> args{"--disable-blink-features=AutomationControlled", "--screen-info={1920x1080}",
                                 "--window-size=1920,1080"};
   if (major_version)
-    args.push_back(fmt::format("--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                               "Chrome/{}.0.0.0 Safari/537.36",
-                               *major_version));
+    args.push_back(
+        fmt::format("--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                    "Chrome/{}.0.0.0 Safari/537.36",
+                    *major_version));
   return args;
 }
 

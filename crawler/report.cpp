@@ -55,10 +55,10 @@ std::string human_summary(const blacklist::Evidence& evidence, const blacklist::
   }
   const auto percents = blacklist::interval_percentages(evidence.cpu_samples);
   if (!percents.empty())
-    out += fmt::format("  cpu      {}  {} samples × {} ms, threshold {:g}%, {} of {} needed; {}\n",
-                       cpu_sparkline(percents), percents.size(),
-                       static_cast<int>(evidence.sample_period_seconds * 1000), rule.threshold_percent,
-                       rule.required(), rule.window, blacklist::to_string(cpu.decision));
+    out +=
+        fmt::format("  cpu      {}  {} samples × {} ms, threshold {:g}%, {} of {} needed; {}\n",
+                    cpu_sparkline(percents), percents.size(), static_cast<int>(evidence.sample_period_seconds * 1000),
+                    rule.threshold_percent, rule.required(), rule.window, blacklist::to_string(cpu.decision));
   for (std::size_t i = 0; i < evidence.websockets.size(); ++i) {
     const auto& socket = evidence.websockets[i];
     out += fmt::format("  {}  {} ({}) sent {} / received {} frames\n", i == 0 ? "sockets" : "       ",
@@ -74,8 +74,8 @@ std::string human_summary(const blacklist::Evidence& evidence, const blacklist::
     std::size_t listed = 0;
     for (const auto& script : evidence.scripts) {
       if (script.url.empty() || listed++ >= kListed) continue;
-      out += fmt::format("           {:<8} {:<11} {}\n", script.target_type, script.language == "WebAssembly" ? "wasm" : "js",
-                         terminal_safe(script.url, 160));
+      out += fmt::format("           {:<8} {:<11} {}\n", script.target_type,
+                         script.language == "WebAssembly" ? "wasm" : "js", terminal_safe(script.url, 160));
     }
     if (listed > kListed) out += fmt::format("           … {} more\n", listed - kListed);
   }

@@ -26,8 +26,10 @@ RulesLocation find_rules(const std::optional<std::filesystem::path>& flag) {
   if (usable(installed)) return {installed, "installed", {}};
   const fs::path source = CJCRAWL_SOURCE_RULES;
   if (usable(source)) return {source, "source tree", {}};
-  return {{}, {}, fmt::format("no rules directory: tried --rules, $CJCRAWL_RULES, {} and {}", installed.string(),
-                              source.string())};
+  return {
+      {},
+      {},
+      fmt::format("no rules directory: tried --rules, $CJCRAWL_RULES, {} and {}", installed.string(), source.string())};
 }
 
 }  // namespace crawler

@@ -85,8 +85,9 @@ std::map<std::int64_t, double> ThreadWaitReader::read(std::int64_t pid) {
     process.stat_fd = ::open(util::proc::path(pid, "stat").c_str(), O_RDONLY | O_CLOEXEC);
     if (process.stat_fd >= 0) ++open_files_;
   }
-  const auto threads = thread_count(process.stat_fd >= 0 ? util::proc::read_start(process.stat_fd, buffer)
-                                                         : util::proc::read_start(util::proc::path(pid, "stat"), buffer));
+  const auto threads =
+      thread_count(process.stat_fd >= 0 ? util::proc::read_start(process.stat_fd, buffer)
+                                        : util::proc::read_start(util::proc::path(pid, "stat"), buffer));
   if (!threads) {  // ended, or not ours to read
     forget(pid);
     return {};
@@ -97,9 +98,9 @@ std::map<std::int64_t, double> ThreadWaitReader::read(std::int64_t pid) {
   }
   std::map<std::int64_t, double> waits;
   for (auto it = process.threads.begin(); it != process.threads.end();) {
-    const auto wait = wait_of(it->second >= 0
-                                  ? util::proc::read_start(it->second, buffer)
-                                  : util::proc::read_start(util::proc::task_path(pid, it->first, "schedstat"), buffer));
+    const auto wait =
+        wait_of(it->second >= 0 ? util::proc::read_start(it->second, buffer)
+                                : util::proc::read_start(util::proc::task_path(pid, it->first, "schedstat"), buffer));
     if (!wait) {  // the thread ended: drop it, and list the threads again next time
       close_file(it->second);
       it = process.threads.erase(it);

@@ -30,8 +30,8 @@ namespace crawler {
 // What reading one source found: the pure part of the work, done off the loop.
 struct SourceReading {
   enum class Outcome { scanned, oversize, over_budget } outcome = Outcome::scanned;
-  std::uint64_t bytes = 0;         // the source's size (Wasm: decoded)
-  std::string sha256;              // Wasm only: the hash of the decoded bytes
+  std::uint64_t bytes = 0;           // the source's size (Wasm: decoded)
+  std::string sha256;                // Wasm only: the hash of the decoded bytes
   blacklist::ScriptRecord findings;  // keyword and Wasm findings (no source)
 };
 // Decodes (Wasm: base64), bounds (`max_bytes`, `budget_left`), hashes (Wasm) and scans one source.

@@ -131,8 +131,8 @@ tcp::endpoint FeedServer::bind() {
   boost::system::error_code error;
   acceptor_.bind(options_.listen, error);
   if (error)
-    throw boost::system::system_error(error, fmt::format("cannot listen on {}:{}", options_.listen.address().to_string(),
-                                                         options_.listen.port()));
+    throw boost::system::system_error(
+        error, fmt::format("cannot listen on {}:{}", options_.listen.address().to_string(), options_.listen.port()));
   acceptor_.listen(asio::socket_base::max_listen_connections);
   return acceptor_.local_endpoint();
 }
@@ -195,7 +195,8 @@ asio::awaitable<void> FeedServer::session(tcp::socket socket) {
     http::request_parser<http::empty_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     stream.expires_after(first ? options.header_timeout : options.idle_timeout);
-    auto [read_error, read_bytes] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    auto [read_error, read_bytes] =
+        co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     (void)read_bytes;
     if (read_error == http::error::end_of_stream || read_error == beast::error::timeout ||
         read_error == asio::error::eof || read_error == asio::error::connection_reset ||
@@ -224,7 +225,8 @@ asio::awaitable<void> FeedServer::session(tcp::socket socket) {
       answer = HttpResponse{};
       answer.status = 503;
       answer.headers.emplace_back("Retry-After", kRetryAfterSeconds);
-      answer.body = std::make_shared<const std::string>("503 Service Unavailable: too much being sent; retry shortly\n");
+      answer.body =
+          std::make_shared<const std::string>("503 Service Unavailable: too much being sent; retry shortly\n");
     }
     const std::size_t counted = head ? 0 : answer.body->size();
     counters_->bytes_in_flight += counted;

@@ -57,7 +57,7 @@ class FeedServer {
     std::size_t active = 0;     // connections being served
     std::size_t rejecting = 0;  // 503s being written
     std::uint64_t accepted = 0;
-    std::uint64_t refused = 0;  // over max_connections
+    std::uint64_t refused = 0;        // over max_connections
     std::size_t bytes_in_flight = 0;  // response bodies being written (shared bodies counted per client)
   };
 

@@ -36,8 +36,9 @@ void TargetTracker::register_events(cdp::EventRegistry& events) {
             [this](const cdp::TargetInfo& target, const cdp::Json& params) { on_dialog(target, params); });
   events.on("Debugger.paused", [this](const cdp::TargetInfo& target, const cdp::Json&) { on_paused(target); });
   // A crash arrives on the crashed target's own session (Inspector), or on the browser's.
-  events.on("Inspector.targetCrashed",
-            [this](const cdp::TargetInfo& target, const cdp::Json&) { on_crash(target.session_id == page_session_id_); });
+  events.on("Inspector.targetCrashed", [this](const cdp::TargetInfo& target, const cdp::Json&) {
+    on_crash(target.session_id == page_session_id_);
+  });
   events.on("Target.targetCrashed", [this](const cdp::TargetInfo&, const cdp::Json& params) {
     on_crash(params.value("targetId", std::string()) == page_target_id_);
   });

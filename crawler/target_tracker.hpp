@@ -78,7 +78,7 @@ class TargetTracker : public cdp::TargetListener {
   bool loaded_ = false;
   bool crashed_ = false;
   std::size_t instrumented_ = 0;
-  std::map<std::string, std::size_t> records_;  // session id → evidence().targets index
+  std::map<std::string, std::size_t> records_;      // session id → evidence().targets index
   std::map<std::string, std::string> wired_pages_;  // target id → session id, instrumented pages
   std::vector<std::string> popup_sessions_;
   // Popups and frames attached after navigation that have not loaded yet: session id → since when.

@@ -43,8 +43,7 @@ ParsedInput normalise(std::string_view text, bool bare) {
 ParsedInput parse_input(std::string_view text) {
   text = trim(text);
   if (text.empty()) return {{}, "empty input"};
-  if (text.size() > kMaxInputUrlBytes)
-    return {{}, fmt::format("URL longer than {} bytes", kMaxInputUrlBytes)};
+  if (text.size() > kMaxInputUrlBytes) return {{}, fmt::format("URL longer than {} bytes", kMaxInputUrlBytes)};
   if (std::any_of(text.begin(), text.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f || c == ' '; }))
     return {{}, "control characters or spaces in the URL"};
   const auto colon = text.find("://");
@@ -53,7 +52,8 @@ ParsedInput parse_input(std::string_view text) {
   const auto first_colon = text.find(':');
   if (first_colon != std::string_view::npos) {
     const auto scheme = text.substr(0, first_colon);
-    const bool looks_like_port = first_colon + 1 < text.size() && std::isdigit(static_cast<unsigned char>(text[first_colon + 1]));
+    const bool looks_like_port =
+        first_colon + 1 < text.size() && std::isdigit(static_cast<unsigned char>(text[first_colon + 1]));
     if (!looks_like_port)
       return {{}, fmt::format("unsupported scheme '{}': only http and https sites can be checked", scheme)};
   }

@@ -199,8 +199,7 @@ void Visit::make_parts() {
   context_.set_notifier([this] { signal_.notify(); });
   cdp::Connection& connection = browser_->connection();
   targets_.emplace(context_, connection);
-  scripts_.emplace(context_, connection,
-                   ScriptCollector::Options{&detector_, options_.scan_cache, options_.scanner});
+  scripts_.emplace(context_, connection, ScriptCollector::Options{&detector_, options_.scan_cache, options_.scanner});
   network_.emplace(context_, detector_);
   targets_->register_events(events_);
   scripts_->register_events(events_);
@@ -249,7 +248,8 @@ asio::awaitable<void> Visit::navigate_and_watch() {
     context_.set_status(Status::crash, crashed() ? "renderer crashed" : "browser connection lost");
     co_return;
   }
-  if (!targets_->loaded()) context_.count("load_timeout");  // sampling starts anyway: a hanging subresource is no excuse
+  if (!targets_->loaded())
+    context_.count("load_timeout");  // sampling starts anyway: a hanging subresource is no excuse
   // Beside sampling, not before it: Chrome acks input only from a visible page, and a page that
   // opened a popup is in the background, where each event waits out its deadline (measured: the
   // opener of popup-opener.html). Awaiting that delayed sampling and, once in CI, the popup's miner.
@@ -266,9 +266,11 @@ asio::awaitable<bool> Visit::navigate() {
   // Page.navigate replies when the navigation commits or fails; a crash must cut the wait short.
   const cdp::Session page(browser_->connection(), targets_->page_session_id());
   const cdp::PageNavigate navigate{url_};
-  auto navigation = co_await (page.send(navigate, remaining()) || signal_.wait_for([this] { return stopped(); }, deadline()));
+  auto navigation =
+      co_await (page.send(navigate, remaining()) || signal_.wait_for([this] { return stopped(); }, deadline()));
   if (navigation.index() == 1) {
-    if (stopped()) context_.set_status(Status::crash, crashed() ? "renderer crashed during navigation" : "browser connection lost");
+    if (stopped())
+      context_.set_status(Status::crash, crashed() ? "renderer crashed during navigation" : "browser connection lost");
     else context_.set_status(Status::timeout, "navigation did not commit before the site deadline");
     co_return false;
   }
@@ -282,16 +284,15 @@ asio::awaitable<bool> Visit::navigate() {
       context_.set_status(Status::crash, "browser connection lost: " + error.message);
     else if (error.code == ErrorCode::target_gone)
       context_.set_status(Status::crash, "the page's target went away during navigation");
-    else
-      context_.set_status(Status::connection_error, error.describe());
+    else context_.set_status(Status::connection_error, error.describe());
     co_return false;
   }
   if (result->error_text.empty()) co_return true;
   if (answered_without_a_page(*result)) {
     const auto& mime = network_->main_mime_type();
-    context_.set_status(Status::ok, fmt::format("not a page: HTTP {} {} was not rendered ({})", evidence().http_status,
-                                                mime.empty() ? "(no type)" : mime,
-                                                result->is_download ? "a download" : "no content"));
+    context_.set_status(
+        Status::ok, fmt::format("not a page: HTTP {} {} was not rendered ({})", evidence().http_status,
+                                mime.empty() ? "(no type)" : mime, result->is_download ? "a download" : "no content"));
     context_.count("not_a_page");
     co_return false;
   }

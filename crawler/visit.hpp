@@ -38,9 +38,9 @@ using BrowserFactory =
 
 struct VisitOptions {
   cdp::LaunchOptions launch;
-  BrowserFactory browser_factory;                    // null: launch Chrome
-  std::chrono::milliseconds site_deadline{45'000};   // launch + load + sampling
-  std::chrono::milliseconds load_timeout{15'000};    // sampling starts at load, or at this deadline
+  BrowserFactory browser_factory;                   // null: launch Chrome
+  std::chrono::milliseconds site_deadline{45'000};  // launch + load + sampling
+  std::chrono::milliseconds load_timeout{15'000};   // sampling starts at load, or at this deadline
   std::chrono::milliseconds sample_period{500};
   blacklist::CpuRule cpu_rule;
   VisitLimits limits;

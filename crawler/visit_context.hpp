@@ -26,15 +26,15 @@ using Clock = std::chrono::steady_clock;
 
 // Everything a visit keeps from the page is bounded by these; drops are counted in the evidence.
 struct VisitLimits {
-  std::uint64_t max_script_source_bytes = 8u << 20;   // per script; longer ones are recorded `oversize`
-  std::uint64_t max_total_source_bytes = 64u << 20;   // per visit, over all fetched sources
-  std::size_t max_scripts = 2'000;                    // script records kept per visit
-  std::size_t max_pending_source_fetches = 256;       // queued Debugger.getScriptSource calls
-  std::size_t max_targets = 64;                       // instrumented targets; more are only resumed
-  std::size_t max_target_records = 256;               // target records kept (instrumented or not)
-  std::size_t max_websockets = 64;                    // socket records kept per visit
-  std::size_t max_frames_per_socket = 20;             // frames stored per socket (all are counted)
-  std::size_t max_frame_payload_bytes = 2'048;        // stored prefix of each frame
+  std::uint64_t max_script_source_bytes = 8u << 20;  // per script; longer ones are recorded `oversize`
+  std::uint64_t max_total_source_bytes = 64u << 20;  // per visit, over all fetched sources
+  std::size_t max_scripts = 2'000;                   // script records kept per visit
+  std::size_t max_pending_source_fetches = 256;      // queued Debugger.getScriptSource calls
+  std::size_t max_targets = 64;                      // instrumented targets; more are only resumed
+  std::size_t max_target_records = 256;              // target records kept (instrumented or not)
+  std::size_t max_websockets = 64;                   // socket records kept per visit
+  std::size_t max_frames_per_socket = 20;            // frames stored per socket (all are counted)
+  std::size_t max_frame_payload_bytes = 2'048;       // stored prefix of each frame
   std::size_t max_remote_ips = 256;
 };
 

@@ -185,7 +185,8 @@ HostCheck check_host(std::string_view text) {
     const std::size_t end = std::min(host.find('.', start), host.size());
     const std::string_view label = std::string_view(host).substr(start, end - start);
     if (label.empty()) return fail("host has an empty label");
-    if (label.size() > kMaxLabelLength) return fail(fmt::format("host has a label over {} characters", kMaxLabelLength));
+    if (label.size() > kMaxLabelLength)
+      return fail(fmt::format("host has a label over {} characters", kMaxLabelLength));
     if (label.front() == '-' || label.back() == '-') return fail("host has a label beginning or ending with '-'");
     if (label.starts_with("rpz-")) return fail("host has a label beginning with 'rpz-' (an RPZ trigger)");
     ++labels;
@@ -207,7 +208,8 @@ bool is_ipv4(std::string_view text) {
   for (std::size_t start = 0; start <= text.size(); ++parts) {
     const std::size_t end = std::min(text.find('.', start), text.size());
     const std::string_view part = text.substr(start, end - start);
-    if (part.empty() || part.size() > 3 || !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    if (part.empty() || part.size() > 3 ||
+        !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return false;
     if (std::stoi(std::string(part)) > 255 || (part.size() > 1 && part.front() == '0')) return false;
     start = end + 1;
@@ -218,7 +220,7 @@ bool is_ipv4(std::string_view text) {
 // A URL as the crawler records it ("wss://host:8443/proxy?x"), or a pattern as lists are imported
 // ("host", "host/path-prefix": blacklist/list_import.hpp), taken apart and checked.
 struct UrlCheck {
-  std::string host;      // checked host, or an IPv4 address when ipv4
+  std::string host;  // checked host, or an IPv4 address when ipv4
   bool ipv4 = false;
   bool pattern = false;  // an imported "host[/prefix]": the path is a prefix, kept with any query
   std::string port;      // digits, or empty
@@ -294,8 +296,8 @@ std::vector<const ExportEntry*> sorted(std::span<const ExportEntry> entries) {
   for (const ExportEntry& entry : entries) order.push_back(&entry);
   std::sort(order.begin(), order.end(), [](const ExportEntry* a, const ExportEntry* b) {
     return std::tie(a->kind, a->value, a->first_seen_ms, a->last_seen_ms, a->hits, a->confidence, a->evidence_json,
-                    a->sources) < std::tie(b->kind, b->value, b->first_seen_ms, b->last_seen_ms, b->hits,
-                                           b->confidence, b->evidence_json, b->sources);
+                    a->sources) < std::tie(b->kind, b->value, b->first_seen_ms, b->last_seen_ms, b->hits, b->confidence,
+                                           b->evidence_json, b->sources);
   });
   return order;
 }
@@ -363,9 +365,9 @@ class AllowList {
   const std::unordered_set<std::string>& hosts() const { return hosts_; }
 
  private:
-  std::unordered_set<std::string> hosts_;                                      // each covers the names below it
-  std::unordered_set<std::string> urls_;                                       // exact values
-  std::unordered_map<std::string, std::vector<std::string>> prefixes_;         // host → path prefixes
+  std::unordered_set<std::string> hosts_;                               // each covers the names below it
+  std::unordered_set<std::string> urls_;                                // exact values
+  std::unordered_map<std::string, std::vector<std::string>> prefixes_;  // host → path prefixes
 };
 
 // What one blocking entry names for the line formats, once checked against the allow list.
@@ -474,7 +476,8 @@ Rendered render_rpz(const std::vector<const ExportEntry*>& entries, const Export
   out += fmt::format("$TTL {}\n", kRpzTtlSeconds);
   out += fmt::format("@ IN SOA localhost. hostmaster.localhost. {} 3600 600 604800 {}\n", serial, kRpzTtlSeconds);
   out += "@ IN NS localhost.\n";
-  for (const auto& [host, action] : names) out += fmt::format("{} CNAME {}\n*.{} CNAME {}\n", host, action, host, action);
+  for (const auto& [host, action] : names)
+    out += fmt::format("{} CNAME {}\n*.{} CNAME {}\n", host, action, host, action);
   return rendered;
 }
 
@@ -671,7 +674,8 @@ std::string entry_json(const ExportEntry& entry) {
   out += ",\"value\":";
   append_json_string(out, entry.value);
   out += fmt::format(
-      ",\"first_seen\":\"{}\",\"last_seen\":\"{}\",\"first_seen_ms\":{},\"last_seen_ms\":{},\"hits\":{},\"confidence\":{}",
+      ",\"first_seen\":\"{}\",\"last_seen\":\"{}\",\"first_seen_ms\":{},\"last_seen_ms\":{},\"hits\":{},\"confidence\":"
+      "{}",
       rfc3339_ms(entry.first_seen_ms), rfc3339_ms(entry.last_seen_ms), entry.first_seen_ms, entry.last_seen_ms,
       entry.hits, entry.confidence);
   out += ",\"sources\":";
@@ -800,10 +804,12 @@ std::string stix_pattern(const ExportEntry& entry) {
 std::string stix_indicator(const ExportEntry& entry) {
   const std::int64_t created = std::clamp<std::int64_t>(entry.first_seen_ms, 0, kMaxTimeMs);
   const std::int64_t modified = std::max(created, std::clamp<std::int64_t>(entry.last_seen_ms, 0, kMaxTimeMs));
-  const std::string_view type =
-      entry.kind == "page" ? "compromised" : entry.kind == "allow" ? "benign" : "malicious-activity";
+  const std::string_view type = entry.kind == "page"    ? "compromised"
+                                : entry.kind == "allow" ? "benign"
+                                                        : "malicious-activity";
   std::string out = fmt::format(
-      "{{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"{}\",\"created\":\"{}\",\"modified\":\"{}\",\"name\":",
+      "{{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"{}\",\"created\":\"{}\",\"modified\":\"{}\","
+      "\"name\":",
       stix_indicator_id(entry.kind, entry.value), rfc3339_ms(created), rfc3339_ms(modified));
   append_json_string(out, "cjcrawl " + entry.kind);
   out += fmt::format(",\"indicator_types\":[\"{}\"],\"pattern\":", type);

@@ -78,12 +78,12 @@ struct ExportEntry {
   // page, domain, script_url, ws_endpoint, ip, wasm_sha256, allow, script_path (imported); any other
   // kind goes into the report formats only.
   std::string kind;
-  std::string value;  // verbatim from the store: any bytes
+  std::string value;               // verbatim from the store: any bytes
   std::int64_t first_seen_ms = 0;  // Unix epoch milliseconds
   std::int64_t last_seen_ms = 0;
   std::int64_t hits = 0;
-  int confidence = 0;              // 0–100 (clamped in stix)
-  std::string evidence_json;       // the store's evidence JSON; empty, or not JSON, is carried as is
+  int confidence = 0;                // 0–100 (clamped in stix)
+  std::string evidence_json;         // the store's evidence JSON; empty, or not JSON, is carried as is
   std::vector<std::string> sources;  // "crawl" or a feed URL; written sorted and without duplicates
 };
 
@@ -110,10 +110,10 @@ inline constexpr std::size_t kMaxSkippedSamples = 20;
 inline constexpr std::size_t kMaxSkippedValueChars = 120;
 
 struct Rendered {
-  std::string text;          // the whole file, '\n' line ends (csv: "\r\n", RFC 4180)
-  std::size_t written = 0;   // line formats: distinct rules or names; report formats: entries
-  std::size_t skipped = 0;   // entries of a carried kind whose value failed the checks above
-  std::size_t allowed = 0;   // entries of a carried kind left out because an allow entry covers them
+  std::string text;                           // the whole file, '\n' line ends (csv: "\r\n", RFC 4180)
+  std::size_t written = 0;                    // line formats: distinct rules or names; report formats: entries
+  std::size_t skipped = 0;                    // entries of a carried kind whose value failed the checks above
+  std::size_t allowed = 0;                    // entries of a carried kind left out because an allow entry covers them
   std::vector<SkippedEntry> skipped_samples;  // the first kMaxSkippedSamples, in (kind, value) order
 };
 

@@ -79,8 +79,7 @@ Statement::Statement(sqlite3* connection, sqlite3_stmt* statement, std::string s
     : connection_(connection), statement_(statement), sql_(std::move(sql)) {}
 
 Statement::Statement(Statement&& other) noexcept
-    : connection_(std::exchange(other.connection_, nullptr)),
-      statement_(std::exchange(other.statement_, nullptr)),
+    : connection_(std::exchange(other.connection_, nullptr)), statement_(std::exchange(other.statement_, nullptr)),
       sql_(std::move(other.sql_)) {}
 
 Statement& Statement::operator=(Statement&& other) noexcept {
@@ -149,9 +148,7 @@ bool Statement::column_is_null(int column) const noexcept {
   return sqlite3_column_type(statement_, column) == SQLITE_NULL;
 }
 
-std::int64_t Statement::column_int64(int column) const noexcept {
-  return sqlite3_column_int64(statement_, column);
-}
+std::int64_t Statement::column_int64(int column) const noexcept { return sqlite3_column_int64(statement_, column); }
 
 double Statement::column_double(int column) const noexcept { return sqlite3_column_double(statement_, column); }
 
@@ -186,8 +183,7 @@ Database::Database(const std::string& filename, int flags) : filename_(filename)
 }
 
 Database::Database(Database&& other) noexcept
-    : connection_(std::exchange(other.connection_, nullptr)),
-      filename_(std::move(other.filename_)),
+    : connection_(std::exchange(other.connection_, nullptr)), filename_(std::move(other.filename_)),
       cached_(std::move(other.cached_)) {}
 
 Database& Database::operator=(Database&& other) noexcept {
@@ -225,8 +221,7 @@ void Database::exec(std::string_view sql) {
 Statement Database::prepare(std::string_view sql) const {
   sqlite3_stmt* statement = nullptr;
   const char* tail = nullptr;
-  const int result =
-      sqlite3_prepare_v2(connection_, sql.data(), static_cast<int>(sql.size()), &statement, &tail);
+  const int result = sqlite3_prepare_v2(connection_, sql.data(), static_cast<int>(sql.size()), &statement, &tail);
   if (result != SQLITE_OK) throw Error(code_of(connection_, result), std::string(sql), message_of(connection_));
   Statement owned(connection_, statement, std::string(sql));  // finalises on the throws below
   if (statement == nullptr) throw Error(SQLITE_MISUSE, std::string(sql), "no SQL statement to prepare");

@@ -11,9 +11,9 @@
 #include <map>
 #include <optional>
 #include <stdexcept>
-#include <type_traits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <sqlite3.h>
 

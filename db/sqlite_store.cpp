@@ -127,8 +127,7 @@ CREATE INDEX crawl_sites_by_seq ON crawl_sites(crawl_id, seq);
 )sql",
     },
 };
-static_assert(kMigrations.size() == Store::kSchemaVersion,
-              "Store::kSchemaVersion must equal the number of migrations");
+static_assert(kMigrations.size() == Store::kSchemaVersion, "Store::kSchemaVersion must equal the number of migrations");
 
 constexpr std::string_view kInsertVisit = R"sql(
 INSERT INTO visits (started_at_ms, input, url, final_url, status, status_reason, verdict, confidence,
@@ -185,7 +184,8 @@ std::string dump_json(const nlohmann::json& value) {
 nlohmann::json cpu_samples_json(const std::vector<blacklist::CpuSample>& samples) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& sample : samples)
-    out.push_back({{"t_seconds", sample.t_seconds}, {"cpu_seconds", sample.cpu_seconds}, {"wait_seconds", sample.wait_seconds}});
+    out.push_back(
+        {{"t_seconds", sample.t_seconds}, {"cpu_seconds", sample.cpu_seconds}, {"wait_seconds", sample.wait_seconds}});
   return out;
 }
 
@@ -257,12 +257,10 @@ void use_write_ahead_log(Database& database) {
   const std::string mode = statement.column_text(0);
   if (mode != "wal")
     throw Error(SQLITE_CANTOPEN, "open " + database.filename(),
-                "cannot switch to WAL journal mode (it stays '" + mode +
-                    "'); put the database on a local filesystem");
+                "cannot switch to WAL journal mode (it stays '" + mode + "'); put the database on a local filesystem");
 }
 
 }  // namespace
-
 
 SqliteStore::SqliteStore(Database database) : database_(std::move(database)) {}
 
@@ -342,8 +340,9 @@ void SqliteStore::migrate() {
   }
 }
 
-util::Result<std::int64_t> SqliteStore::record_visit(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
-                                 std::int64_t now_ms, const CrawlSite* site) {
+util::Result<std::int64_t> SqliteStore::record_visit(const blacklist::Evidence& evidence,
+                                                     const blacklist::Judgement& judgement, std::int64_t now_ms,
+                                                     const CrawlSite* site) {
   return guarded([&]() -> std::int64_t {
     // Serialise before taking the write lock, to hold it briefly.
     const nlohmann::json evidence_json = blacklist::to_json(evidence, judgement);
@@ -353,9 +352,9 @@ util::Result<std::int64_t> SqliteStore::record_visit(const blacklist::Evidence& 
     // The offenders the judgement names, each once; socket endpoints keyed without query and fragment.
     std::vector<blacklist::Offender> offenders;
     for (const auto& offender : judgement.offenders) {
-      blacklist::Offender entry{offender.kind,
-                                offender.kind == kWebSocketEndpointKind ? blacklist::endpoint_key(offender.value)
-                                                                        : offender.value};
+      blacklist::Offender entry{offender.kind, offender.kind == kWebSocketEndpointKind
+                                                   ? blacklist::endpoint_key(offender.value)
+                                                   : offender.value};
       if (!entry.value.empty() && std::find(offenders.begin(), offenders.end(), entry) == offenders.end())
         offenders.push_back(std::move(entry));
     }
@@ -379,8 +378,7 @@ util::Result<std::int64_t> SqliteStore::record_visit(const blacklist::Evidence& 
     const std::int64_t visit_id = database_.last_insert_rowid();
 
     if (judgement.verdict == blacklist::Verdict::cryptojacking) {
-      const std::string entry_evidence =
-          dump_json({{"visit_id", visit_id}, {"reasons", evidence_json.at("reasons")}});
+      const std::string entry_evidence = dump_json({{"visit_id", visit_id}, {"reasons", evidence_json.at("reasons")}});
       Statement upsert = database_.prepare(kUpsertBlacklist);
       const auto add = [&](std::string_view kind, std::string_view value) {
         upsert.reset();
@@ -423,7 +421,8 @@ util::Result<std::int64_t> SqliteStore::record_visit(const blacklist::Evidence& 
   });
 }
 
-util::Status SqliteStore::record_skipped(std::int64_t crawl_id, const std::vector<SkippedLine>& lines, std::int64_t now_ms) {
+util::Status SqliteStore::record_skipped(std::int64_t crawl_id, const std::vector<SkippedLine>& lines,
+                                         std::int64_t now_ms) {
   return guarded([&]() -> void {
     if (lines.empty()) return;
     Transaction transaction(database_);
@@ -506,8 +505,9 @@ util::Result<std::optional<Store::CrawlRow>> SqliteStore::crawl(std::int64_t id)
   });
 }
 
-util::Result<std::optional<Store::CrawlRow>> SqliteStore::find_crawl(std::string_view input_path, std::string_view input_digest,
-                                                 std::string_view selection) const {
+util::Result<std::optional<Store::CrawlRow>> SqliteStore::find_crawl(std::string_view input_path,
+                                                                     std::string_view input_digest,
+                                                                     std::string_view selection) const {
   return guarded([&]() -> std::optional<Store::CrawlRow> {
     Statement select = database_.prepare(std::string(kSelectCrawl) +
                                          " WHERE c.input_path = ?1 AND c.input_digest = ?2 AND c.selection = ?3 "
@@ -548,12 +548,13 @@ util::Result<std::optional<std::string>> SqliteStore::crawl_line(std::int64_t cr
 
 util::Result<std::vector<Store::CrawlLine>> SqliteStore::crawl_lines(std::int64_t crawl_id) const {
   return guarded([&]() -> std::vector<Store::CrawlLine> {
-    Statement select = database_.prepare(
-        "SELECT position, status, verdict, line FROM crawl_sites WHERE crawl_id = ?1 ORDER BY seq");
+    Statement select =
+        database_.prepare("SELECT position, status, verdict, line FROM crawl_sites WHERE crawl_id = ?1 ORDER BY seq");
     select.bind_int64(1, crawl_id);
     std::vector<CrawlLine> lines;
     while (select.step())
-      lines.push_back(CrawlLine{select.column_int64(0), select.column_text(1), select.column_text(2), select.column_text(3)});
+      lines.push_back(
+          CrawlLine{select.column_int64(0), select.column_text(1), select.column_text(2), select.column_text(3)});
     return lines;
   });
 }
@@ -584,9 +585,10 @@ util::Result<std::vector<Store::SourceRow>> SqliteStore::sources() const {
 }
 
 util::Result<Store::ImportChange> SqliteStore::replace_source_entries(std::string_view name, std::string_view format,
-                                                  const std::vector<ListedEntry>& entries, std::string_view etag,
-                                                  std::string_view last_modified, int confidence,
-                                                  std::int64_t now_ms) {
+                                                                      const std::vector<ListedEntry>& entries,
+                                                                      std::string_view etag,
+                                                                      std::string_view last_modified, int confidence,
+                                                                      std::int64_t now_ms) {
   return guarded([&]() -> Store::ImportChange {
     if (name == "crawl")
       throw Error(SQLITE_MISUSE, "import", "'crawl' is cjcrawl's own source; name the feed",
@@ -607,8 +609,9 @@ util::Result<Store::ImportChange> SqliteStore::replace_source_entries(std::strin
     upsert_source.reset();
 
     // Step 2: the list, as a temporary table (deduplicated by its key).
-    database_.exec("CREATE TEMP TABLE IF NOT EXISTS import_batch (kind TEXT, value TEXT, PRIMARY KEY (kind, value)) "
-                   "WITHOUT ROWID");
+    database_.exec(
+        "CREATE TEMP TABLE IF NOT EXISTS import_batch (kind TEXT, value TEXT, PRIMARY KEY (kind, value)) "
+        "WITHOUT ROWID");
     database_.exec("DELETE FROM temp.import_batch");
     Statement stage = database_.prepare("INSERT OR IGNORE INTO temp.import_batch (kind, value) VALUES (?1, ?2)");
     for (const auto& entry : entries) {
@@ -707,7 +710,10 @@ GROUP BY b.id
 HAVING ?4 = 'all' OR (?4 = 'crawl' AND max(s.name = 'crawl')) OR (?4 = 'import' AND max(s.name != 'crawl'))
 ORDER BY b.kind, b.value
 )sql");
-  select.bind_text(1, kinds).bind_int64(2, filter.seen_since_ms).bind_int64(3, filter.min_confidence).bind_text(4, filter.source);
+  select.bind_text(1, kinds)
+      .bind_int64(2, filter.seen_since_ms)
+      .bind_int64(3, filter.min_confidence)
+      .bind_text(4, filter.source);
   std::vector<ExportEntry> entries;
   while (select.step()) entries.push_back(read_export_entry(select, 0));
   return entries;
@@ -738,8 +744,8 @@ util::Result<Store::FeedSnapshot> SqliteStore::feed_snapshot(const ExportFilter&
   });
 }
 
-util::Result<Store::EntryPage> SqliteStore::entries_page(std::string_view kind, std::string_view contains, std::int64_t after_id,
-                                     int limit) {
+util::Result<Store::EntryPage> SqliteStore::entries_page(std::string_view kind, std::string_view contains,
+                                                         std::int64_t after_id, int limit) {
   return guarded([&]() -> Store::EntryPage {
     limit = std::clamp(limit, 1, 1000);
     EntryPage page;
@@ -776,7 +782,8 @@ util::Result<Store::EntryPage> SqliteStore::entries_page(std::string_view kind, 
   });
 }
 
-util::Result<std::vector<VisitRow>> SqliteStore::latest_visits(const std::vector<std::string>& verdicts, int limit) const {
+util::Result<std::vector<VisitRow>> SqliteStore::latest_visits(const std::vector<std::string>& verdicts,
+                                                               int limit) const {
   return guarded([&]() -> std::vector<VisitRow> {
     std::string wanted;
     for (const auto& verdict : verdicts) wanted += "\n" + verdict;
@@ -796,8 +803,7 @@ util::Result<Store::Summary> SqliteStore::summary() {
     Summary summary;
     ReadTransaction read(database_);
     summary.generation = current_generation();
-    Statement counts = database_.prepare(
-        "SELECT count(*), coalesce(sum(verdict = 'cryptojacking'), 0) FROM visits");
+    Statement counts = database_.prepare("SELECT count(*), coalesce(sum(verdict = 'cryptojacking'), 0) FROM visits");
     counts.step();  // an aggregate always yields one row
     summary.visits = counts.column_int64(0);
     summary.detections = counts.column_int64(1);
@@ -861,8 +867,6 @@ util::Result<std::int64_t> SqliteStore::visit_count() const {
 util::Result<int> SqliteStore::schema_version() const {
   return guarded([&] { return read_user_version(database_); });
 }
-
-
 
 util::Result<std::unique_ptr<Store>> open_store(const std::string& location, OpenMode mode) {
   auto opened = mode == OpenMode::read ? SqliteStore::open_readonly(location) : SqliteStore::open(location);

@@ -43,7 +43,8 @@ class SqliteStore final : public Store {
   util::Result<std::int64_t> visit_count() const override;
   util::Result<std::vector<VisitRow>> latest_visits(const std::vector<std::string>& verdicts, int limit) const override;
 
-  util::Status record_skipped(std::int64_t crawl_id, const std::vector<SkippedLine>& lines, std::int64_t now_ms) override;
+  util::Status record_skipped(std::int64_t crawl_id, const std::vector<SkippedLine>& lines,
+                              std::int64_t now_ms) override;
   util::Result<std::int64_t> begin_crawl(const CrawlRow& crawl) override;
   util::Status set_crawl_state(std::int64_t crawl_id, std::string_view state, std::int64_t now_ms) override;
   util::Result<std::optional<CrawlRow>> crawl(std::int64_t id) const override;

@@ -34,13 +34,13 @@ namespace db {
 
 // One row of the blacklist table.
 struct BlacklistEntry {
-  std::string kind;   // page, ws_endpoint, domain, script_url, script_path, ip, wasm_sha256, allow
-  std::string value;  // the page URL, the socket URL without query and fragment, the host, ...
+  std::string kind;                // page, ws_endpoint, domain, script_url, script_path, ip, wasm_sha256, allow
+  std::string value;               // the page URL, the socket URL without query and fragment, the host, ...
   std::int64_t first_seen_ms = 0;  // Unix epoch milliseconds of the first / latest recording visit
   std::int64_t last_seen_ms = 0;
-  std::int64_t hits = 0;           // cryptojacking visits that named this entry
-  int confidence = 0;              // the highest judgement confidence seen, 0–100
-  std::string evidence_json;       // {"visit_id": <latest visit>, "reasons": [...]} of the latest visit
+  std::int64_t hits = 0;      // cryptojacking visits that named this entry
+  int confidence = 0;         // the highest judgement confidence seen, 0–100
+  std::string evidence_json;  // {"visit_id": <latest visit>, "reasons": [...]} of the latest visit
 };
 
 // One row of the visits table. status and verdict are blacklist::to_string names.
@@ -104,7 +104,7 @@ class Store {
     std::int64_t total = 0;        // sites selected
     std::string state;             // running, completed, interrupted, aborted
     std::string options_json;
-    std::int64_t done = 0;         // sites recorded
+    std::int64_t done = 0;  // sites recorded
   };
   struct CrawlLine {
     std::int64_t position = 0;
@@ -118,7 +118,7 @@ class Store {
     std::int64_t position = 0;  // the line number
     std::string input;          // the line, quoted for printing
     std::string verdict;
-    std::string line;           // the JSON line
+    std::string line;  // the JSON line
   };
   virtual util::Status record_skipped(std::int64_t crawl_id, const std::vector<SkippedLine>& lines,
                                       std::int64_t now_ms) = 0;
@@ -140,14 +140,14 @@ class Store {
 
   struct SourceRow {
     std::int64_t id = 0;
-    std::string name;           // "crawl", or the feed's URL or file path as given to import
+    std::string name;  // "crawl", or the feed's URL or file path as given to import
     std::string format;
     std::string etag;           // from the last 200 response, for If-None-Match
     std::string last_modified;  // likewise, for If-Modified-Since
     std::int64_t last_fetch_ms = 0;
     std::int64_t last_change_ms = 0;
     std::int64_t entry_count = 0;
-    std::string last_error;     // empty after a successful fetch
+    std::string last_error;  // empty after a successful fetch
   };
   virtual util::Result<std::optional<SourceRow>> source(std::string_view name) const = 0;
   virtual util::Result<std::vector<SourceRow>> sources() const = 0;  // by name
@@ -218,7 +218,7 @@ class Store {
   struct Summary {
     std::int64_t generation = 0;
     std::int64_t visits = 0;
-    std::int64_t detections = 0;              // visits judged cryptojacking
+    std::int64_t detections = 0;                                       // visits judged cryptojacking
     std::vector<std::pair<std::string, std::int64_t>> active_by_kind;  // by kind name
   };
   virtual util::Result<Summary> summary() = 0;

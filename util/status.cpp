@@ -41,10 +41,8 @@ std::string Error::describe() const {
     case ErrorCode::timeout:
     case ErrorCode::connection_closed:
     case ErrorCode::target_gone:
-    case ErrorCode::bad_message:
-      return fmt::format("{}: {}: {}", context, to_string(code), message);
-    default:
-      return fmt::format("{}: {}", context, message);
+    case ErrorCode::bad_message: return fmt::format("{}: {}: {}", context, to_string(code), message);
+    default: return fmt::format("{}: {}", context, message);
   }
 }
 

@@ -19,11 +19,11 @@ namespace util {
 
 enum class ErrorCode {
   // General.
-  invalid_argument,   // the caller's or the user's input cannot be used
-  not_found,          // a file, row or object that does not exist
-  io,                 // the operating system could not read or write (native_code: errno)
-  permission,         // not allowed (EACCES, EPERM)
-  internal,           // a bug, or a resource the machine lacks (out of memory)
+  invalid_argument,  // the caller's or the user's input cannot be used
+  not_found,         // a file, row or object that does not exist
+  io,                // the operating system could not read or write (native_code: errno)
+  permission,        // not allowed (EACCES, EPERM)
+  internal,          // a bug, or a resource the machine lacks (out of memory)
   // Chrome and the DevTools protocol (cdp/).
   browser_start,      // Chrome was not found, or did not start and offer DevTools
   protocol,           // Chrome answered with {"error": {code, message}} (native_code: the CDP code)
@@ -32,16 +32,16 @@ enum class ErrorCode {
   target_gone,        // the call's target went away (a worker ended, a page closed) before answering
   bad_message,        // a message that does not parse or lacks the fields a command needs
   // The database (db/; native_code: the backend's own code, e.g. SQLite's extended result code).
-  busy,               // another writer holds the lock: worth waiting for and trying again
-  locked,             // a conflict inside this process's own connections
-  corrupt,            // the file is damaged
-  not_a_database,     // the file is not a database at all
-  read_only,          // the database (or its file system) cannot be written
-  full,               // the disk or the database is full
-  cannot_open,        // the file cannot be opened or created (missing folder, permissions)
-  schema_too_new,     // written by a newer cjcrawl: refused rather than misread
-  constraint,         // a uniqueness or integrity rule refused the change
-  database,           // any other database failure
+  busy,            // another writer holds the lock: worth waiting for and trying again
+  locked,          // a conflict inside this process's own connections
+  corrupt,         // the file is damaged
+  not_a_database,  // the file is not a database at all
+  read_only,       // the database (or its file system) cannot be written
+  full,            // the disk or the database is full
+  cannot_open,     // the file cannot be opened or created (missing folder, permissions)
+  schema_too_new,  // written by a newer cjcrawl: refused rather than misread
+  constraint,      // a uniqueness or integrity rule refused the change
+  database,        // any other database failure
 };
 
 // The code's name as shown to users and in logs: "timeout", "busy", ...
@@ -49,9 +49,9 @@ std::string_view to_string(ErrorCode code);
 
 struct Error {
   ErrorCode code = ErrorCode::internal;
-  std::string context;  // what was being done: a CDP method, a file, an SQL statement
-  std::string message;  // the reason in words
-  long native_code = 0; // the underlying library's code (CDP error code, SQLite result code, errno)
+  std::string context;   // what was being done: a CDP method, a file, an SQL statement
+  std::string message;   // the reason in words
+  long native_code = 0;  // the underlying library's code (CDP error code, SQLite result code, errno)
 
   // "<context>: <message>"; for protocol errors "<context>: CDP error <native_code>: <message>".
   std::string describe() const;
@@ -75,7 +75,7 @@ class Failure : public std::runtime_error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(implicit)
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}      // NOLINT(implicit)
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(implicit)
 
   bool ok() const noexcept { return state_.index() == 0; }

@@ -26,21 +26,14 @@ std::string describe_database_error(std::string_view doing, const util::Error& e
   std::string advice;
   switch (error.code) {
     case ErrorCode::busy:
-    case ErrorCode::locked:
-      advice = " (another process holds the database: let it finish, then run this again)";
-      break;
-    case ErrorCode::full:
-      advice = " (no space left: free some, then run this again)";
-      break;
+    case ErrorCode::locked: advice = " (another process holds the database: let it finish, then run this again)"; break;
+    case ErrorCode::full: advice = " (no space left: free some, then run this again)"; break;
     case ErrorCode::read_only:
-    case ErrorCode::permission:
-      advice = " (check the file's and its folder's permissions)";
-      break;
+    case ErrorCode::permission: advice = " (check the file's and its folder's permissions)"; break;
     case ErrorCode::corrupt:
       advice = " (the file is damaged: restore it from a copy, or start another with --db)";
       break;
-    default:
-      break;
+    default: break;
   }
   return fmt::format("{}: {}{}", doing, error.describe(), advice);
 }
@@ -88,16 +81,20 @@ std::string usage_message(const CLI::ParseError& error) {
 void add_visit_options(CLI::App* command, VisitArgs& args) {
   command->add_option("--db", args.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
   command->add_option("--rules", args.rules, "Rules directory (default: see --version)");
-  command->add_option("--chrome", args.chrome, "Chrome binary (default: $CJCRAWL_CHROME, /usr/lib/chromium/chromium, ...)");
-  command->add_option("--chrome-arg", args.chrome_args, "Extra Chrome flag (repeatable); sandbox, DevTools and profile flags are refused")
+  command->add_option("--chrome", args.chrome,
+                      "Chrome binary (default: $CJCRAWL_CHROME, /usr/lib/chromium/chromium, ...)");
+  command
+      ->add_option("--chrome-arg", args.chrome_args,
+                   "Extra Chrome flag (repeatable); sandbox, DevTools and profile flags are refused")
       ->allow_extra_args(false);
   command->add_option("--chrome-user", args.chrome_user, "Unprivileged user Chrome runs as when cjcrawl is root")
       ->capture_default_str();
   command->add_flag("--unsafe-no-sandbox", args.unsafe_no_sandbox, "Run Chrome without its sandbox (dangerous)");
   command->add_flag("--no-interaction", args.no_interaction,
                     "Do not move the mouse and scroll after load (miners that wait for a gesture then stay idle)");
-  command->add_flag("--no-late-watch", args.no_late_watch,
-                    "Decide within one CPU window even when a worker's socket, miner keywords or Wasm suggest a late start");
+  command->add_flag(
+      "--no-late-watch", args.no_late_watch,
+      "Decide within one CPU window even when a worker's socket, miner keywords or Wasm suggest a late start");
   command->add_flag("--no-early-stop", args.no_early_stop,
                     "Sample exactly one CPU window per site, as the original method did (a baseline; slower)");
   command->add_flag("--headless-profile", args.headless_profile,
@@ -106,7 +103,9 @@ void add_visit_options(CLI::App* command, VisitArgs& args) {
   command->add_option("--deadline", args.deadline_seconds, "Site deadline in seconds: launch, load and sampling")
       ->check(in_range(1, 3600, "seconds"))
       ->capture_default_str();
-  command->add_option("--load-timeout", args.load_timeout_seconds, "Start sampling after this many seconds without a load event")
+  command
+      ->add_option("--load-timeout", args.load_timeout_seconds,
+                   "Start sampling after this many seconds without a load event")
       ->check(in_range(0.001, 3600, "seconds"))
       ->capture_default_str();
   command->add_option("--sample-period", args.sample_period_ms, "CPU sampling period in ms")
@@ -145,11 +144,13 @@ std::optional<int> find_rules_and_chrome(const VisitArgs& args, RulesAndChrome& 
   if (!chrome) {
     std::string places;
     for (const auto& place : tried) places += "\n  " + place;
-    return failure(fmt::format("no usable Chrome found (install Debian's chromium, or pass --chrome PATH). Tried:{}", places));
+    return failure(
+        fmt::format("no usable Chrome found (install Debian's chromium, or pass --chrome PATH). Tried:{}", places));
   }
   if (args.unsafe_no_sandbox)
-    fmt::print(stderr, "cjcrawl: WARNING: --unsafe-no-sandbox: Chrome runs WITHOUT its sandbox while visiting "
-                       "hostile pages. A renderer exploit then runs with cjcrawl's privileges.\n");
+    fmt::print(stderr,
+               "cjcrawl: WARNING: --unsafe-no-sandbox: Chrome runs WITHOUT its sandbox while visiting "
+               "hostile pages. A renderer exploit then runs with cjcrawl's privileges.\n");
   found.rules = std::move(loaded.rules);
   found.chrome = *chrome;
   return std::nullopt;

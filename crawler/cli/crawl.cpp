@@ -40,10 +40,10 @@ int cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurr
 struct CrawlList {
   std::vector<crawler::CrawlTarget> targets;
   std::vector<crawler::InputProblem> invalid;
-  std::string shown_path;    // "standard input" or the path as given
-  std::string input_path;    // absolute when it is a file
-  std::string digest;        // SHA-256 of its bytes
-  std::string selection;     // "shard=I/N limit=L"
+  std::string shown_path;  // "standard input" or the path as given
+  std::string input_path;  // absolute when it is a file
+  std::string digest;      // SHA-256 of its bytes
+  std::string selection;   // "shard=I/N limit=L"
   crawler::InputFormat format{};
   std::size_t duplicates = 0;
   std::size_t invalid_lines = 0;
@@ -62,7 +62,8 @@ std::variant<int, CrawlList> read_list(const CrawlArgs& args) {
   CrawlList list;
   list.shown_path = args.input_path == "-" ? "standard input" : args.input_path;
   for (const auto& problem : parsed.invalid)
-    fmt::print(stderr, "cjcrawl: {}:{}: skipped: {}: {}\n", list.shown_path, problem.line, problem.reason, problem.text);
+    fmt::print(stderr, "cjcrawl: {}:{}: skipped: {}: {}\n", list.shown_path, problem.line, problem.reason,
+               problem.text);
   if (parsed.invalid_lines > parsed.invalid.size())
     fmt::print(stderr, "cjcrawl: {}: {} more invalid lines not shown\n", list.shown_path,
                parsed.invalid_lines - parsed.invalid.size());
@@ -100,14 +101,17 @@ std::variant<int, CrawlRecord> choose_crawl(db::Store& store, const CrawlArgs& a
     crawl = *found;
     if (!crawl) return usage_error(fmt::format("--crawl-id {}: no such crawl (see `cjcrawl crawls`)", *args.crawl_id));
     if (crawl->input_digest != list.digest || crawl->selection != list.selection)
-      return usage_error(fmt::format("--crawl-id {}: that crawl read other input ({}, {}); give it the same list and "
-                                     "--shard/--limit", *args.crawl_id, crawl->input_path, crawl->selection));
+      return usage_error(
+          fmt::format("--crawl-id {}: that crawl read other input ({}, {}); give it the same list and "
+                      "--shard/--limit",
+                      *args.crawl_id, crawl->input_path, crawl->selection));
   } else if (args.resume) {
     auto found = store.find_crawl(list.input_path, list.digest, list.selection);
     if (!found) return database_error(doing, found.error());
     crawl = *found;
     if (!crawl)
-      fmt::print(stderr, "cjcrawl: --resume: no earlier crawl of {} with this content and selection; starting a new one\n",
+      fmt::print(stderr,
+                 "cjcrawl: --resume: no earlier crawl of {} with this content and selection; starting a new one\n",
                  list.shown_path);
   }
   CrawlRecord record;
@@ -125,7 +129,8 @@ std::variant<int, CrawlRecord> choose_crawl(db::Store& store, const CrawlArgs& a
   row.input_digest = list.digest;
   row.selection = list.selection;
   row.total = static_cast<std::int64_t>(list.targets.size() + list.invalid.size());
-  row.options_json = nlohmann::json{{"concurrency", concurrency}, {"retries", args.retries},
+  row.options_json = nlohmann::json{{"concurrency", concurrency},
+                                    {"retries", args.retries},
                                     {"deadline_seconds", args.visit.deadline_seconds},
                                     {"sample_period_ms", args.visit.sample_period_ms}}
                          .dump();
@@ -144,9 +149,9 @@ std::variant<int, File> open_output(db::Store& store, const CrawlArgs& args, con
   if (args.out.empty() || args.out == "-") return File(stdout, [](std::FILE*) { return 0; });
   if (continuing) {
     try {
-      const auto appended = crawler::reconcile_output(args.out, crawl.row.id, crawl.recorded, [&](std::int64_t position) {
-        return store.crawl_line(crawl.row.id, position).value();
-      });
+      const auto appended = crawler::reconcile_output(
+          args.out, crawl.row.id, crawl.recorded,
+          [&](std::int64_t position) { return store.crawl_line(crawl.row.id, position).value(); });
       if (appended) fmt::print(stderr, "cjcrawl: {}: {} recorded site(s) were missing; written\n", args.out, appended);
     } catch (const util::Failure& e) {
       return database_error(fmt::format("--out {}: reading the recorded lines", args.out), e.error());
@@ -252,7 +257,8 @@ int finish(db::Store& store, const CrawlArgs& args, std::int64_t crawl_id, const
   print_summary(summary, crawl_id, state, scripts_not_read);
   if (summary.aborted) return failure(fmt::format("crawl aborted: {}", summary.abort_reason));
   if (summary.interrupted) {
-    fmt::print(stderr, "cjcrawl: interrupted; `cjcrawl crawl {} --resume` continues where this stopped\n", args.input_path);
+    fmt::print(stderr, "cjcrawl: interrupted; `cjcrawl crawl {} --resume` continues where this stopped\n",
+               args.input_path);
     return kExitInterrupted;
   }
   if (!complete)
@@ -264,10 +270,15 @@ int finish(db::Store& store, const CrawlArgs& args, std::int64_t crawl_id, const
 }  // namespace
 
 CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
-  auto* command = app.add_subcommand("crawl", "Crawl a list of sites (URLs, domains or rank,domain CSV) through N sandboxed Chromes");
+  auto* command = app.add_subcommand(
+      "crawl", "Crawl a list of sites (URLs, domains or rank,domain CSV) through N sandboxed Chromes");
   command->add_option("INPUT", args.input_path, "List file, or - for standard input")->required();
-  command->add_option("--out", args.out, "Write one JSON line per site here (default: stdout); a new crawl starts the file afresh, --resume appends");
-  command->add_option("--concurrency", args.concurrency, "Slots, each one Chrome visiting one site at a time (default: cores)")
+  command->add_option(
+      "--out", args.out,
+      "Write one JSON line per site here (default: stdout); a new crawl starts the file afresh, --resume appends");
+  command
+      ->add_option("--concurrency", args.concurrency,
+                   "Slots, each one Chrome visiting one site at a time (default: cores)")
       ->check(in_range(1, kMaxConcurrency));
   command->add_option("--retries", args.retries, "Extra visits after a crash or a network error")
       ->check(in_range(0, 5))
@@ -279,13 +290,20 @@ CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
   command->add_option("--failure-budget", args.failure_budget, "Consecutive failures that stop a slot")
       ->check(in_range(1, 1'000'000))
       ->capture_default_str();
-  command->add_option("--recycle-after", args.recycle_after, "Replace each slot's Chrome after this many sites (1: a fresh Chrome per site)")
+  command
+      ->add_option("--recycle-after", args.recycle_after,
+                   "Replace each slot's Chrome after this many sites (1: a fresh Chrome per site)")
       ->check(in_range(1, 1'000'000, "sites"))
       ->capture_default_str();
-  command->add_option("--memory-cap", args.memory_cap_mb, "Replace a Chrome whose processes use more than this many MB (PSS)")
+  command
+      ->add_option("--memory-cap", args.memory_cap_mb,
+                   "Replace a Chrome whose processes use more than this many MB (PSS)")
       ->check(in_range(64, 1'000'000, "MB"))
       ->capture_default_str();
-  command->add_option("--script-cache", args.script_cache, "Remember the keyword findings of this many scripts by content hash, so a script seen on an earlier site is not read again (0: off)")
+  command
+      ->add_option("--script-cache", args.script_cache,
+                   "Remember the keyword findings of this many scripts by content hash, so a script seen on an earlier "
+                   "site is not read again (0: off)")
       ->check(in_range(0, kMaxScriptCache, "scripts"))
       ->capture_default_str();
   command->add_flag("-q,--quiet", args.quiet, "No progress line");
@@ -298,8 +316,10 @@ int run_crawl(const CrawlArgs& args) {
   if (auto usage = check_visit_args(args.visit)) return *usage;
   const int concurrency = args.concurrency.value_or(cores());
   if (concurrency > cores())
-    fmt::print(stderr, "cjcrawl: warning: --concurrency {} is more than the {} cores: pages share cores, so crawling "
-                       "is slower per site and CPU readings lean on the run-queue wait (see README)\n", concurrency, cores());
+    fmt::print(stderr,
+               "cjcrawl: warning: --concurrency {} is more than the {} cores: pages share cores, so crawling "
+               "is slower per site and CPU readings lean on the run-queue wait (see README)\n",
+               concurrency, cores());
   auto read = read_list(args);
   if (const int* exit_code = std::get_if<int>(&read)) return *exit_code;
   auto& list = std::get<CrawlList>(read);
@@ -319,8 +339,9 @@ int run_crawl(const CrawlArgs& args) {
   auto opened = open_output(*store, args, crawl);
   if (const int* exit_code = std::get_if<int>(&opened)) return *exit_code;
   std::FILE* out = std::get<File>(opened).get();
-  fmt::print(stderr, "cjcrawl: crawl {}: {} site(s) from {} ({}), {} already recorded, {} to visit; {} duplicate and "
-                     "{} invalid line(s) (`skipped` lines)\n",
+  fmt::print(stderr,
+             "cjcrawl: crawl {}: {} site(s) from {} ({}), {} already recorded, {} to visit; {} duplicate and "
+             "{} invalid line(s) (`skipped` lines)\n",
              crawl.row.id, progress.selected, list.shown_path, crawler::to_string(list.format), progress.done,
              list.targets.size(), list.duplicates, list.invalid_lines);
   const int orphans = cdp::remove_orphaned_profiles();
@@ -338,8 +359,8 @@ int run_crawl(const CrawlArgs& args) {
   const auto on_line = [&](const std::string& line) {
     return std::fprintf(out, "%s\n", line.c_str()) >= 0 && std::fflush(out) == 0;
   };
-  const auto summary =
-      crawler::run_crawl(*store, detector, crawl.row.id, list.targets, options, on_line, progress.selected, progress.done);
+  const auto summary = crawler::run_crawl(*store, detector, crawl.row.id, list.targets, options, on_line,
+                                          progress.selected, progress.done);
   return finish(*store, args, crawl.row.id, progress, summary, scan_cache.hits());
 }
 

@@ -26,8 +26,8 @@ std::int64_t export_clock_ms() {
 
 // The filter of the arguments, or a usage error's exit code.
 std::optional<int> make_filter(const ExportArgs& args, std::int64_t now, db::Store::ExportFilter& filter) {
-  static const std::set<std::string> kKinds{"page", "domain", "script_url", "script_path", "ws_endpoint",
-                                            "ip", "wasm_sha256", "allow"};
+  static const std::set<std::string> kKinds{"page",        "domain", "script_url",  "script_path",
+                                            "ws_endpoint", "ip",     "wasm_sha256", "allow"};
   for (const auto& kind : args.kinds)
     if (!kKinds.contains(kind)) return usage_error(fmt::format("--kind {}: not a blacklist kind", kind));
   if (args.source != "all" && args.source != "crawl" && args.source != "import")
@@ -38,7 +38,8 @@ std::optional<int> make_filter(const ExportArgs& args, std::int64_t now, db::Sto
   if (!args.since.empty()) {
     const auto since = crawler::parse_time_ms(args.since);
     if (!since)
-      return usage_error(fmt::format("--since {}: expected Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", args.since));
+      return usage_error(
+          fmt::format("--since {}: expected Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", args.since));
     filter.seen_since_ms = *since;
   }
   if (args.max_age_days > 0)
@@ -71,7 +72,9 @@ bool write_atomically(const std::string& output, const std::string& text) {
 CLI::App* add_export(CLI::App& app, ExportArgs& args) {
   auto* command = app.add_subcommand("export", "Write the blacklist as a feed file (hosts, adblock, rpz, stix, ...)");
   command->add_option("--format", args.format, "hosts, domains, adblock, rpz, csv, json, jsonl or stix")->required();
-  command->add_option("--kind", args.kinds, "Only these kinds (repeatable); line formats carry pages only with --kind page")
+  command
+      ->add_option("--kind", args.kinds,
+                   "Only these kinds (repeatable); line formats carry pages only with --kind page")
       ->allow_extra_args(false);
   command->add_option("--source", args.source, "crawl, import or all")->capture_default_str();
   command->add_option("--since", args.since, "Only entries seen since TIME (Unix seconds or YYYY-MM-DD[THH:MM:SSZ])");

@@ -81,7 +81,8 @@ bool import_one(db::Store& store, const std::string& source, const ImportArgs& a
   const auto change = store.replace_source_entries(source, blacklist::to_string(parsed.format), entries, list.etag,
                                                    list.last_modified, args.confidence, util::wall_ms());
   if (!change) {
-    fmt::print(stderr, "cjcrawl: {}\n", describe_database_error(fmt::format("import {}: not stored", source), change.error()));
+    fmt::print(stderr, "cjcrawl: {}\n",
+               describe_database_error(fmt::format("import {}: not stored", source), change.error()));
     return false;
   }
   std::string kinds;
@@ -112,7 +113,8 @@ int run_import(const ImportArgs& args) {
   std::optional<blacklist::ListFormat> forced;
   if (!args.format.empty()) {
     forced = blacklist::parse_list_format(args.format);
-    if (!forced) return usage_error(fmt::format("--format {}: expected adblock, hosts, domains, ips or webext", args.format));
+    if (!forced)
+      return usage_error(fmt::format("--format {}: expected adblock, hosts, domains, ips or webext", args.format));
   }
   const auto store = open_database(args.db_path, db::OpenMode::write);
   if (!store) return kExitCouldNotCheck;

@@ -14,7 +14,8 @@ namespace crawler::cli {
 namespace asio = boost::asio;
 
 CLI::App* add_serve(CLI::App& app, ServeArgs& args) {
-  auto* command = app.add_subcommand("serve", "Serve the blacklist feeds, a JSON API and a dashboard over HTTP (read-only)");
+  auto* command =
+      app.add_subcommand("serve", "Serve the blacklist feeds, a JSON API and a dashboard over HTTP (read-only)");
   command->add_option("--listen", args.listen, "HOST:PORT to listen on (IP literal or localhost; port 0: any)")
       ->capture_default_str();
   command->add_option("--db", args.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
@@ -24,7 +25,9 @@ CLI::App* add_serve(CLI::App& app, ServeArgs& args) {
   command->add_option("--header-timeout", args.header_timeout_seconds, "Seconds for a client to send its first request")
       ->check(in_range(0.1, 3600, "seconds"))
       ->capture_default_str();
-  command->add_option("--idle-timeout", args.idle_timeout_seconds, "Seconds a keep-alive connection may wait for its next request")
+  command
+      ->add_option("--idle-timeout", args.idle_timeout_seconds,
+                   "Seconds a keep-alive connection may wait for its next request")
       ->check(in_range(0.1, 3600, "seconds"))
       ->capture_default_str();
   command->add_option("--write-timeout", args.write_timeout_seconds, "Seconds for a client to take one response")
@@ -56,8 +59,10 @@ int run_serve(const ServeArgs& args) {
     return failure(e.what());
   }
   if (!bound.address().is_loopback())
-    fmt::print(stderr, "cjcrawl: warning: serving on {}, not loopback: anyone who can reach it can read the "
-                       "blacklist and every visit's evidence\n", bound.address().to_string());
+    fmt::print(stderr,
+               "cjcrawl: warning: serving on {}, not loopback: anyone who can reach it can read the "
+               "blacklist and every visit's evidence\n",
+               bound.address().to_string());
   const std::string host =
       bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
   // stdout, one line, flushed: scripts and tests read the address (with --listen :0, the port) here.

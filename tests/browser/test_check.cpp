@@ -26,7 +26,8 @@ using testsupport::FixtureServer;
 using testsupport::TempDir;
 
 constexpr std::chrono::seconds kRunTimeout{90};
-const std::string kResolverRules = "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
+const std::string kResolverRules =
+    "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
 
 FixtureServer& server() {
   static FixtureServer instance(std::filesystem::path(CJCRAWL_FIXTURES) / "sites");
@@ -40,8 +41,8 @@ struct CheckRun {
 
 // Short sampling keeps the suite fast; fixture CPU is ~0% or ~100% of a core, far from 50%.
 std::vector<std::string> check_command(const std::string& url, const std::filesystem::path& db) {
-  return {CJCRAWL_BINARY, "check", url,      "--json",   "--db", db.string(), "--sample-period", "200",
-          "--window",     "10",    "--deadline", "40", kResolverRules};
+  return {CJCRAWL_BINARY, "check",    url,  "--json",     "--db", db.string(),   "--sample-period",
+          "200",          "--window", "10", "--deadline", "40",   kResolverRules};
 }
 
 CheckRun check(const std::string& url, const std::filesystem::path& db) {
@@ -118,9 +119,9 @@ TEST_CASE("worker that mines over a worker-side WebSocket is cryptojacking and b
   bool known = false;
   for (const auto& reason : run_again.report["reasons"]) known = known || reason["signal"] == "known";
   CHECK(known);
-  auto listed = testsupport::run_process({"/usr/bin/sqlite3", (dir.path() / "t.db").string(),
-                                          "SELECT kind, hits FROM blacklist ORDER BY kind"},
-                                         std::chrono::seconds(10));
+  auto listed = testsupport::run_process(
+      {"/usr/bin/sqlite3", (dir.path() / "t.db").string(), "SELECT kind, hits FROM blacklist ORDER BY kind"},
+      std::chrono::seconds(10));
   CHECK(listed.out == "domain|2\npage|2\nws_endpoint|2\n");  // the pool host too: it spoke the protocol
 }
 

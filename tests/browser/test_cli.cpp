@@ -65,9 +65,9 @@ TEST_CASE("a bad rule is reported with file and line, and the check goes on", "[
   for (const char* name : {"script_urls.txt", "ws_endpoints.txt", "domains.txt", "ips.txt"})
     std::ofstream(rules / name) << "# empty\n";
   std::ofstream(rules / "keywords.txt") << "# weights and RE2 patterns\n5 CoinHive\\.Anonymous\n3 (unclosed\n";
-  auto result = cjcrawl({"check", "http://nowhere.invalid/", "--db", (dir.path() / "t.db").string(), "--rules",
-                         rules.string(), "--deadline", "10",
-                         "--chrome-arg=--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"});
+  auto result =
+      cjcrawl({"check", "http://nowhere.invalid/", "--db", (dir.path() / "t.db").string(), "--rules", rules.string(),
+               "--deadline", "10", "--chrome-arg=--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"});
   INFO(result.err);
   CHECK(result.err.find("keywords.txt:3") != std::string::npos);
   CHECK(result.exit_code == 1);  // it went on to check the site, which does not resolve

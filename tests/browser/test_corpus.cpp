@@ -1,12 +1,13 @@
 // tests/browser/test_corpus.cpp — the evaluation corpus in real Chromium: every fixture of
 // tests/fixtures/sites/corpus/expected.tsv gets its expected verdict, and the confusion matrix is
 // printed (scripts/corpus-matrix.sh shows it). Sampling is 250 ms × 12 (a 3 s window): long enough
-// that the proof-of-work captcha's burst (800 ms of hashing, bounded by time) cannot fill it, short enough to keep the suite quick.
+// that the proof-of-work captcha's burst (800 ms of hashing, bounded by time) cannot fill it, short enough to keep the
+// suite quick.
 #include <catch2/catch.hpp>
 
 #include <fstream>
-#include <iostream>
 #include <iomanip>
+#include <iostream>
 #include <map>
 #include <sstream>
 
@@ -48,8 +49,8 @@ TEST_CASE("evaluation corpus: every fixture gets its expected verdict", "[browse
     // A fresh database per page: no page may be flagged by what an earlier page taught the blacklist.
     const auto db = dir.path() / (std::to_string(&row - rows.data()) + ".db");
     auto run = testsupport::run_process(
-        {CJCRAWL_BINARY, "check", server.url("site.test", row.page), "--json", "--db", db.string(),
-         "--sample-period", "250", "--window", "12", "--deadline", "30",
+        {CJCRAWL_BINARY, "check", server.url("site.test", row.page), "--json", "--db", db.string(), "--sample-period",
+         "250", "--window", "12", "--deadline", "30",
          "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"},
         std::chrono::seconds(90));
     auto report = nlohmann::json::parse(run.out, nullptr, false);

@@ -25,7 +25,8 @@ namespace {
 using Json = nlohmann::json;
 using testsupport::TempDir;
 
-const std::string kResolverRules = "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
+const std::string kResolverRules =
+    "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
 
 testsupport::FixtureServer& server() {
   static testsupport::FixtureServer instance(std::filesystem::path(CJCRAWL_FIXTURES) / "sites");
@@ -34,8 +35,9 @@ testsupport::FixtureServer& server() {
 
 std::vector<std::string> crawl_command(const std::filesystem::path& list, const std::filesystem::path& db,
                                        const std::filesystem::path& out, std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv{CJCRAWL_BINARY, "crawl", list.string(), "--db", db.string(), "--out", out.string(),
-                                "--sample-period", "200", "--window", "10", "--deadline", "30", kResolverRules};
+  std::vector<std::string> argv{CJCRAWL_BINARY, "crawl",           list.string(), "--db",     db.string(), "--out",
+                                out.string(),   "--sample-period", "200",         "--window", "10",        "--deadline",
+                                "30",           kResolverRules};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }
@@ -208,10 +210,20 @@ TEST_CASE("crawl: the corpus gets the same verdicts at concurrency 1 and at the 
   std::map<std::string, std::map<int, std::string>> lines;     // run → input line → its JSON line, for a miss
   for (const std::string concurrency : {"1", "default"}) {
     // As the corpus test samples: 250 ms × 12, a fresh database per run.
-    std::vector<std::string> argv{CJCRAWL_BINARY, "crawl", (dir.path() / "corpus.txt").string(), "--db",
-                                  (dir.path() / (concurrency + ".db")).string(), "--out",
-                                  (dir.path() / (concurrency + ".jsonl")).string(), "--sample-period", "250",
-                                  "--window", "12", "--deadline", "30", kResolverRules};
+    std::vector<std::string> argv{CJCRAWL_BINARY,
+                                  "crawl",
+                                  (dir.path() / "corpus.txt").string(),
+                                  "--db",
+                                  (dir.path() / (concurrency + ".db")).string(),
+                                  "--out",
+                                  (dir.path() / (concurrency + ".jsonl")).string(),
+                                  "--sample-period",
+                                  "250",
+                                  "--window",
+                                  "12",
+                                  "--deadline",
+                                  "30",
+                                  kResolverRules};
     if (concurrency != "default") argv.insert(argv.end(), {"--concurrency", concurrency});
     const auto run = testsupport::run_process(argv, std::chrono::seconds(400));
     INFO(run.err);
@@ -317,8 +329,8 @@ TEST_CASE("crawl: one browser serves the sites of a slot, each in a fresh contex
   // Same origin both times (127.0.0.1: a secure context, so the service worker registers).
   TempDir dir;
   const std::string page = "http://127.0.0.1:" + std::to_string(server().port()) + "/isolation.html";
-  write_file(dir.path() / "list.txt", page + "?first\n" + page + "?second\n" +
-                                          server().url("site.test", "/idle.html") + "\n");
+  write_file(dir.path() / "list.txt",
+             page + "?first\n" + page + "?second\n" + server().url("site.test", "/idle.html") + "\n");
   const auto run = testsupport::run_process(
       crawl_command(dir.path() / "list.txt", dir.path() / "c.db", dir.path() / "out.jsonl", {"--concurrency", "1"}),
       std::chrono::seconds(120));
@@ -331,7 +343,7 @@ TEST_CASE("crawl: one browser serves the sites of a slot, each in a fresh contex
     INFO(lines[i].dump());
     const auto paths = script_paths(lines[i]);
     CHECK(lines[i]["status"] == "ok");
-    CHECK(paths.contains("/state-seen.js"));              // the state was there within the visit
+    CHECK(paths.contains("/state-seen.js"));               // the state was there within the visit
     CHECK_FALSE(contains_prefix(paths, "/carried-over"));  // and not in the next site's visit
     CHECK(paths.contains("/isolation-sw.js"));             // the service worker ran, and was watched
   }
@@ -343,23 +355,24 @@ TEST_CASE("crawl: browsers are replaced every --recycle-after sites and over --m
   for (int i = 1; i <= 5; ++i) list += server().url("site.test", "/idle.html?n=" + std::to_string(i)) + "\n";
   write_file(dir.path() / "list.txt", list);
   SECTION("every 2 sites") {
-    const auto run = testsupport::run_process(crawl_command(dir.path() / "list.txt", dir.path() / "c.db",
-                                                            dir.path() / "out.jsonl",
-                                                            {"--concurrency", "1", "--recycle-after", "2"}),
-                                              std::chrono::seconds(120));
+    const auto run =
+        testsupport::run_process(crawl_command(dir.path() / "list.txt", dir.path() / "c.db", dir.path() / "out.jsonl",
+                                               {"--concurrency", "1", "--recycle-after", "2"}),
+                                 std::chrono::seconds(120));
     INFO(run.err);
     CHECK(run.exit_code == 0);
     CHECK(run.err.find("browsers: 3 launched; replaced: sites 2") != std::string::npos);
     CHECK(read_lines(dir.path() / "out.jsonl").size() == 5);
   }
   SECTION("a cap below any Chrome's PSS replaces the browser after every site") {
-    const auto run = testsupport::run_process(crawl_command(dir.path() / "list.txt", dir.path() / "c.db",
-                                                            dir.path() / "out.jsonl",
-                                                            {"--concurrency", "1", "--memory-cap", "64"}),
-                                              std::chrono::seconds(120));
+    const auto run =
+        testsupport::run_process(crawl_command(dir.path() / "list.txt", dir.path() / "c.db", dir.path() / "out.jsonl",
+                                               {"--concurrency", "1", "--memory-cap", "64"}),
+                                 std::chrono::seconds(120));
     INFO(run.err);
     CHECK(run.exit_code == 0);
-    CHECK(run.err.find("browsers: 5 launched; replaced: memory 4") != std::string::npos);  // the last is closed, not replaced
+    CHECK(run.err.find("browsers: 5 launched; replaced: memory 4") !=
+          std::string::npos);  // the last is closed, not replaced
     CHECK(read_lines(dir.path() / "out.jsonl").size() == 5);
   }
   SECTION("bad values are usage errors") {
@@ -368,8 +381,9 @@ TEST_CASE("crawl: browsers are replaced every --recycle-after sites and over --m
   }
 }
 
-TEST_CASE("crawl: a browser killed mid-visit restarts the slot, the site is retried in a fresh one, and the crawl goes on",
-          "[crawl][browser]") {
+TEST_CASE(
+    "crawl: a browser killed mid-visit restarts the slot, the site is retried in a fresh one, and the crawl goes on",
+    "[crawl][browser]") {
   TempDir dir;
   const auto hang_page = server().url("site.test", "/hostile/hang-subresource.html");
   write_file(dir.path() / "list.txt", server().url("site.test", "/idle.html?n=1") + "\n" + hang_page + "\n" +
@@ -467,10 +481,10 @@ TEST_CASE("crawl: URLs that answer with no page (downloads, 204) are ok and clea
     list += server().url("site.test", path) + "\n";
   }
   write_file(dir.path() / "list.txt", list);
-  const auto run = testsupport::run_process(
-      crawl_command(dir.path() / "list.txt", dir.path() / "c.db", dir.path() / "out.jsonl",
-                    {"--concurrency", "1", "--retries", "1", "--failure-budget", "1"}),
-      std::chrono::seconds(120));
+  const auto run =
+      testsupport::run_process(crawl_command(dir.path() / "list.txt", dir.path() / "c.db", dir.path() / "out.jsonl",
+                                             {"--concurrency", "1", "--retries", "1", "--failure-budget", "1"}),
+                               std::chrono::seconds(120));
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
   const auto lines = read_lines(dir.path() / "out.jsonl");
@@ -507,8 +521,8 @@ TEST_CASE("crawl: a database another process holds locked does not delay another
   const auto db = dir.path() / "c.db";
   const auto idle_requests = server().stats().requests_for("/idle.html");
   const auto chats_before = server().stats().echo_connections;
-  testsupport::Process crawl(crawl_command(dir.path() / "list.txt", db, dir.path() / "out.jsonl",
-                                           {"--concurrency", "2", "-v"}));
+  testsupport::Process crawl(
+      crawl_command(dir.path() / "list.txt", db, dir.path() / "out.jsonl", {"--concurrency", "2", "-v"}));
   const auto wait_for = [&](const std::function<bool()>& done) {
     for (int i = 0; i < 3000 && crawl.running(); ++i) {
       if (done()) return true;
@@ -544,7 +558,8 @@ TEST_CASE("crawl: a database another process holds locked does not delay another
   REQUIRE(run.exit_code == 0);
   const auto lines = read_lines(dir.path() / "out.jsonl");
   REQUIRE(lines.size() == 2);
-  const auto sampled = std::find_if(lines.begin(), lines.end(), [&](const Json& line) { return line["input"] == watched; });
+  const auto sampled =
+      std::find_if(lines.begin(), lines.end(), [&](const Json& line) { return line["input"] == watched; });
   REQUIRE(sampled != lines.end());
   const auto& samples = (*sampled)["cpu_samples"];
   REQUIRE(samples.size() >= 2);
@@ -553,8 +568,8 @@ TEST_CASE("crawl: a database another process holds locked does not delay another
   const auto ended_at = (*sampled)["started_at_ms"].get<std::int64_t>() + (*sampled)["elapsed_ms"].get<std::int64_t>();
   const auto sampling_from = ended_at - samples.back()["t_ms"].get<std::int64_t>();
   const auto overlap = std::min(ended_at, released_at) - std::max(sampling_from, waiting_since);
-  INFO("sampled from " << sampling_from << " to " << ended_at << ", the commit waited from " << waiting_since
-                       << " to " << released_at << " (ms since 1970)");
+  INFO("sampled from " << sampling_from << " to " << ended_at << ", the commit waited from " << waiting_since << " to "
+                       << released_at << " (ms since 1970)");
   REQUIRE(overlap >= 2'000);
   double longest_gap = 0;
   for (std::size_t i = 1; i < samples.size(); ++i)

@@ -37,13 +37,13 @@ TEST_CASE("hosts and adblock exports re-import with no loss", "[cli][export]") {
     const std::string copied_domains = sql(copy, domains_query);
     std::istringstream lines(original_domains);
     std::size_t missing = 0;
-    for (std::string line; std::getline(lines, line);)
-      missing += copied_domains.find(line + "\n") == std::string::npos;
+    for (std::string line; std::getline(lines, line);) missing += copied_domains.find(line + "\n") == std::string::npos;
     CHECK(missing == 0);
     CHECK_FALSE(original_domains.empty());
     if (format == "adblock") {
       // Socket endpoints, script patterns, path rules and exceptions survive as well.
-      const std::string rest = "SELECT kind, value FROM blacklist WHERE kind != 'domain' AND kind != 'ip' ORDER BY 1, 2";
+      const std::string rest =
+          "SELECT kind, value FROM blacklist WHERE kind != 'domain' AND kind != 'ip' ORDER BY 1, 2";
       CHECK(sql(copy, rest) == sql(original, rest));
     }
   }
@@ -54,12 +54,13 @@ TEST_CASE("exports are reproducible, filtered, and keep victims out of line form
   const auto db = dir.path() / "t.db";
   REQUIRE(cjcrawl({"import", (kBlocklists / "nocoin-hosts.txt").string(), "--db", db.string()}).exit_code == 0);
   // A crawl finding: the victim page and the pool it talked to.
-  sql(db, "INSERT INTO blacklist (kind, value, first_seen_ms, last_seen_ms, hits, confidence) VALUES "
-          "('page', 'https://victim-blog.example/post', 1000, 1000, 1, 95), "
-          "('domain', 'fresh-pool.example', 1000, 1000, 1, 95);"
-          "INSERT INTO entry_sources (entry_id, source_id, first_listed_ms, last_listed_ms) "
-          "SELECT b.id, s.id, 1000, 1000 FROM blacklist b, sources s WHERE s.name = 'crawl' "
-          "AND b.value IN ('https://victim-blog.example/post', 'fresh-pool.example');");
+  sql(db,
+      "INSERT INTO blacklist (kind, value, first_seen_ms, last_seen_ms, hits, confidence) VALUES "
+      "('page', 'https://victim-blog.example/post', 1000, 1000, 1, 95), "
+      "('domain', 'fresh-pool.example', 1000, 1000, 1, 95);"
+      "INSERT INTO entry_sources (entry_id, source_id, first_listed_ms, last_listed_ms) "
+      "SELECT b.id, s.id, 1000, 1000 FROM blacklist b, sources s WHERE s.name = 'crawl' "
+      "AND b.value IN ('https://victim-blog.example/post', 'fresh-pool.example');");
 
   ::setenv("SOURCE_DATE_EPOCH", "1764115200", 1);
   auto first = cjcrawl({"export", "--format", "rpz", "--db", db.string()});
@@ -76,7 +77,7 @@ TEST_CASE("exports are reproducible, filtered, and keep victims out of line form
   CHECK(with_pages.out.find("0.0.0.0 victim-blog.example\n") != std::string::npos);
   auto report = cjcrawl({"export", "--format", "jsonl", "--source", "crawl", "--db", db.string()});
   CHECK(report.out.find("victim-blog.example") != std::string::npos);  // report formats carry every kind
-  CHECK(report.out.find("coinhive") == std::string::npos);               // only the crawl's own entries
+  CHECK(report.out.find("coinhive") == std::string::npos);             // only the crawl's own entries
 
   CHECK(cjcrawl({"export", "--format", "xml", "--db", db.string()}).exit_code == 2);
   CHECK(cjcrawl({"export", "--format", "hosts", "--kind", "bogus", "--db", db.string()}).exit_code == 2);

@@ -108,8 +108,7 @@ std::vector<ProcessEntry> all_processes() {
   std::error_code error;
   for (fs::directory_iterator it("/proc", error), end; !error && it != end; it.increment(error)) {
     const std::string name = it->path().filename().string();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      continue;
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
     if (auto entry = read_process(static_cast<pid_t>(std::stol(name)))) out.push_back(std::move(*entry));
   }
   return out;
@@ -171,7 +170,7 @@ struct HostileRun {
   Json report;
   milliseconds took{0};
   long peak_rss_kb = 0;
-  std::set<std::string> chrome_types;  // --type= of every process seen ("browser" when it has none)
+  std::set<std::string> chrome_types;    // --type= of every process seen ("browser" when it has none)
   std::vector<std::string> left_behind;  // processes or profiles still there after cjcrawl exited
 };
 
@@ -186,12 +185,18 @@ std::string chrome_type(const ProcessEntry& process) {
 
 HostileRun run_check(const std::string& url, const fs::path& db, const Settings& settings,
                      const Watcher& watch = nullptr) {
-  std::vector<std::string> command{CJCRAWL_BINARY,      "check",
-                                   url,                 "--json",
-                                   "--db",              db.string(),
-                                   "--deadline",        std::to_string(settings.deadline_seconds),
-                                   "--sample-period",   std::to_string(settings.sample_period_ms),
-                                   "--window",          std::to_string(settings.window),
+  std::vector<std::string> command{CJCRAWL_BINARY,
+                                   "check",
+                                   url,
+                                   "--json",
+                                   "--db",
+                                   db.string(),
+                                   "--deadline",
+                                   std::to_string(settings.deadline_seconds),
+                                   "--sample-period",
+                                   std::to_string(settings.sample_period_ms),
+                                   "--window",
+                                   std::to_string(settings.window),
                                    kResolverRules};
   if (settings.load_timeout_seconds) {
     command.push_back("--load-timeout");
@@ -544,7 +549,8 @@ TEST_CASE("hostile: a page spawning 200 workers is capped, counted, and every wo
   CHECK(server().stats().requests_for("/hostile/all-workers-answered") == answered_before + 1);
 }
 
-TEST_CASE("hostile: a miner library carrying a lone UTF-16 surrogate is still recorded and read", "[browser][hostile]") {
+TEST_CASE("hostile: a miner library carrying a lone UTF-16 surrogate is still recorded and read",
+          "[browser][hostile]") {
   TempDir dir;
   Settings settings;
   settings.deadline_seconds = 6;  // miner keywords keep an idle page watched to its deadline
@@ -590,7 +596,7 @@ TEST_CASE("hostile: a renderer killed during the visit is a crash, exit 1", "[br
     CHECK(run.report["status"] == "crash");
     CHECK(run.report["status_reason"].get<std::string>().find("renderer crashed") != std::string::npos);
     CHECK(run.report["verdict"] == "clean");
-    CHECK(has_reason(run.report, "status"));  // "not checked: crash"
+    CHECK(has_reason(run.report, "status"));                                 // "not checked: crash"
     CHECK(run.took < std::chrono::seconds(*settings.load_timeout_seconds));  // did not wait out the load timeout
   }
   SECTION("while CPU is being sampled") {
@@ -600,8 +606,7 @@ TEST_CASE("hostile: a renderer killed during the visit is a crash, exit 1", "[br
     const std::string path = "/busy-main.html";
     const auto requests_before = server().stats().requests_for(path);
     std::optional<Clock::time_point> requested_at;
-    auto run = run_check(server().url("site.test", path), dir.path() / "t.db", settings,
-                         kill_renderers_when([&] {
+    auto run = run_check(server().url("site.test", path), dir.path() / "t.db", settings, kill_renderers_when([&] {
                            if (!requested_at && server().stats().requests_for(path) > requests_before)
                              requested_at = Clock::now();
                            return requested_at && Clock::now() - *requested_at > milliseconds(1'500);

@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/fixture_server.hpp"
 #include "tests/browser/cli_support.hpp"
+#include "tests/support/fixture_server.hpp"
 #include "tests/support/subprocess.hpp"
 
 using testsupport::cjcrawl;
@@ -46,10 +46,10 @@ TEST_CASE("import: every real list, a failing source reported while the others g
   testsupport::TempDir dir;
   const auto db = dir.path() / "t.db";
   testsupport::FixtureServer server(kBlocklists);
-  auto result = cjcrawl({"import", (kBlocklists / "coinblocker-list.txt").string(),
-                         server.url("127.0.0.1", "/does-not-exist.txt"), (kBlocklists / "coinblocker-ips.txt").string(),
-                         (kBlocklists / "minerblock-filters.txt").string(), "/nonexistent/list.txt", "--db",
-                         db.string()});
+  auto result =
+      cjcrawl({"import", (kBlocklists / "coinblocker-list.txt").string(),
+               server.url("127.0.0.1", "/does-not-exist.txt"), (kBlocklists / "coinblocker-ips.txt").string(),
+               (kBlocklists / "minerblock-filters.txt").string(), "/nonexistent/list.txt", "--db", db.string()});
   INFO(result.out << result.err);
   CHECK(result.exit_code == 1);
   CHECK(result.err.find("HTTP 404") != std::string::npos);
@@ -67,8 +67,15 @@ TEST_CASE("an imported domain makes a check conclusive (known)", "[browser][impo
   testsupport::FixtureServer sites(std::filesystem::path(CJCRAWL_FIXTURES) / "sites");
   testsupport::TempDir dir;
   const auto db = dir.path() / "t.db";
-  const std::vector<std::string> check{"check", sites.url("recipes.test", "/listed-script.html"), "--json", "--db",
-                                       db.string(), "--sample-period", "200", "--window", "10",
+  const std::vector<std::string> check{"check",
+                                       sites.url("recipes.test", "/listed-script.html"),
+                                       "--json",
+                                       "--db",
+                                       db.string(),
+                                       "--sample-period",
+                                       "200",
+                                       "--window",
+                                       "10",
                                        "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP "
                                        "cdn.aeros01.tk 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"};
   auto before = cjcrawl(check);

@@ -18,9 +18,17 @@ using Json = nlohmann::json;
 Json check(const std::string& page, const std::vector<std::string>& extra) {
   static testsupport::FixtureServer server(std::filesystem::path(CJCRAWL_FIXTURES) / "sites");
   testsupport::TempDir dir;  // a fresh database: nothing known from an earlier case
-  std::vector<std::string> argv{"check", server.url("site.test", page), "--json", "--db",
-                                (dir.path() / "p.db").string(), "--sample-period", "200", "--window", "10",
-                                "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"};
+  std::vector<std::string> argv{
+      "check",
+      server.url("site.test", page),
+      "--json",
+      "--db",
+      (dir.path() / "p.db").string(),
+      "--sample-period",
+      "200",
+      "--window",
+      "10",
+      "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   const auto run = testsupport::cjcrawl(argv);
   INFO(run.err);

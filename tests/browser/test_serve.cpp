@@ -134,7 +134,8 @@ std::string body_of(const std::string& response) {
 // A database with the real NoCoin adblock list imported.
 std::filesystem::path imported_db(const TempDir& dir) {
   const auto db = dir.path() / "feed.db";
-  const auto imported = testsupport::cjcrawl({"import", "--db", db.string(), (testsupport::kBlocklists / "nocoin-adblock.txt").string()});
+  const auto imported =
+      testsupport::cjcrawl({"import", "--db", db.string(), (testsupport::kBlocklists / "nocoin-adblock.txt").string()});
   REQUIRE(imported.exit_code == 0);
   return db;
 }
@@ -273,8 +274,9 @@ TEST_CASE("serve: a client that stops reading holds no read transaction while a 
     std::ofstream list(dir.path() / "big.txt");
     for (int i = 0; i < 100'000; ++i) list << "miner" << i << ".example.com\n";
   }
-  REQUIRE(testsupport::cjcrawl({"import", "--db", db.string(), "--format", "domains", (dir.path() / "big.txt").string()})
-              .exit_code == 0);
+  REQUIRE(
+      testsupport::cjcrawl({"import", "--db", db.string(), "--format", "domains", (dir.path() / "big.txt").string()})
+          .exit_code == 0);
   Server server(db);
   Client stalled(server.port(), 4096);
   REQUIRE(stalled.send(get_request("/feed/json")));
@@ -362,15 +364,18 @@ asio::awaitable<std::string> load_and_inspect(std::string url, std::string expre
 
 }  // namespace
 
-TEST_CASE("serve: the dashboard shows detections with reasons and a CPU chart, in headless Chromium", "[serve][browser]") {
+TEST_CASE("serve: the dashboard shows detections with reasons and a CPU chart, in headless Chromium",
+          "[serve][browser]") {
   static testsupport::FixtureServer fixtures(std::filesystem::path(CJCRAWL_FIXTURES) / "sites");
   TempDir dir;
   const auto db = dir.path() / "visits.db";
-  const std::string resolver = "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
+  const std::string resolver =
+      "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
   for (const auto* page : {"/worker-miner.html", "/idle.html"}) {
-    const auto run = testsupport::run_process({CJCRAWL_BINARY, "check", fixtures.url("site.test", page), "--json", "--db",
-                                               db.string(), "--sample-period", "200", "--window", "10", resolver},
-                                              std::chrono::seconds(90));
+    const auto run =
+        testsupport::run_process({CJCRAWL_BINARY, "check", fixtures.url("site.test", page), "--json", "--db",
+                                  db.string(), "--sample-period", "200", "--window", "10", resolver},
+                                 std::chrono::seconds(90));
     INFO(run.err);
     REQUIRE((run.exit_code == 0 || run.exit_code == 3));
   }
@@ -401,9 +406,8 @@ TEST_CASE("serve: the dashboard shows detections with reasons and a CPU chart, i
   const auto png = std::filesystem::path(CJCRAWL_ARTIFACTS) / "dashboard.png";
   std::filesystem::create_directories(png.parent_path());
   asio::io_context io;
-  auto future = asio::co_spawn(io,
-                               load_and_inspect("http://127.0.0.1:" + std::to_string(server.port()) + "/", inspect, png),
-                               asio::use_future);
+  auto future = asio::co_spawn(
+      io, load_and_inspect("http://127.0.0.1:" + std::to_string(server.port()) + "/", inspect, png), asio::use_future);
   io.run();
   const auto page = Json::parse(future.get());
   INFO(page.dump(2));
@@ -415,7 +419,8 @@ TEST_CASE("serve: the dashboard shows detections with reasons and a CPU chart, i
   CHECK(page["threshold"] == 1);
   CHECK(page["over"] == over);
   bool pool_socket = false;
-  for (const auto& socket : page["sockets"]) pool_socket = pool_socket || socket.get<std::string>().find("/ws/pool") != std::string::npos;
+  for (const auto& socket : page["sockets"])
+    pool_socket = pool_socket || socket.get<std::string>().find("/ws/pool") != std::string::npos;
   CHECK(pool_socket);
   CHECK(page["recent"] == 2);
   CHECK(page["scripts"] == 0);

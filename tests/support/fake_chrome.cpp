@@ -68,12 +68,20 @@ std::vector<Json> FakeChrome::commands(std::string_view method, std::string_view
 FakeChrome::Target FakeChrome::add_target(std::string type, std::string url, std::string context, std::string parent,
                                           std::int64_t pid) {
   const int n = next_id_++;
-  Target target{"T" + std::to_string(n), "S" + std::to_string(n), std::move(type), std::move(url), std::move(context),
-                std::move(parent), pid};
+  Target target{"T" + std::to_string(n),
+                "S" + std::to_string(n),
+                std::move(type),
+                std::move(url),
+                std::move(context),
+                std::move(parent),
+                pid};
   renderers_[pid];  // known from now on (at 0 cores unless set)
   targets_[target.session_id] = target;
-  Json info{{"targetId", target.target_id}, {"type", target.type}, {"url", target.url},
-            {"browserContextId", target.context_id}, {"attached", true}};
+  Json info{{"targetId", target.target_id},
+            {"type", target.type},
+            {"url", target.url},
+            {"browserContextId", target.context_id},
+            {"attached", true}};
   peer_->event("Target.attachedToTarget",
                {{"sessionId", target.session_id}, {"targetInfo", info}, {"waitingForDebugger", true}},
                target.parent_session_id);
@@ -101,9 +109,10 @@ void FakeChrome::script(const Target& target, std::string url, std::string sourc
   const std::string hash = wasm ? std::string(kEmptySha256) : util::sha256_hex(source);
   const std::size_t length = source.size();
   sources_[id] = Source{wasm ? base64(source) : std::move(source), wasm};
-  peer_->event("Debugger.scriptParsed",
-               {{"scriptId", id}, {"url", std::move(url)}, {"hash", hash}, {"length", length}, {"scriptLanguage", language}},
-               target.session_id);
+  peer_->event(
+      "Debugger.scriptParsed",
+      {{"scriptId", id}, {"url", std::move(url)}, {"hash", hash}, {"length", length}, {"scriptLanguage", language}},
+      target.session_id);
 }
 
 void FakeChrome::websocket(const Target& target, std::string request_id, std::string url) {
@@ -113,7 +122,9 @@ void FakeChrome::websocket(const Target& target, std::string request_id, std::st
 
 void FakeChrome::frame(const Target& target, const std::string& request_id, const std::string& payload, bool sent) {
   peer_->event(sent ? "Network.webSocketFrameSent" : "Network.webSocketFrameReceived",
-               {{"requestId", request_id}, {"timestamp", 1}, {"response", {{"opcode", 1}, {"mask", sent}, {"payloadData", payload}}}},
+               {{"requestId", request_id},
+                {"timestamp", 1},
+                {"response", {{"opcode", 1}, {"mask", sent}, {"payloadData", payload}}}},
                target.session_id);
 }
 
@@ -129,9 +140,10 @@ void FakeChrome::crash(const Target& page) { peer_->event("Inspector.targetCrash
 
 void FakeChrome::after(std::chrono::milliseconds delay, std::function<void()> action) {
   auto timer = std::make_shared<asio::steady_timer>(executor_, delay);
-  timer->async_wait([timer, weak = weak_from_this(), action = std::move(action)](const boost::system::error_code& error) {
-    if (!error && weak.lock()) action();
-  });
+  timer->async_wait(
+      [timer, weak = weak_from_this(), action = std::move(action)](const boost::system::error_code& error) {
+        if (!error && weak.lock()) action();
+      });
 }
 
 void FakeChrome::end_connection() { peer_->end("closed by the peer"); }
@@ -151,14 +163,17 @@ void FakeChrome::navigate(const Json& command, const Target& page) {
   ++navigations_;
   const std::string url = command["params"].value("url", std::string());
   const Navigation navigation = site_ ? site_(*this, page, url) : Navigation{};
-  Json response{{"url", url}, {"status", navigation.http_status}, {"mimeType", navigation.mime_type},
+  Json response{{"url", url},
+                {"status", navigation.http_status},
+                {"mimeType", navigation.mime_type},
                 {"remoteIPAddress", "127.0.0.1"}};
   peer_->event("Network.responseReceived",
                {{"requestId", "doc"}, {"type", "Document"}, {"frameId", page.target_id}, {"response", response}},
                page.session_id);
   if (!navigation.error_text.empty()) {
-    peer_->reply(command, {{"frameId", page.target_id}, {"errorText", navigation.error_text},
-                           {"isDownload", navigation.is_download}});
+    peer_->reply(
+        command,
+        {{"frameId", page.target_id}, {"errorText", navigation.error_text}, {"isDownload", navigation.is_download}});
     return;
   }
   peer_->event("Page.frameNavigated", {{"frame", {{"id", page.target_id}, {"url", url}}}}, page.session_id);
@@ -228,8 +243,9 @@ void FakeChrome::on_command(const Json& command) {
   } else if (method == "Page.reload") {
     const Target page = targets_.at(session);
     peer_->reply(command);
-    after(std::chrono::milliseconds(5),
-          [this, page] { peer_->event("Page.loadEventFired", {{"timestamp", 2}}, page.session_id); });
+    after(std::chrono::milliseconds(5), [this, page] {
+      peer_->event("Page.loadEventFired", {{"timestamp", 2}}, page.session_id);
+    });
   } else if (method == "Browser.close") {
     peer_->reply(command);
     peer_->end("closed by the peer");

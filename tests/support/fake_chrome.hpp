@@ -34,7 +34,7 @@ class FakeChrome : public std::enable_shared_from_this<FakeChrome> {
   struct Target {
     std::string target_id;
     std::string session_id;
-    std::string type;        // page, iframe, worker, service_worker, ...
+    std::string type;  // page, iframe, worker, service_worker, ...
     std::string url;
     std::string context_id;
     std::string parent_session_id;  // "" when the browser's auto-attach brought it

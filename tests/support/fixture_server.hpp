@@ -61,81 +61,80 @@
 namespace testsupport {
 
 // Limits, all enforced per connection or per server.
-inline constexpr std::size_t kMaxConnections = 256;                 // live sockets at once; more are closed on accept
-inline constexpr std::uint32_t kMaxRequestHeaderBytes = 16 * 1024;  // Beast parser header limit
-inline constexpr std::uint64_t kMaxRequestBodyBytes = 64 * 1024;    // GET bodies are not expected
-inline constexpr std::size_t kMaxWsMessageBytes = 1024 * 1024;      // WebSocket read_message_max
-inline constexpr std::uintmax_t kMaxFileBytes = 16 * 1024 * 1024;   // larger files get a 500
-inline constexpr std::size_t kMaxDistinctPaths = 1024;              // keys kept in Stats::requests_by_path
-inline constexpr std::chrono::seconds kHttpIdleTimeout{30};         // per HTTP read or write
-inline constexpr std::chrono::minutes kHangLimit{10};               // /hang gives up after this
-inline constexpr std::chrono::seconds kSlowDelay{4};                // /slow answers after this
-inline constexpr std::size_t kMaxOnceUnavailableKeys = 4096;        // /once-unavailable targets remembered
-inline constexpr std::uint64_t kFloodFrames = 100'000;              // frames /ws/flood sends per connection
-inline constexpr std::uint64_t kBigScriptBytes = 50u * 1024 * 1024; // size of /generated/big-script.js
-inline constexpr std::size_t kDownloadBytes = 256 * 1024;           // body of /download
+inline constexpr std::size_t kMaxConnections = 256;                  // live sockets at once; more are closed on accept
+inline constexpr std::uint32_t kMaxRequestHeaderBytes = 16 * 1024;   // Beast parser header limit
+inline constexpr std::uint64_t kMaxRequestBodyBytes = 64 * 1024;     // GET bodies are not expected
+inline constexpr std::size_t kMaxWsMessageBytes = 1024 * 1024;       // WebSocket read_message_max
+inline constexpr std::uintmax_t kMaxFileBytes = 16 * 1024 * 1024;    // larger files get a 500
+inline constexpr std::size_t kMaxDistinctPaths = 1024;               // keys kept in Stats::requests_by_path
+inline constexpr std::chrono::seconds kHttpIdleTimeout{30};          // per HTTP read or write
+inline constexpr std::chrono::minutes kHangLimit{10};                // /hang gives up after this
+inline constexpr std::chrono::seconds kSlowDelay{4};                 // /slow answers after this
+inline constexpr std::size_t kMaxOnceUnavailableKeys = 4096;         // /once-unavailable targets remembered
+inline constexpr std::uint64_t kFloodFrames = 100'000;               // frames /ws/flood sends per connection
+inline constexpr std::uint64_t kBigScriptBytes = 50u * 1024 * 1024;  // size of /generated/big-script.js
+inline constexpr std::size_t kDownloadBytes = 256 * 1024;            // body of /download
 
 class FixtureServer {
-public:
-    // A consistent snapshot of the server's counters.
-    struct Stats {
-        std::uint64_t http_requests = 0;         // HTTP requests parsed, WebSocket upgrades included
-        std::uint64_t pool_connections = 0;      // accepted /ws/pool WebSocket handshakes
-        std::uint64_t pool_auths = 0;            // "auth" messages answered with "authed"
-        std::uint64_t pool_jobs_sent = 0;        // "job" messages sent
-        std::uint64_t pool_submits = 0;          // "submit" messages answered with "hash_accepted"
-        std::uint64_t relay_connections = 0;     // /ws/relay (coinhive-style): handshakes accepted
-        std::uint64_t relay_auths = 0;           //   "auth" answered with "authed"
-        std::uint64_t relay_jobs_sent = 0;       //   "job" messages sent
-        std::uint64_t relay_submits = 0;         //   "submit" answered with "hash_accepted"
-        std::uint64_t wmp_connections = 0;       // /ws/wmp (webminerpool): handshakes accepted
-        std::uint64_t wmp_handshakes = 0;        //   "handshake" messages answered with a job
-        std::uint64_t wmp_jobs_sent = 0;         //   "job" messages sent
-        std::uint64_t wmp_solved = 0;            //   "solved" answered with "hashsolved"
-        std::uint64_t stratum_connections = 0;   // /ws/stratum (JSON-RPC): handshakes accepted
-        std::uint64_t stratum_logins = 0;        //   "login" requests answered with a job
-        std::uint64_t stratum_jobs_sent = 0;     //   jobs sent, in login replies and notifications
-        std::uint64_t stratum_submits = 0;       //   "submit" requests answered with status OK
-        std::uint64_t stratum_keepalives = 0;    //   "keepalived" requests answered
-        std::uint64_t pool_errors_sent = 0;      // error replies on any fake pool (a fixture bug); expect 0
-        std::uint64_t echo_connections = 0;      // accepted /ws/echo WebSocket handshakes
-        std::uint64_t echo_messages = 0;         // messages echoed on /ws/echo
-        std::uint64_t flood_connections = 0;     // accepted /ws/flood WebSocket handshakes
-        std::uint64_t flood_frames_sent = 0;     //   frames written (kFloodFrames per connection at most)
-        std::uint64_t big_script_bytes_sent = 0; // body bytes of /generated/big-script.js written
-        std::uint64_t downloads_served = 0;      // /download responses written
-        std::uint64_t connections_rejected = 0;  // closed on accept because kMaxConnections were live
-        std::uint64_t internal_errors = 0;       // exceptions escaping a connection (bugs); expect 0
-        std::string last_internal_error;         // what() of the last one
-        // Requests per URL path (query stripped), e.g. {"/worker-miner.js", 1}. After
-        // kMaxDistinctPaths keys, new paths are counted under "<other>".
-        std::map<std::string, std::uint64_t, std::less<>> requests_by_path;
+ public:
+  // A consistent snapshot of the server's counters.
+  struct Stats {
+    std::uint64_t http_requests = 0;          // HTTP requests parsed, WebSocket upgrades included
+    std::uint64_t pool_connections = 0;       // accepted /ws/pool WebSocket handshakes
+    std::uint64_t pool_auths = 0;             // "auth" messages answered with "authed"
+    std::uint64_t pool_jobs_sent = 0;         // "job" messages sent
+    std::uint64_t pool_submits = 0;           // "submit" messages answered with "hash_accepted"
+    std::uint64_t relay_connections = 0;      // /ws/relay (coinhive-style): handshakes accepted
+    std::uint64_t relay_auths = 0;            //   "auth" answered with "authed"
+    std::uint64_t relay_jobs_sent = 0;        //   "job" messages sent
+    std::uint64_t relay_submits = 0;          //   "submit" answered with "hash_accepted"
+    std::uint64_t wmp_connections = 0;        // /ws/wmp (webminerpool): handshakes accepted
+    std::uint64_t wmp_handshakes = 0;         //   "handshake" messages answered with a job
+    std::uint64_t wmp_jobs_sent = 0;          //   "job" messages sent
+    std::uint64_t wmp_solved = 0;             //   "solved" answered with "hashsolved"
+    std::uint64_t stratum_connections = 0;    // /ws/stratum (JSON-RPC): handshakes accepted
+    std::uint64_t stratum_logins = 0;         //   "login" requests answered with a job
+    std::uint64_t stratum_jobs_sent = 0;      //   jobs sent, in login replies and notifications
+    std::uint64_t stratum_submits = 0;        //   "submit" requests answered with status OK
+    std::uint64_t stratum_keepalives = 0;     //   "keepalived" requests answered
+    std::uint64_t pool_errors_sent = 0;       // error replies on any fake pool (a fixture bug); expect 0
+    std::uint64_t echo_connections = 0;       // accepted /ws/echo WebSocket handshakes
+    std::uint64_t echo_messages = 0;          // messages echoed on /ws/echo
+    std::uint64_t flood_connections = 0;      // accepted /ws/flood WebSocket handshakes
+    std::uint64_t flood_frames_sent = 0;      //   frames written (kFloodFrames per connection at most)
+    std::uint64_t big_script_bytes_sent = 0;  // body bytes of /generated/big-script.js written
+    std::uint64_t downloads_served = 0;       // /download responses written
+    std::uint64_t connections_rejected = 0;   // closed on accept because kMaxConnections were live
+    std::uint64_t internal_errors = 0;        // exceptions escaping a connection (bugs); expect 0
+    std::string last_internal_error;          // what() of the last one
+    // Requests per URL path (query stripped), e.g. {"/worker-miner.js", 1}. After
+    // kMaxDistinctPaths keys, new paths are counted under "<other>".
+    std::map<std::string, std::uint64_t, std::less<>> requests_by_path;
 
-        std::uint64_t requests_for(std::string_view path) const;  // 0 if never requested
-    };
+    std::uint64_t requests_for(std::string_view path) const;  // 0 if never requested
+  };
 
-    explicit FixtureServer(std::filesystem::path docroot, std::string bind_address = "127.0.0.1",
-                           std::uint16_t port = 0);
-    ~FixtureServer();
+  explicit FixtureServer(std::filesystem::path docroot, std::string bind_address = "127.0.0.1", std::uint16_t port = 0);
+  ~FixtureServer();
 
-    FixtureServer(const FixtureServer&) = delete;
-    FixtureServer& operator=(const FixtureServer&) = delete;
-    FixtureServer(FixtureServer&&) = delete;
-    FixtureServer& operator=(FixtureServer&&) = delete;
+  FixtureServer(const FixtureServer&) = delete;
+  FixtureServer& operator=(const FixtureServer&) = delete;
+  FixtureServer(FixtureServer&&) = delete;
+  FixtureServer& operator=(FixtureServer&&) = delete;
 
-    // The bound port (the kernel's choice when constructed with port 0).
-    std::uint16_t port() const;
+  // The bound port (the kernel's choice when constructed with port 0).
+  std::uint16_t port() const;
 
-    // "http://HOST:PORT/PATH"; a leading '/' on path is not doubled.
-    std::string url(std::string_view host, std::string_view path) const;
+  // "http://HOST:PORT/PATH"; a leading '/' on path is not doubled.
+  std::string url(std::string_view host, std::string_view path) const;
 
-    Stats stats() const;
+  Stats stats() const;
 
-    const std::filesystem::path& docroot() const;
+  const std::filesystem::path& docroot() const;
 
-private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace testsupport

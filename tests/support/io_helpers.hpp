@@ -42,7 +42,8 @@ bool step_until(boost::asio::io_context& io, Pred pred, std::chrono::millisecond
 template <class T>
 std::shared_ptr<std::optional<T>> spawn_for_result(boost::asio::io_context& io, boost::asio::awaitable<T> task) {
   auto result = std::make_shared<std::optional<T>>();
-  auto fill = [](boost::asio::awaitable<T> awaited, std::shared_ptr<std::optional<T>> out) -> boost::asio::awaitable<void> {
+  auto fill = [](boost::asio::awaitable<T> awaited,
+                 std::shared_ptr<std::optional<T>> out) -> boost::asio::awaitable<void> {
     out->emplace(co_await std::move(awaited));
   };
   boost::asio::co_spawn(io, fill(std::move(task), result), [](std::exception_ptr failure) {

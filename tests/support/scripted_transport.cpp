@@ -50,8 +50,7 @@ class ScriptedTransport final : public cdp::Transport {
 
   asio::awaitable<util::Result<std::string_view>> read() override {
     while (peer_->inbox_.empty()) {
-      if (peer_->ended_)
-        co_return util::make_error(util::ErrorCode::connection_closed, "read", peer_->end_reason_);
+      if (peer_->ended_) co_return util::make_error(util::ErrorCode::connection_closed, "read", peer_->end_reason_);
       wake_.expires_at(asio::steady_timer::time_point::max());
       peer_->waiting_ = &wake_;
       co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -84,7 +83,7 @@ class ScriptedTransport final : public cdp::Transport {
 };
 
 std::unique_ptr<cdp::Transport> make_scripted_transport(std::shared_ptr<ScriptedPeer> peer,
-                                                       asio::any_io_executor executor) {
+                                                        asio::any_io_executor executor) {
   return std::make_unique<ScriptedTransport>(std::move(peer), std::move(executor));
 }
 

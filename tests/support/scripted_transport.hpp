@@ -64,6 +64,6 @@ class ScriptedPeer {
 
 // The Transport half, for cdp::Connection; the Peer half for the test.
 std::unique_ptr<cdp::Transport> make_scripted_transport(std::shared_ptr<ScriptedPeer> peer,
-                                                       boost::asio::any_io_executor executor);
+                                                        boost::asio::any_io_executor executor);
 
 }  // namespace testsupport

@@ -14,7 +14,7 @@
 namespace testsupport {
 
 struct ProcessResult {
-  int exit_code = -1;     // exit status, or 128 + signal
+  int exit_code = -1;  // exit status, or 128 + signal
   bool timed_out = false;
   std::string out;
   std::string err;

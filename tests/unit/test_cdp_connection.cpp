@@ -387,7 +387,8 @@ TEST_CASE("each concurrent call gets its own result when replies come back in re
       params["n"] = i;
       calls.push_back(client.call(kMethods[i], std::move(params)));
     }
-    REQUIRE(client.run_until([&] { return std::all_of(calls.begin(), calls.end(), [](auto& c) { return c->done(); }); }));
+    REQUIRE(
+        client.run_until([&] { return std::all_of(calls.begin(), calls.end(), [](auto& c) { return c->done(); }); }));
 
     for (int i = 0; i < 3; ++i) {
       INFO("call " << i);
@@ -578,7 +579,7 @@ TEST_CASE("events are routed to the session that attached them, and unknown sess
     struct Seen {
       cdp::TargetInfo session;
       std::string method;
-      bool s1_known = false;                   // connection.target("S1") at dispatch time
+      bool s1_known = false;                     // connection.target("S1") at dispatch time
       std::uint64_t unknown_session_events = 0;  // the counter at dispatch time
     };
     std::vector<Seen> seen;
@@ -681,7 +682,8 @@ TEST_CASE("connect refuses a non-loopback DevTools address before touching the n
   CHECK_THAT((*outcome)->error().message, Contains(host));
 }
 
-TEST_CASE("calls on a session whose target detaches fail at once, and other sessions' calls still get replies", "[cdp]") {
+TEST_CASE("calls on a session whose target detaches fail at once, and other sessions' calls still get replies",
+          "[cdp]") {
   FakeCdpServer server([](FakePeer& peer) -> asio::awaitable<void> {
     Json attach = Json::parse(R"({"sessionId":"S1","waitingForDebugger":true,
         "targetInfo":{"targetId":"T1","type":"service_worker","url":"http://127.0.0.1/sw.js"}})");
@@ -721,8 +723,8 @@ TEST_CASE("a lone surrogate from a page does not cost the message: events and st
     // As Chrome writes a page's UTF-16: the unpaired \ud800 stays an escape.
     std::string dialog = R"({"method":"Page.javascriptDialogOpening","params":{"message":"hi\ud800!"}})";
     co_await peer.send(std::move(dialog));
-    std::string source = R"({"id":)" + request.at("id").dump() +
-                         R"(,"result":{"scriptSource":"var s = '\udc00'; // CoinHive"}})";
+    std::string source =
+        R"({"id":)" + request.at("id").dump() + R"(,"result":{"scriptSource":"var s = '\udc00'; // CoinHive"}})";
     co_await peer.send(std::move(source));
   });
   {

@@ -31,7 +31,9 @@ blacklist::CpuOutcome run_sequentially(const CpuRule& rule, const std::vector<do
   return outcome;
 }
 
-std::vector<double> repeat(double value, int times) { return std::vector<double>(static_cast<std::size_t>(times), value); }
+std::vector<double> repeat(double value, int times) {
+  return std::vector<double>(static_cast<std::size_t>(times), value);
+}
 
 std::vector<double> concat(std::vector<double> a, const std::vector<double>& b) {
   a.insert(a.end(), b.begin(), b.end());

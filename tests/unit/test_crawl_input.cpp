@@ -32,8 +32,8 @@ std::vector<std::size_t> lines_of(const std::vector<CrawlTarget>& targets) {
 
 // Every line is accounted for exactly once.
 std::size_t accounted(const CrawlInput& input) {
-  return input.skipped_lines + (input.header_line ? 1 : 0) + input.invalid_lines + input.duplicates +
-         input.over_limit + input.targets.size();
+  return input.skipped_lines + (input.header_line ? 1 : 0) + input.invalid_lines + input.duplicates + input.over_limit +
+         input.targets.size();
 }
 
 // `count` distinct bare hosts, one per line.
@@ -55,24 +55,49 @@ TEST_CASE("the format is detected from the first lines", "[crawl_input]") {
     std::size_t invalid;
   };
   const std::vector<Case> cases{
-      {"Tranco", "1,google.com\n2,facebook.com\n3,microsoft.com\n", InputFormat::ranked_csv, 0,
-       {"google.com", "facebook.com", "microsoft.com"}, 0},
-      {"header line", "rank,domain\n1,a.example\n2,b.example\n", InputFormat::ranked_csv, 1,
-       {"a.example", "b.example"}, 0},
-      {"header after a comment", "# top sites\nRank, Site\n1,a.example\n", InputFormat::ranked_csv, 2,
-       {"a.example"}, 0},
-      {"quoted fields", "\"1\",\"a.example\"\n\"2\", \"https://b.example/x,y\"\n", InputFormat::ranked_csv, 0,
-       {"a.example", "https://b.example/x,y"}, 0},
-      {"plain lines", "a.example\nhttps://b.example/\n", InputFormat::lines, 0, {"a.example", "https://b.example/"},
+      {"Tranco",
+       "1,google.com\n2,facebook.com\n3,microsoft.com\n",
+       InputFormat::ranked_csv,
+       0,
+       {"google.com", "facebook.com", "microsoft.com"},
        0},
-      {"mostly rows, one plain line", "1,a.example\nb.example\n3,c.example\n", InputFormat::ranked_csv, 0,
-       {"a.example", "c.example"}, 1},
-      {"mostly lines, one row", "a.example\n2,b.example\nc.example\n", InputFormat::lines, 0,
-       {"a.example", "c.example"}, 1},
+      {"header line",
+       "rank,domain\n1,a.example\n2,b.example\n",
+       InputFormat::ranked_csv,
+       1,
+       {"a.example", "b.example"},
+       0},
+      {"header after a comment",
+       "# top sites\nRank, Site\n1,a.example\n",
+       InputFormat::ranked_csv,
+       2,
+       {"a.example"},
+       0},
+      {"quoted fields",
+       "\"1\",\"a.example\"\n\"2\", \"https://b.example/x,y\"\n",
+       InputFormat::ranked_csv,
+       0,
+       {"a.example", "https://b.example/x,y"},
+       0},
+      {"plain lines", "a.example\nhttps://b.example/\n", InputFormat::lines, 0, {"a.example", "https://b.example/"}, 0},
+      {"mostly rows, one plain line",
+       "1,a.example\nb.example\n3,c.example\n",
+       InputFormat::ranked_csv,
+       0,
+       {"a.example", "c.example"},
+       1},
+      {"mostly lines, one row",
+       "a.example\n2,b.example\nc.example\n",
+       InputFormat::lines,
+       0,
+       {"a.example", "c.example"},
+       1},
       {"half rows is not most", "1,a.example\nb.example\n", InputFormat::lines, 0, {"b.example"}, 1},
-      {"only the first 10 lines decide", many_sites(10) + "11,x.example\n12,y.example\n" +
-       "13,z.example\n14,w.example\n15,v.example\n16,u.example\n17,t.example\n18,s.example\n19,r.example\n20,q.example\n"
-       "21,p.example\n",
+      {"only the first 10 lines decide",
+       many_sites(10) + "11,x.example\n12,y.example\n" +
+           "13,z.example\n14,w.example\n15,v.example\n16,u.example\n17,t.example\n18,s.example\n19,r.example\n20,q."
+           "example\n"
+           "21,p.example\n",
        InputFormat::lines, 0, inputs_of(parse_crawl_input(many_sites(10)).targets), 11},
       {"a header without rows is a bad host", "rank,domain\nexample.com\n", InputFormat::lines, 0, {"example.com"}, 1},
       {"empty", "", InputFormat::lines, 0, {}, 0},
@@ -245,8 +270,8 @@ TEST_CASE("shard I/N is 0-based and says so when wrong", "[crawl_input]") {
     std::size_t index;
     std::size_t count;
   };
-  for (const auto& c : std::vector<Valid>{{"0/4", 0, 4}, {" 3/4 ", 3, 4}, {"0/1", 0, 1}, {"2 / 7", 2, 7},
-                                          {"999999/1000000", 999999, 1000000}}) {
+  for (const auto& c : std::vector<Valid>{
+           {"0/4", 0, 4}, {" 3/4 ", 3, 4}, {"0/1", 0, 1}, {"2 / 7", 2, 7}, {"999999/1000000", 999999, 1000000}}) {
     INFO(c.text);
     std::string error;
     const auto shard = crawler::parse_shard(c.text, &error);

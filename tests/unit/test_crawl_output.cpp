@@ -17,7 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("cjcrawl-out-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
+  fs::path path =
+      fs::temp_directory_path() / ("cjcrawl-out-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
   TempDir() { fs::create_directories(path); }
   ~TempDir() {
     std::error_code ec;
@@ -26,7 +27,8 @@ struct TempDir {
 };
 
 std::string line(int crawl, int position) {
-  return "{\"crawl_id\":" + std::to_string(crawl) + ",\"input_line\":" + std::to_string(position) + ",\"verdict\":\"clean\"}";
+  return "{\"crawl_id\":" + std::to_string(crawl) + ",\"input_line\":" + std::to_string(position) +
+         ",\"verdict\":\"clean\"}";
 }
 
 std::string read(const fs::path& path) {
@@ -46,7 +48,10 @@ TEST_CASE("reconcile: a torn last line is cut and missing recorded sites are app
   const auto out = dir.path / "out.jsonl";
   // Sites 1 and 3 written; site 2 committed but its line never written; site 4 torn mid-line; a
   // line of another crawl (crawl 6) that must stay.
-  std::ofstream(out) << line(7, 1) << "\n" << line(6, 2) << "\n" << line(7, 3) << "\n" << R"({"crawl_id":7,"inp)";
+  std::ofstream(out) << line(7, 1) << "\n"
+                     << line(6, 2) << "\n"
+                     << line(7, 3) << "\n"
+                     << R"({"crawl_id":7,"inp)";
   const std::size_t appended = crawler::reconcile_output(out.string(), 7, {1, 2, 3, 4}, database_line);
   CHECK(appended == 2);
   CHECK(read(out) == line(7, 1) + "\n" + line(6, 2) + "\n" + line(7, 3) + "\n" + line(7, 2) + "\n" + line(7, 4) + "\n");

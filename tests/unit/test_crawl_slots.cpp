@@ -61,18 +61,20 @@ struct CrawlRun {
   std::vector<Json> lines;
 };
 
-CrawlRun crawl(db::Store& store, const crawler::CrawlOptions& options, const std::vector<crawler::CrawlTarget>& targets) {
+CrawlRun crawl(db::Store& store, const crawler::CrawlOptions& options,
+               const std::vector<crawler::CrawlTarget>& targets) {
   db::Store::CrawlRow row;
   row.input_path = "test";
   row.total = static_cast<std::int64_t>(targets.size());
   const auto crawl_id = store.begin_crawl(row).value();
   CrawlRun run;
-  run.summary = crawler::run_crawl(store, detector(), crawl_id, targets, options,
-                                   [&](const std::string& line) {
-                                     run.lines.push_back(Json::parse(line));
-                                     return true;
-                                   },
-                                   targets.size(), 0);
+  run.summary = crawler::run_crawl(
+      store, detector(), crawl_id, targets, options,
+      [&](const std::string& line) {
+        run.lines.push_back(Json::parse(line));
+        return true;
+      },
+      targets.size(), 0);
   return run;
 }
 
@@ -87,7 +89,8 @@ class SlowStore final : public db::Store {
   }
   util::Result<std::optional<db::VisitRow>> visit(std::int64_t id) const override { return inner_.visit(id); }
   util::Result<std::int64_t> visit_count() const override { return inner_.visit_count(); }
-  util::Result<std::vector<db::VisitRow>> latest_visits(const std::vector<std::string>& verdicts, int limit) const override {
+  util::Result<std::vector<db::VisitRow>> latest_visits(const std::vector<std::string>& verdicts,
+                                                        int limit) const override {
     return inner_.latest_visits(verdicts, limit);
   }
   util::Status record_skipped(std::int64_t id, const std::vector<SkippedLine>& lines, std::int64_t now) override {
@@ -132,7 +135,9 @@ class SlowStore final : public db::Store {
   }
   util::Result<Summary> summary() override { return inner_.summary(); }
   util::Result<blacklist::KnownEntries> known_entries() const override { return inner_.known_entries(); }
-  util::Result<std::vector<db::BlacklistEntry>> blacklist_entries() const override { return inner_.blacklist_entries(); }
+  util::Result<std::vector<db::BlacklistEntry>> blacklist_entries() const override {
+    return inner_.blacklist_entries();
+  }
   util::Result<int> schema_version() const override { return inner_.schema_version(); }
   const std::string& location() const override { return inner_.location(); }
 
@@ -159,7 +164,8 @@ TEST_CASE("crawl slots: every site is recorded once, in one browser, its line af
   for (const auto& line : run.lines) CHECK(line["attempt"] == 1);
 }
 
-TEST_CASE("crawl slots: a renderer crash retires the browser and the site is retried in a fresh one", "[crawl][slots]") {
+TEST_CASE("crawl slots: a renderer crash retires the browser and the site is retried in a fresh one",
+          "[crawl][slots]") {
   std::map<std::string, int> navigations;
   FakeLauncher launcher([&](FakeChrome& chrome, const Target& page, const std::string& url) {
     if (++navigations[url] == 1 && url == "http://site2.test/") {
@@ -181,7 +187,8 @@ TEST_CASE("crawl slots: a renderer crash retires the browser and the site is ret
   }
 }
 
-TEST_CASE("crawl slots: browsers are recycled every M sites, the last one closed rather than replaced", "[crawl][slots]") {
+TEST_CASE("crawl slots: browsers are recycled every M sites, the last one closed rather than replaced",
+          "[crawl][slots]") {
   FakeLauncher launcher([](FakeChrome&, const Target&, const std::string&) { return Navigation{}; });
   auto options = options_for(launcher);
   options.recycle_after = 2;

@@ -63,8 +63,8 @@ bool has_reason(const Judgement& judgement, const std::string& signal) {
 }
 
 // A coinhive-style job frame as the fake pool sends it (hex blob of 76 bytes, compact target).
-const std::string kJobFrame = R"({"type":"job","params":{"job_id":"7","blob":")" + std::string(152, 'a') +
-                              R"(","target":"ffffff00"}})";
+const std::string kJobFrame =
+    R"({"type":"job","params":{"job_id":"7","blob":")" + std::string(152, 'a') + R"(","target":"ffffff00"}})";
 
 }  // namespace
 
@@ -215,8 +215,8 @@ TEST_CASE("consent: a proof-of-work burst with a single-hash Wasm module is clea
   captcha.cpu_samples = trace(100, 4);
   const auto idle = trace(1, 10);
   for (std::size_t i = 1; i < idle.size(); ++i)
-    captcha.cpu_samples.push_back({captcha.cpu_samples.back().t_seconds + 0.2,
-                                   captcha.cpu_samples.back().cpu_seconds + 0.002});
+    captcha.cpu_samples.push_back(
+        {captcha.cpu_samples.back().t_seconds + 0.2, captcha.cpu_samples.back().cpu_seconds + 0.002});
   ScriptRecord sha256_module;
   sha256_module.language = "WebAssembly";
   sha256_module.source_state = "fetched";

@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <optional>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -80,7 +80,8 @@ std::vector<ExportEntry> golden_entries() {
   ExportEntry socket = entry("ws_endpoint", "wss://ws001.coinhive.com/proxy");
   socket.hits = 5;
   socket.confidence = 100;
-  socket.evidence_json = R"({"visit_id":9,"reasons":[{"signal":"pool_confirmed","detail":"job received","strength":"conclusive"}]})";
+  socket.evidence_json =
+      R"({"visit_id":9,"reasons":[{"signal":"pool_confirmed","detail":"job received","strength":"conclusive"}]})";
   entries.push_back(socket);
   entries.push_back(entry("ws_endpoint", "ws://198.51.100.7:8080/pool"));
   entries.push_back(entry("script_url", "https://static.minercdn.net/lib/cn.js?v=3"));
@@ -317,8 +318,8 @@ TEST_CASE("every format matches its golden file", "[export]") {
   const bool update = std::getenv("CJCRAWL_UPDATE_GOLDEN") != nullptr;
   // written, skipped, allowed per format for the golden set.
   const std::tuple<Format, std::size_t, std::size_t, std::size_t> rows[] = {
-      {Format::hosts, 6, 1, 2},   {Format::domains, 6, 1, 2}, {Format::adblock, 11, 0, 2}, {Format::rpz, 6, 1, 2},
-      {Format::csv, 16, 0, 0},    {Format::json, 16, 0, 0},   {Format::jsonl, 16, 0, 0},   {Format::stix, 16, 0, 0},
+      {Format::hosts, 6, 1, 2}, {Format::domains, 6, 1, 2}, {Format::adblock, 11, 0, 2}, {Format::rpz, 6, 1, 2},
+      {Format::csv, 16, 0, 0},  {Format::json, 16, 0, 0},   {Format::jsonl, 16, 0, 0},   {Format::stix, 16, 0, 0},
   };
   for (const auto& [format, written, skipped, allowed] : rows) {
     CAPTURE(db::to_string(format));
@@ -350,17 +351,11 @@ TEST_CASE("our own importer reads the adblock and hosts exports back without los
   CHECK(imported.skipped_total() == 0);
   std::vector<std::string> got;
   for (const auto& e : imported.entries) got.push_back(std::string(blacklist::to_string(e.kind)) + " " + e.value);
-  CHECK(got == std::vector<std::string>{"domain coinhive.com",
-                                        "domain cryptoloot.pro",
-                                        "ws_endpoint 198.51.100.7",
-                                        "ws_endpoint webminerpool.net/proxy",
-                                        "ws_endpoint ws001.coinhive.com",
-                                        "script_url minero.cc/lib",
-                                        "script_url static.minercdn.net/lib/cn.js",
-                                        "script_path /cryptonight.wasm",
-                                        "allow allowed-cdn.net",
-                                        "allow safe.coinhive.com",
-                                        "allow static.minercdn.net/lib/legit.js"});
+  CHECK(got == std::vector<std::string>{"domain coinhive.com", "domain cryptoloot.pro", "ws_endpoint 198.51.100.7",
+                                        "ws_endpoint webminerpool.net/proxy", "ws_endpoint ws001.coinhive.com",
+                                        "script_url minero.cc/lib", "script_url static.minercdn.net/lib/cn.js",
+                                        "script_path /cryptonight.wasm", "allow allowed-cdn.net",
+                                        "allow safe.coinhive.com", "allow static.minercdn.net/lib/legit.js"});
   const auto hosts = db::render_export(Format::hosts, entries, options_at(kNow));
   const auto from_hosts = blacklist::import_list(hosts.text);
   CHECK(from_hosts.format == blacklist::ListFormat::hosts);
@@ -489,7 +484,8 @@ TEST_CASE("victims are not infrastructure: pages block only when asked for", "[e
   }
   for (const Format format : {Format::csv, Format::json, Format::jsonl, Format::stix}) {
     CAPTURE(db::to_string(format));
-    CHECK_THAT(db::render_export(format, entries, options_at(kNow)).text, Catch::Contains("victim-news.com/article/42"));
+    CHECK_THAT(db::render_export(format, entries, options_at(kNow)).text,
+               Catch::Contains("victim-news.com/article/42"));
   }
   // STIX says what a page is: a compromised site, not a malicious one.
   CHECK_THAT(db::render_export(Format::stix, entries, options_at(kNow)).text, Catch::Contains("\"compromised\""));
@@ -509,7 +505,8 @@ TEST_CASE("nothing an allow entry covers is written as blocked", "[export]") {
       {"domain", "ws1.coinhive.com", "COINHIVE.com.", "@@||coinhive.com^"},
       {"ws_endpoint", "wss://ws1.coinhive.com/proxy", "coinhive.com", "@@||coinhive.com^"},
       {"script_url", "https://cdn.example.com/miner.js", "cdn.example.com", "@@||cdn.example.com^"},
-      {"script_url", "https://cdn.example.com/miner.js", "https://cdn.example.com/miner.js", "@@||cdn.example.com/miner.js^"},
+      {"script_url", "https://cdn.example.com/miner.js", "https://cdn.example.com/miner.js",
+       "@@||cdn.example.com/miner.js^"},
       {"ws_endpoint", "wss://pool.example.net/x", "wss://pool.example.net/x", "@@||pool.example.net/x^"},
       // Imported allow patterns: a host and path prefix, or a host.
       {"script_url", "https://cdn.example.com/lib/miner.js", "cdn.example.com/lib", "@@||cdn.example.com/lib"},
@@ -533,8 +530,8 @@ TEST_CASE("nothing an allow entry covers is written as blocked", "[export]") {
   // An allowed name below a blocked one: the zone passes it through (exact beats wildcard in RPZ).
   const std::vector<ExportEntry> below = {entry("domain", "coinhive.com"), entry("allow", "docs.coinhive.com")};
   CHECK(rules_of(Format::rpz, db::render_export(Format::rpz, below, options_at(kNow)).text) ==
-        std::vector<std::string>{"coinhive.com CNAME .", "*.coinhive.com CNAME .", "docs.coinhive.com CNAME rpz-passthru.",
-                                 "*.docs.coinhive.com CNAME rpz-passthru."});
+        std::vector<std::string>{"coinhive.com CNAME .", "*.coinhive.com CNAME .",
+                                 "docs.coinhive.com CNAME rpz-passthru.", "*.docs.coinhive.com CNAME rpz-passthru."});
   CHECK(rules_of(Format::hosts, db::render_export(Format::hosts, below, options_at(kNow)).text) ==
         std::vector<std::string>{"0.0.0.0 coinhive.com"});
   CHECK(rules_of(Format::adblock, db::render_export(Format::adblock, below, options_at(kNow)).text) ==
@@ -548,12 +545,12 @@ TEST_CASE("nothing an allow entry covers is written as blocked", "[export]") {
 
 TEST_CASE("allow entries hide exactly the URLs the detector treats as allowed", "[export]") {
   // Differential: the export's allow list against blacklist::KnownEntries::allowed, on every pair.
-  const char* allows[] = {"example.com",      "cdn.example.com",         "example.com/lib",
-                          "cdn.example.com/lib/x", "https://cdn.example.com/lib/a.js", "other.org",
-                          "EXAMPLE.com/LIB"};
-  const char* urls[] = {"https://cdn.example.com/lib/a.js", "https://cdn.example.com/lib/a.js?v=2",
-                        "https://cdn.example.com/other.js", "wss://ws.example.com/lib",
-                        "https://example.com/library.js",  "https://example.org/lib/a.js",
+  const char* allows[] = {
+      "example.com", "cdn.example.com", "example.com/lib", "cdn.example.com/lib/x", "https://cdn.example.com/lib/a.js",
+      "other.org",   "EXAMPLE.com/LIB"};
+  const char* urls[] = {"https://cdn.example.com/lib/a.js",      "https://cdn.example.com/lib/a.js?v=2",
+                        "https://cdn.example.com/other.js",      "wss://ws.example.com/lib",
+                        "https://example.com/library.js",        "https://example.org/lib/a.js",
                         "https://sub.cdn.example.com/lib/x/y.js"};
   for (const char* allow : allows) {
     blacklist::KnownEntries known;
@@ -590,7 +587,10 @@ TEST_CASE("a hostile value never becomes a rule in a line format", "[export]") {
       {"domain", "evil.com\"", "", ""},
       {"domain", "evil.com]", "", ""},
       {"domain", "*.evil.com", "", ""},
-      {"domain", "b\xc3\xbc" "cher.de", "", ""},  // UTF-8, not punycode
+      {"domain",
+       "b\xc3\xbc"
+       "cher.de",
+       "", ""},  // UTF-8, not punycode
       {"domain", "\xff\xfe.com", "", ""},
       {"domain", "com", "", ""},
       {"domain", "co.uk", "", ""},
@@ -657,7 +657,8 @@ TEST_CASE("a hostile value never becomes a rule in a line format", "[export]") {
     const std::pair<Format, std::vector<std::string>> expected[] = {
         {Format::hosts, host.empty() ? std::vector<std::string>{} : std::vector<std::string>{"0.0.0.0 " + host}},
         {Format::domains, host.empty() ? std::vector<std::string>{} : std::vector<std::string>{host}},
-        {Format::rpz, host.empty() ? std::vector<std::string>{} : std::vector<std::string>{host + " CNAME .", "*." + host + " CNAME ."}},
+        {Format::rpz, host.empty() ? std::vector<std::string>{}
+                                   : std::vector<std::string>{host + " CNAME .", "*." + host + " CNAME ."}},
         {Format::adblock, adblock.empty() ? std::vector<std::string>{} : std::vector<std::string>{adblock}},
     };
     for (const auto& [format, rules] : expected) {
@@ -687,7 +688,8 @@ TEST_CASE("a title cannot break out of its comment line", "[export]") {
   for (const Format format : {Format::hosts, Format::adblock, Format::rpz}) {
     CAPTURE(db::to_string(format));
     const std::string text = db::render_export(format, golden_entries(), options).text;
-    CHECK(rules_of(format, text) == rules_of(format, db::render_export(format, golden_entries(), options_at(kNow)).text));
+    CHECK(rules_of(format, text) ==
+          rules_of(format, db::render_export(format, golden_entries(), options_at(kNow)).text));
     CHECK_THAT(text, Catch::Contains("My list?0.0.0.0 google.com?! x??@@||*^"));
   }
 }
@@ -701,8 +703,8 @@ TEST_CASE("long names: at most 253 characters, and 200 in the zone so its own na
   const auto rpz = db::render_export(Format::rpz, entries, options_at(kNow));
   CHECK(rpz.written == 0);
   CHECK(rpz.skipped == 1);
-  const std::string longest_labels =
-      std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." + std::string(60, 'd') + ".com";
+  const std::string longest_labels = std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') +
+                                     "." + std::string(60, 'd') + ".com";
   const std::vector<ExportEntry> too_long = {entry("domain", longest_labels)};
   const auto hosts = db::render_export(Format::hosts, too_long, options_at(kNow));
   CHECK(hosts.skipped == 1);
@@ -725,7 +727,9 @@ TEST_CASE("the report formats carry hostile values escaped and stay valid", "[ex
   };
   std::vector<ExportEntry> entries;
   for (const std::string& value : values) entries.push_back(entry("ws_endpoint", value));
-  ExportEntry invalid = entry("domain", "bad\xff\xfe" "utf8\xc3");
+  ExportEntry invalid = entry("domain",
+                              "bad\xff\xfe"
+                              "utf8\xc3");
   invalid.evidence_json = "{\"reasons\": [\"not closed";
   entries.push_back(invalid);
   ExportEntry deep = entry("domain", "deep.example");
@@ -773,8 +777,15 @@ TEST_CASE("the report formats carry hostile values escaped and stay valid", "[ex
       seen.insert(records[i][1]);
     }
     const std::string expected[] = {
-        "evil.com\n0.0.0.0 google.com", "back\\slash'quote\"dquote", "nul" + kReplacement + "byte",
-        "'=HYPERLINK(\"http://evil\",\"click\")", "'+1+1", "'-2", "'@SUM(A1)", "a,b\r\nc", "tab\there",
+        "evil.com\n0.0.0.0 google.com",
+        "back\\slash'quote\"dquote",
+        "nul" + kReplacement + "byte",
+        "'=HYPERLINK(\"http://evil\",\"click\")",
+        "'+1+1",
+        "'-2",
+        "'@SUM(A1)",
+        "a,b\r\nc",
+        "tab\there",
         "bad" + kReplacement + kReplacement + "utf8" + kReplacement,
     };
     for (const std::string& value : expected) {
@@ -791,9 +802,9 @@ TEST_CASE("evidence is embedded as JSON on one line, or as text when it is not J
       {"{\n  \"visit_id\": 3\n}\n", {{"visit_id", 3}}},  // pretty-printed: re-serialised on one line
       {"  [1, 2]  ", {1, 2}},
       {"", nullptr},
-      {"{\"reasons\": [", "{\"reasons\": ["},                             // not JSON: its text
+      {"{\"reasons\": [", "{\"reasons\": ["},                                                      // not JSON: its text
       {std::string(40, '[') + std::string(40, ']'), std::string(40, '[') + std::string(40, ']')},  // too deep
-      {"{\"a\":\"\xff\"}", "{\"a\":\"\xef\xbf\xbd\"}"},                  // not UTF-8: text, replaced
+      {"{\"a\":\"\xff\"}", "{\"a\":\"\xef\xbf\xbd\"}"},  // not UTF-8: text, replaced
   };
   for (const auto& [stored, carried] : rows) {
     CAPTURE(stored);
@@ -811,7 +822,8 @@ TEST_CASE("evidence is embedded as JSON on one line, or as text when it is not J
 
 TEST_CASE("the STIX bundle id changes exactly when the objects do", "[export]") {
   const auto id_of = [](const std::vector<ExportEntry>& entries, std::int64_t now_ms) {
-    return nlohmann::json::parse(db::render_export(Format::stix, entries, options_at(now_ms)).text)["id"].get<std::string>();
+    return nlohmann::json::parse(db::render_export(Format::stix, entries, options_at(now_ms)).text)["id"]
+        .get<std::string>();
   };
   auto entries = golden_entries();
   const std::string id = id_of(entries, kNow);

@@ -139,7 +139,8 @@ TEST_CASE("dashboard text is escaped and the CPU chart marks the samples over th
   CHECK(svg.find("data-over=\"3\"") != std::string::npos);  // 50 itself is not over
   CHECK(svg.find("class=\"threshold\"") != std::string::npos);
   std::size_t over = 0;
-  for (auto at = svg.find("<circle class=\"over\""); at != std::string::npos; at = svg.find("<circle class=\"over\"", at + 1))
+  for (auto at = svg.find("<circle class=\"over\""); at != std::string::npos;
+       at = svg.find("<circle class=\"over\"", at + 1))
     ++over;
   CHECK(over == 3);
   CHECK(crawler::cpu_chart_svg(nlohmann::json::array(), 50).empty());
@@ -150,7 +151,8 @@ TEST_CASE("dashboard text is escaped and the CPU chart marks the samples over th
   row.url = "https://evil.test/\"><script>alert(1)</script>";
   row.verdict = "cryptojacking";
   row.status = "ok";
-  row.evidence_json = R"({"reasons":[{"signal":"pool_protocol","detail":"<img src=x onerror=alert(1)>","strength":"conclusive"}],
+  row.evidence_json =
+      R"({"reasons":[{"signal":"pool_protocol","detail":"<img src=x onerror=alert(1)>","strength":"conclusive"}],
                           "cpu_samples":[{"t_ms":500,"cpu_percent":99}],"cpu_rule":{"threshold_percent":50},
                           "websockets":[{"url":"wss://pool.test/</td><b>","pool":{"protocol":"coinhive","jobs":3,"submits":2}}]})";
   crawler::DashboardData data;
@@ -251,7 +253,7 @@ TEST_CASE("feed filters: since, kind, source, confidence, bad parameters are 400
   }
   asio::io_context io;
   auto owned = crawler::FeedService::open(file.path, io.get_executor()).value();
-    crawler::FeedService& service = *owned;
+  crawler::FeedService& service = *owned;
   auto since = ask(service, io, get("/feed/domains?since=2026-01-01T00:00:00Z"));
   CHECK(since.status == 200);
   CHECK(*since.body == "miner0.new\nminer1.new\n");
@@ -289,7 +291,7 @@ TEST_CASE("the entries API pages through every active entry once, with kind and 
   }
   asio::io_context io;
   auto owned = crawler::FeedService::open(file.path, io.get_executor()).value();
-    crawler::FeedService& service = *owned;
+  crawler::FeedService& service = *owned;
   std::set<std::string> values;
   std::string cursor;
   std::int64_t last_id = 0;
@@ -339,7 +341,7 @@ TEST_CASE("a visit's evidence and CPU trace come back from the API, unknown ids 
   }
   asio::io_context io;
   auto owned = crawler::FeedService::open(file.path, io.get_executor()).value();
-    crawler::FeedService& service = *owned;
+  crawler::FeedService& service = *owned;
   auto response = ask(service, io, get("/api/visits/" + std::to_string(id)));
   REQUIRE(response.status == 200);
   const auto visit = nlohmann::json::parse(*response.body);

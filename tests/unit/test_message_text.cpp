@@ -126,22 +126,22 @@ TEST_CASE("a string-only reply is read as its result, and any other shape is dec
   CHECK(cdp::leading_reply_id(R"({"id":12,"result":{}})") == std::optional<std::int64_t>(12));
 
   // Declined: the general parser takes these.
-  for (const std::string_view text : {
-           R"({"id":16,"result":{"processInfo":[{"id":1}]}})",                // not a string
-           R"({"id":17,"result":{"n":1}})",                                   // not a string
-           R"({"id":18,"error":{"code":-32000,"message":"No script"}})",     // an error
-           R"({"id":19,"result":{"s":"x"},"sessionId":"A","extra":1})",       // more after
-           R"({"id":20,"result":{"s":"x"}} )",                                // trailing text
-           R"({"id":21,"result":{"s":"x"})",                                  // truncated
-           R"({"id":22})", R"({"id":})", R"({"id":23)", R"({ "id":24,"result":{}})",
-           R"({"method":"Page.loadEventFired","params":{}})", "", "{"}) {
+  for (const std::string_view text : {R"({"id":16,"result":{"processInfo":[{"id":1}]}})",            // not a string
+                                      R"({"id":17,"result":{"n":1}})",                               // not a string
+                                      R"({"id":18,"error":{"code":-32000,"message":"No script"}})",  // an error
+                                      R"({"id":19,"result":{"s":"x"},"sessionId":"A","extra":1})",   // more after
+                                      R"({"id":20,"result":{"s":"x"}} )",                            // trailing text
+                                      R"({"id":21,"result":{"s":"x"})",                              // truncated
+                                      R"({"id":22})", R"({"id":})", R"({"id":23)", R"({ "id":24,"result":{}})",
+                                      R"({"method":"Page.loadEventFired","params":{}})", "", "{"}) {
     INFO(text);
     CHECK_FALSE(cdp::parse_string_result(text));
   }
 }
 
 TEST_CASE("lone surrogate escapes are replaced so the strict parser accepts the message", "[cdp]") {
-  const std::string message = R"({"method":"Page.javascriptDialogOpening","params":{"message":"a\ud800b\udc00c\ud83d\ude00"}})";
+  const std::string message =
+      R"({"method":"Page.javascriptDialogOpening","params":{"message":"a\ud800b\udc00c\ud83d\ude00"}})";
   CHECK(Json::parse(message, nullptr, false).is_discarded());
   const auto repaired = cdp::replace_lone_surrogates(message);
   REQUIRE(repaired);

@@ -76,7 +76,8 @@ TEST_CASE("kBlob fixture is a 76-byte blob", "[pool]") {
 }
 
 TEST_CASE("coinhive-style frames are recognised in their direction", "[pool]") {
-  const std::string job = R"({"type":"job","params":{"job_id":"742135","blob":")" + kBlob + R"(","target":"ffffff00"}})";
+  const std::string job =
+      R"({"type":"job","params":{"job_id":"742135","blob":")" + kBlob + R"(","target":"ffffff00"}})";
   check_rows({
       {"auth", R"({"type":"auth","params":{"site_key":"fixture-site-key","type":"anonymous","user":null,"goal":0}})",
        kSent, PoolProtocol::coinhive, PoolMessageKind::login},
@@ -88,15 +89,14 @@ TEST_CASE("coinhive-style frames are recognised in their direction", "[pool]") {
            R"(","target":"ffffff00","height":1543210}})",
        kReceived, PoolProtocol::coinhive, PoolMessageKind::job},
       {"job, 64-bit target",
-       R"({"type":"job","params":{"job_id":"1","blob":")" + kBlob + R"(","target":"b88d0600ffffffff"}})",
-       kReceived, PoolProtocol::coinhive, PoolMessageKind::job},
+       R"({"type":"job","params":{"job_id":"1","blob":")" + kBlob + R"(","target":"b88d0600ffffffff"}})", kReceived,
+       PoolProtocol::coinhive, PoolMessageKind::job},
       {"job, numeric job_id", R"({"type":"job","params":{"job_id":17,"blob":")" + kBlob + R"(","target":"ffffff00"}})",
        kReceived, PoolProtocol::coinhive, PoolMessageKind::job},
       {"job, upper-case hex", replace(replace(job, kBlob, upper(kBlob)), "ffffff00", "FFFFFF00"), kReceived,
        PoolProtocol::coinhive, PoolMessageKind::job},
-      {"submit",
-       R"({"type":"submit","params":{"job_id":"742135","nonce":"a1b2c3d4","result":")" + kResult + R"("}})", kSent,
-       PoolProtocol::coinhive, PoolMessageKind::submit},
+      {"submit", R"({"type":"submit","params":{"job_id":"742135","nonce":"a1b2c3d4","result":")" + kResult + R"("}})",
+       kSent, PoolProtocol::coinhive, PoolMessageKind::submit},
       {"hash_accepted", R"({"type":"hash_accepted","params":{"hashes":256}})", kReceived, PoolProtocol::coinhive,
        PoolMessageKind::accepted},
       {"pretty-printed job with trailing newline",
@@ -159,11 +159,10 @@ TEST_CASE("messages in the wrong direction are not recognised", "[pool]") {
   const auto no_kind = PoolMessageKind::none;
   check_rows({
       {"coinhive job sent by the page",
-       R"({"type":"job","params":{"job_id":"1","blob":")" + kBlob + R"(","target":"ffffff00"}})", kSent, none,
-       no_kind},
+       R"({"type":"job","params":{"job_id":"1","blob":")" + kBlob + R"(","target":"ffffff00"}})", kSent, none, no_kind},
       {"coinhive submit received",
-       R"({"type":"submit","params":{"job_id":"1","nonce":"a1b2c3d4","result":")" + kResult + R"("}})", kReceived,
-       none, no_kind},
+       R"({"type":"submit","params":{"job_id":"1","nonce":"a1b2c3d4","result":")" + kResult + R"("}})", kReceived, none,
+       no_kind},
       {"coinhive auth received", R"({"type":"auth","params":{"site_key":"k"}})", kReceived, none, no_kind},
       {"webminerpool job sent", R"({"identifier":"job","job_id":"1","blob":")" + kBlob + R"(","target":"ffffff00"})",
        kSent, none, no_kind},
@@ -182,33 +181,30 @@ TEST_CASE("near misses: verbs without the shape of a pool message", "[pool]") {
       {"chat app job posting, sent", R"({"type":"job","params":{"title":"Engineer","salary":"50k"}})", kSent, none,
        no_kind},
       {"chat submit of a form", R"({"type":"submit","params":{"form":"contact","name":"Ann"}})", kSent, none, no_kind},
-      {"chat auth with a password", R"({"type":"auth","params":{"user":"ann","password":"x"}})", kSent, none,
-       no_kind},
-      {"chat message", R"({"kind":"chat","from":"visitor","text":"coinhive job submit nonce"})", kSent, none,
-       no_kind},
+      {"chat auth with a password", R"({"type":"auth","params":{"user":"ann","password":"x"}})", kSent, none, no_kind},
+      {"chat message", R"({"kind":"chat","from":"visitor","text":"coinhive job submit nonce"})", kSent, none, no_kind},
       {"print queue job with an id and target",
-       R"({"type":"job","params":{"job_id":"42","blob":"report.pdf","target":"printer-2"}})", kReceived, none,
-       no_kind},
-      {"non-hex blob", R"({"type":"job","params":{"job_id":"1","blob":")" + replace(kBlob, "07", "zz") +
-                           R"(","target":"ffffff00"}})",
+       R"({"type":"job","params":{"job_id":"42","blob":"report.pdf","target":"printer-2"}})", kReceived, none, no_kind},
+      {"non-hex blob",
+       R"({"type":"job","params":{"job_id":"1","blob":")" + replace(kBlob, "07", "zz") + R"(","target":"ffffff00"}})",
        kReceived, none, no_kind},
-      {"odd-length blob", R"({"type":"job","params":{"job_id":"1","blob":")" + kBlob.substr(1) +
-                              R"(","target":"ffffff00"}})",
-       kReceived, none, no_kind},
+      {"odd-length blob",
+       R"({"type":"job","params":{"job_id":"1","blob":")" + kBlob.substr(1) + R"(","target":"ffffff00"}})", kReceived,
+       none, no_kind},
       {"short blob", R"({"type":"job","params":{"job_id":"1","blob":"0707f7a4f0d605b5","target":"ffffff00"}})",
        kReceived, none, no_kind},
-      {"huge blob", R"({"type":"job","params":{"job_id":"1","blob":")" + std::string(8192, 'a') +
-                        R"(","target":"ffffff00"}})",
+      {"huge blob",
+       R"({"type":"job","params":{"job_id":"1","blob":")" + std::string(8192, 'a') + R"(","target":"ffffff00"}})",
        kReceived, none, no_kind},
       {"target of 6 hex", R"({"type":"job","params":{"job_id":"1","blob":")" + kBlob + R"(","target":"ffff00"}})",
        kReceived, none, no_kind},
-      {"target of 64 hex", R"({"type":"job","params":{"job_id":"1","blob":")" + kBlob + R"(","target":")" + kResult +
-                               R"("}})",
-       kReceived, none, no_kind},
+      {"target of 64 hex",
+       R"({"type":"job","params":{"job_id":"1","blob":")" + kBlob + R"(","target":")" + kResult + R"("}})", kReceived,
+       none, no_kind},
       {"non-hex target", R"({"type":"job","params":{"job_id":"1","blob":")" + kBlob + R"(","target":"fffffgg0"}})",
        kReceived, none, no_kind},
-      {"missing job_id", R"({"type":"job","params":{"blob":")" + kBlob + R"(","target":"ffffff00"}})", kReceived,
-       none, no_kind},
+      {"missing job_id", R"({"type":"job","params":{"blob":")" + kBlob + R"(","target":"ffffff00"}})", kReceived, none,
+       no_kind},
       {"empty job_id", R"({"type":"job","params":{"job_id":"","blob":")" + kBlob + R"(","target":"ffffff00"}})",
        kReceived, none, no_kind},
       {"negative job_id", R"({"type":"job","params":{"job_id":-1,"blob":")" + kBlob + R"(","target":"ffffff00"}})",
@@ -237,12 +233,12 @@ TEST_CASE("near misses: verbs without the shape of a pool message", "[pool]") {
        no_kind},
       {"hash_accepted with a negative count", R"({"type":"hash_accepted","params":{"hashes":-5}})", kReceived, none,
        no_kind},
-      {"hash_accepted with a fractional count", R"({"type":"hash_accepted","params":{"hashes":2.5}})", kReceived,
-       none, no_kind},
+      {"hash_accepted with a fractional count", R"({"type":"hash_accepted","params":{"hashes":2.5}})", kReceived, none,
+       no_kind},
       {"hash_accepted with a count beyond 64 bits",
        R"({"type":"hash_accepted","params":{"hashes":123456789012345678901234567890}})", kReceived, none, no_kind},
-      {"hash_accepted with an overflowing exponent", R"({"type":"hash_accepted","params":{"hashes":1e999}})",
-       kReceived, none, no_kind},
+      {"hash_accepted with an overflowing exponent", R"({"type":"hash_accepted","params":{"hashes":1e999}})", kReceived,
+       none, no_kind},
       {"auth with an empty site key", R"({"type":"auth","params":{"site_key":""}})", kSent, none, no_kind},
       {"handshake without login", R"({"identifier":"handshake","pool":"x","version":7})", kSent, none, no_kind},
       {"webminerpool error", R"({"identifier":"error","param":"pool rejected hash"})", kReceived, none, no_kind},
@@ -256,8 +252,8 @@ TEST_CASE("near misses: verbs without the shape of a pool message", "[pool]") {
        R"({"id":1,"error":{"code":-1},"result":{"job":{)" + good_params + R"(},"status":"OK"}})", kReceived, none,
        no_kind},
       {"generic RPC result", R"({"id":9,"result":{"items":[1,2,3]}})", kReceived, none, no_kind},
-      {"bitcoin stratum notify", R"({"id":null,"method":"mining.notify","params":["4f","00ab",true]})", kReceived,
-       none, no_kind},
+      {"bitcoin stratum notify", R"({"id":null,"method":"mining.notify","params":["4f","00ab",true]})", kReceived, none,
+       no_kind},
   });
 }
 
@@ -267,8 +263,9 @@ TEST_CASE("hostile and non-object input is never recognised and never throws", "
   for (int i = 0; i < 10000; ++i) deep_nesting += R"({"a":)";
   deep_nesting += "1";
   for (int i = 0; i < 10000; ++i) deep_nesting += "}";
-  const std::string job_nested_too_deep = R"({"type":"job","x":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]],"params":{"job_id":"1","blob":")" +
-                                          kBlob + R"(","target":"ffffff00"}})";
+  const std::string job_nested_too_deep =
+      R"({"type":"job","x":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]],"params":{"job_id":"1","blob":")" + kBlob +
+      R"(","target":"ffffff00"}})";
   const std::string brackets_in_strings =
       R"({"type":"job","note":"[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{{{","params":{"job_id":"1","blob":")" + kBlob +
       R"(","target":"ffffff00"}})";
@@ -285,10 +282,10 @@ TEST_CASE("hostile and non-object input is never recognised and never throws", "
       {"two objects in one frame", job + "\n" + job},
       {"truncated job", job.substr(0, job.size() - 3)},
       {"trailing garbage", job + "x"},
-      {"invalid UTF-8 in a string", R"({"type":"job","params":{"job_id":")" + std::string("\xff\xfe") + R"(","blob":")" +
-                                        kBlob + R"(","target":"ffffff00"}})"},
-      {"overlong UTF-8 encoding", R"({"type":"job","note":")" + std::string("\xc0\xaf") + R"(","params":{"job_id":"1","blob":")" +
-                                      kBlob + R"(","target":"ffffff00"}})"},
+      {"invalid UTF-8 in a string", R"({"type":"job","params":{"job_id":")" + std::string("\xff\xfe") +
+                                        R"(","blob":")" + kBlob + R"(","target":"ffffff00"}})"},
+      {"overlong UTF-8 encoding", R"({"type":"job","note":")" + std::string("\xc0\xaf") +
+                                      R"(","params":{"job_id":"1","blob":")" + kBlob + R"(","target":"ffffff00"}})"},
       {"NUL byte", std::string("{\"type\":\"job\"\0}", 15)},
       {"deep nesting", deep_nesting},
       {"unterminated deep nesting", std::string(60000, '[')},
@@ -318,7 +315,7 @@ TEST_CASE("random mutations of real frames never throw and never cross direction
   };
   using namespace std::string_literals;
   const std::string alphabet = "{}[]\":,0123456789abcdefxyz \\\xff\0"s;  // with a NUL and a stray byte
-  std::mt19937 random(20240601);  // fixed seed: reproducible
+  std::mt19937 random(20240601);                                         // fixed seed: reproducible
   int recognised = 0;
   for (const auto& [seed, seed_sent] : seeds) {
     for (int round = 0; round < 400; ++round) {
@@ -353,8 +350,8 @@ TEST_CASE("random mutations of real frames never throw and never cross direction
 
 TEST_CASE("frames over the size limit are skipped and flagged", "[pool]") {
   const std::string job = R"({"type":"job","params":{"job_id":"1","blob":")" + kBlob + R"(","target":"ffffff00"}})";
-  const std::string padded = job.substr(0, job.size() - 1) + R"(,"pad":")" +
-                             std::string(blacklist::kMaxPoolFrameBytes, 'x') + "\"}";
+  const std::string padded =
+      job.substr(0, job.size() - 1) + R"(,"pad":")" + std::string(blacklist::kMaxPoolFrameBytes, 'x') + "\"}";
   const PoolMessage message = classify_pool_frame(padded, kReceived);
   CHECK(message.oversize);
   CHECK(message.kind == PoolMessageKind::none);
@@ -460,8 +457,8 @@ TEST_CASE("tally of a stored socket skips binary and truncated frames", "[pool]"
   };
   socket.frames.push_back(frame(kReceived, 1, job, job.size()));
   socket.frames.push_back(frame(kSent, 1, submit, submit.size()));
-  socket.frames.push_back(frame(kReceived, 2, "", 120));                              // binary
-  socket.frames.push_back(frame(kReceived, 1, job.substr(0, 100), job.size()));       // stored truncated
+  socket.frames.push_back(frame(kReceived, 2, "", 120));                         // binary
+  socket.frames.push_back(frame(kReceived, 1, job.substr(0, 100), job.size()));  // stored truncated
   socket.frames.push_back(frame(kSent, 1, submit, submit.size()));
 
   const PoolSocketStats stats = blacklist::tally_pool_frames(socket);
@@ -554,11 +551,10 @@ Conversation run_conversation(std::uint16_t port, const std::string& path, std::
   Conversation conversation;
   asio::io_context io;
   bool finished = false;
-  asio::co_spawn(io, converse(port, path, std::move(steps), conversation),
-                 [&](std::exception_ptr error) {
-                   finished = true;
-                   if (error) conversation.error = "exception in the client";
-                 });
+  asio::co_spawn(io, converse(port, path, std::move(steps), conversation), [&](std::exception_ptr error) {
+    finished = true;
+    if (error) conversation.error = "exception in the client";
+  });
   io.run_for(kConversationBound);
   if (!finished) conversation.error = "timed out";
   return conversation;

@@ -131,10 +131,34 @@ constexpr const char* kArticle =
 
 // A benign minified-looking script of about `size` bytes.
 std::string benign_script(std::mt19937& random, std::size_t size) {
-  static const char* const kTokens[] = {"function(e,t){", "return ", "var n=", "this.", "prototype.", "length",
-                                        "push(", "});", "if(", "else{", "for(var i=0;i<", "document.", "window.",
-                                        "Math.floor(", "JSON.stringify(", "start", "stop", "hash", "coin",
-                                        "client", "user", ".", ",", ";", "(", ")", "\"click\"", "0x1f"};
+  static const char* const kTokens[] = {"function(e,t){",
+                                        "return ",
+                                        "var n=",
+                                        "this.",
+                                        "prototype.",
+                                        "length",
+                                        "push(",
+                                        "});",
+                                        "if(",
+                                        "else{",
+                                        "for(var i=0;i<",
+                                        "document.",
+                                        "window.",
+                                        "Math.floor(",
+                                        "JSON.stringify(",
+                                        "start",
+                                        "stop",
+                                        "hash",
+                                        "coin",
+                                        "client",
+                                        "user",
+                                        ".",
+                                        ",",
+                                        ";",
+                                        "(",
+                                        ")",
+                                        "\"click\"",
+                                        "0x1f"};
   std::string text;
   while (text.size() < size) text += kTokens[random() % (sizeof kTokens / sizeof kTokens[0])];
   return text;
@@ -145,8 +169,8 @@ struct TempDir {
   std::filesystem::path path;
   TempDir() {
     static int counter = 0;
-    path = std::filesystem::temp_directory_path() / ("cjcrawl-rules-" + std::to_string(::getpid()) + "-" +
-                                                     std::to_string(++counter));
+    path = std::filesystem::temp_directory_path() /
+           ("cjcrawl-rules-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
     std::filesystem::create_directories(path);
   }
   ~TempDir() {
@@ -218,10 +242,13 @@ TEST_CASE("keyword lines: accepted forms and reported problems with file and lin
 }
 
 TEST_CASE("a bad entry is skipped, the rest of the file still loads", "[rules]") {
-  const auto loaded = Rules::from_text(RuleTexts{"9 CoinHive\\.Anonymous\n5 (bad\n5 getHashesPerSecond\n"
-                                                 "9 CoinHive\\.Anonymous\n",
-                                                 "/coinhive\\.min\\.js\n[\n", {}, "coinhive.com\nbad host\n",
-                                                 "192.0.2.1\n300.1.1.1\n"});
+  const auto loaded =
+      Rules::from_text(RuleTexts{"9 CoinHive\\.Anonymous\n5 (bad\n5 getHashesPerSecond\n"
+                                 "9 CoinHive\\.Anonymous\n",
+                                 "/coinhive\\.min\\.js\n[\n",
+                                 {},
+                                 "coinhive.com\nbad host\n",
+                                 "192.0.2.1\n300.1.1.1\n"});
   REQUIRE(loaded.problems.size() == 5);
   CHECK(blacklist::to_string(loaded.problems[0]).starts_with("keywords.txt:2: bad regex '(bad'"));
   CHECK(blacklist::to_string(loaded.problems[1]) == "keywords.txt:4: duplicate of line 1; skipped");
@@ -318,14 +345,42 @@ TEST_CASE("keyword score: frequency counts logarithmically, counts are bounded",
 TEST_CASE("differential: the RE2::Set path finds exactly what per-pattern matching finds", "[rules]") {
   const auto& rules = seed_rules();
   // Fragments of miner API and near misses, glued with noise, at random offsets and in random case.
-  const std::vector<std::string> fragments = {
-      "CoinHive.Anonymous", "CoinHive.Anonymou", "coinhive", "COIN-HIVE", "CryptonightWASMWrapper", "cryptonight",
-      "cryptonight.wasm", "WEBSOCKET_SHARDS", "WEBSOCKET_SHARD", "deepMiner.Anonymous", "deep-miner", "CoinImp",
-      "Client.Anonymous", "xClient.Anonymous", "throttleMiner", "throttleMiners", "miner.start(", "miner.start (",
-      "stratum+tcp://", "stratum+udp://", "hashesPerSecond", "getHashesPerSecond", "identifier: \"handshake\"",
-      "mining.subscribe", "_cryptonight_hash", "monero", "xmrig", "CRLT.Anonymous", "FORCE_MULTI_TAB", "hash_cn",
-      "https://x.example/lib/coinhive.min.js", "wss://ws001.coinhive.com/proxy", "/deepMiner.min.js?x=1",
-      "?proxy=wss://", "/wproxy", "wss://pool.supportxmr.com:443/"};
+  const std::vector<std::string> fragments = {"CoinHive.Anonymous",
+                                              "CoinHive.Anonymou",
+                                              "coinhive",
+                                              "COIN-HIVE",
+                                              "CryptonightWASMWrapper",
+                                              "cryptonight",
+                                              "cryptonight.wasm",
+                                              "WEBSOCKET_SHARDS",
+                                              "WEBSOCKET_SHARD",
+                                              "deepMiner.Anonymous",
+                                              "deep-miner",
+                                              "CoinImp",
+                                              "Client.Anonymous",
+                                              "xClient.Anonymous",
+                                              "throttleMiner",
+                                              "throttleMiners",
+                                              "miner.start(",
+                                              "miner.start (",
+                                              "stratum+tcp://",
+                                              "stratum+udp://",
+                                              "hashesPerSecond",
+                                              "getHashesPerSecond",
+                                              "identifier: \"handshake\"",
+                                              "mining.subscribe",
+                                              "_cryptonight_hash",
+                                              "monero",
+                                              "xmrig",
+                                              "CRLT.Anonymous",
+                                              "FORCE_MULTI_TAB",
+                                              "hash_cn",
+                                              "https://x.example/lib/coinhive.min.js",
+                                              "wss://ws001.coinhive.com/proxy",
+                                              "/deepMiner.min.js?x=1",
+                                              "?proxy=wss://",
+                                              "/wproxy",
+                                              "wss://pool.supportxmr.com:443/"};
   const std::string noise = "abcxyz_019 .;(){}[]=+-*/\"'\n\t:?&#%@$";
   std::mt19937 random(42);
   for (int round = 0; round < 300; ++round) {
@@ -445,12 +500,12 @@ TEST_CASE("hosts: subdomains are covered down to the registrable domain, allow e
       {"com", Listing::none, ""},
       {"ws.crypto-loot.com", Listing::blacklisted, "ws.crypto-loot.com"},
       {"x.ws.crypto-loot.com", Listing::blacklisted, "ws.crypto-loot.com"},
-      {"crypto-loot.com", Listing::none, ""},                // a parent of an entry is not covered
+      {"crypto-loot.com", Listing::none, ""},  // a parent of an entry is not covered
       {"a.evil.github.io", Listing::blacklisted, "evil.github.io"},
-      {"good.github.io", Listing::none, ""},                 // github.io is a public suffix
+      {"good.github.io", Listing::none, ""},  // github.io is a public suffix
       {"www.amazonaws.com", Listing::blacklisted, "amazonaws.com"},
-      {"bucket.s3.amazonaws.com", Listing::none, ""},        // its own registrable domain (s3.amazonaws.com
-      {"s3.amazonaws.com", Listing::none, ""},               // is a public suffix)
+      {"bucket.s3.amazonaws.com", Listing::none, ""},  // its own registrable domain (s3.amazonaws.com
+      {"s3.amazonaws.com", Listing::none, ""},         // is a public suffix)
       {"safe.coinhive.com", Listing::allowed, "@@safe.coinhive.com"},
       {"x.safe.coinhive.com", Listing::allowed, "@@safe.coinhive.com"},
       {"cdn.example.net", Listing::allowed, "@@example.net"},  // an allowed parent wins over a listed child
@@ -597,8 +652,12 @@ TEST_CASE("host_of and registrable_domain", "[rules]") {
     CHECK(blacklist::host_of(url) == host);
   }
   const std::pair<const char*, const char*> domains[] = {
-      {"ws001.coinhive.com", "coinhive.com"}, {"a.b.bbc.co.uk", "bbc.co.uk"}, {"x.evil.github.io", "evil.github.io"},
-      {"github.io", ""},                      {"192.0.2.1", ""},              {"", ""},
+      {"ws001.coinhive.com", "coinhive.com"},
+      {"a.b.bbc.co.uk", "bbc.co.uk"},
+      {"x.evil.github.io", "evil.github.io"},
+      {"github.io", ""},
+      {"192.0.2.1", ""},
+      {"", ""},
   };
   for (const auto& [host, domain] : domains) {
     CAPTURE(host);

@@ -32,7 +32,7 @@ TEST_CASE("thread waits: threads are found as they start and dropped as they end
   ThreadWaitReader reader;
   const auto before = reader.read(own_pid());
   REQUIRE_FALSE(before.empty());
-  CHECK(before.contains(own_pid()));  // the main thread
+  CHECK(before.contains(own_pid()));                // the main thread
   CHECK(reader.open_files() == before.size() + 1);  // each schedstat, and stat
 
   std::atomic<bool> stop{false};

@@ -60,7 +60,8 @@ Verdict verdict_with(const Detector& detector, const ScriptRecord& script) {
 TEST_CASE("a script scanned on one site brings the same findings, and verdict, to the next", "[scan_cache]") {
   const auto detector = keyword_detector();
   ScanCache cache(16);
-  auto first = fetched(hash_of(1), "var m = new CoinHive.Anonymous('k'); var s = WEBSOCKET_SHARDS; CoinHive.Anonymous;");
+  auto first =
+      fetched(hash_of(1), "var m = new CoinHive.Anonymous('k'); var s = WEBSOCKET_SHARDS; CoinHive.Anonymous;");
   detector.examine_script(first);
   REQUIRE(first.keyword_miner);
   cache.remember(first);

@@ -72,7 +72,8 @@ blacklist::Evidence mining_evidence(std::string url) {
 
 // A judgement as the detector would give it; a cryptojacking one names the page and every socket of
 // `evidence` as offenders (the detector passes socket URLs whole; the store keys them).
-blacklist::Judgement judgement(blacklist::Verdict verdict, int confidence, const blacklist::Evidence* evidence = nullptr) {
+blacklist::Judgement judgement(blacklist::Verdict verdict, int confidence,
+                               const blacklist::Evidence* evidence = nullptr) {
   blacklist::Judgement out;
   out.verdict = verdict;
   out.confidence = confidence;
@@ -136,8 +137,9 @@ TEST_CASE("a clean visit is stored with its evidence and blacklists nothing", "[
 
 TEST_CASE("a suspicious visit is stored but blacklists nothing", "[db]") {
   db::SqliteStore store = db::SqliteStore::open_memory();
-  const std::int64_t id = store.record_visit(mining_evidence("https://maybe.example/"),
-                                             judgement(blacklist::Verdict::suspicious, 60), 1000).value();
+  const std::int64_t id =
+      store.record_visit(mining_evidence("https://maybe.example/"), judgement(blacklist::Verdict::suspicious, 60), 1000)
+          .value();
   CHECK(store.visit(id).value()->verdict == "suspicious");
   CHECK(store.blacklist_entries().value().empty());
 }
@@ -281,8 +283,8 @@ TEST_CASE("reopening a database file keeps its data and schema version", "[db]")
     db::SqliteStore store = db::SqliteStore::open(path).value();
     CHECK(store.schema_version().value() == db::Store::kSchemaVersion);
     store.record_visit(clean_evidence("https://clean.example/"), kClean, 1000).value();
-    store.record_visit(mining_evidence("https://miner.example/"), mining_judgement("https://miner.example/"),
-                       2000).value();
+    store.record_visit(mining_evidence("https://miner.example/"), mining_judgement("https://miner.example/"), 2000)
+        .value();
     // A second process (here: connection) opening the same file concurrently finds it migrated.
     db::SqliteStore concurrent = db::SqliteStore::open(path).value();
     CHECK(concurrent.visit_count().value() == 2);
@@ -378,7 +380,9 @@ TEST_CASE("a visit whose recording fails leaves no partial rows behind", "[db]")
 TEST_CASE("a Transaction rolls back unless committed", "[db]") {
   db::Database database(":memory:");
   database.exec("CREATE TABLE t (x INTEGER)");
-  const auto insert = [&](std::int64_t value) { database.prepare("INSERT INTO t VALUES (?1)").bind_int64(1, value).run(); };
+  const auto insert = [&](std::int64_t value) {
+    database.prepare("INSERT INTO t VALUES (?1)").bind_int64(1, value).run();
+  };
 
   SECTION("destroyed without commit") {
     {

@@ -30,8 +30,10 @@ TEST_CASE("importing a list is idempotent and removal is per source, never a del
   db::SqliteStore store = db::SqliteStore::open_memory();
   const Entries first{{"domain", "coinhive.com"}, {"domain", "crypto-loot.com"}, {"allow", "authedmine.com"}};
 
-  auto change = store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", first, "\"v1\"",
-                                             "Tue, 01 Jan 2025 00:00:00 GMT", 60, 1000).value();
+  auto change = store
+                    .replace_source_entries("https://lists.example/nocoin.txt", "adblock", first, "\"v1\"",
+                                            "Tue, 01 Jan 2025 00:00:00 GMT", 60, 1000)
+                    .value();
   CHECK(change.listed == 3);
   CHECK(change.added == 3);
   CHECK(change.removed == 0);
@@ -40,7 +42,8 @@ TEST_CASE("importing a list is idempotent and removal is per source, never a del
   const auto generation = store.generation().value();
 
   SECTION("the same list again adds nothing and changes no generation") {
-    change = store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", first, "\"v1\"", "", 60, 2000).value();
+    change = store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", first, "\"v1\"", "", 60, 2000)
+                 .value();
     CHECK(change.added == 0);
     CHECK(change.removed == 0);
     CHECK(change.relisted == 0);
@@ -54,24 +57,28 @@ TEST_CASE("importing a list is idempotent and removal is per source, never a del
   }
 
   SECTION("an entry dropped upstream is marked removed for that source, kept in history") {
-    change = store.replace_source_entries("https://lists.example/nocoin.txt", "adblock",
-                                          {{"domain", "coinhive.com"}, {"domain", "new-miner.example"}}, "", "", 60,
-                                          3000).value();
+    change =
+        store
+            .replace_source_entries("https://lists.example/nocoin.txt", "adblock",
+                                    {{"domain", "coinhive.com"}, {"domain", "new-miner.example"}}, "", "", 60, 3000)
+            .value();
     CHECK(change.added == 1);
     CHECK(change.removed == 2);
     CHECK(store.generation().value() > generation);
     CHECK(store.blacklist_entries().value().size() == 4);  // nothing deleted
-    CHECK_FALSE(known_domain(store, "crypto-loot.com"));  // no source lists it any more
+    CHECK_FALSE(known_domain(store, "crypto-loot.com"));   // no source lists it any more
     CHECK(known_domain(store, "new-miner.example"));
 
     // Listed again later: relisted, active again.
-    change = store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", first, "", "", 60, 4000).value();
+    change =
+        store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", first, "", "", 60, 4000).value();
     CHECK(change.relisted == 2);
     CHECK(known_domain(store, "crypto-loot.com"));
   }
 
   SECTION("an entry stays active while any source lists it") {
-    store.replace_source_entries("/srv/minerblock.txt", "webext", {{"domain", "crypto-loot.com"}}, "", "", 60, 1500).value();
+    store.replace_source_entries("/srv/minerblock.txt", "webext", {{"domain", "crypto-loot.com"}}, "", "", 60, 1500)
+        .value();
     store.replace_source_entries("https://lists.example/nocoin.txt", "adblock", {}, "", "", 60, 5000).value();
     CHECK(known_domain(store, "crypto-loot.com"));
     CHECK_FALSE(known_domain(store, "coinhive.com"));

@@ -4,7 +4,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -88,7 +87,8 @@ TEST_CASE("target layer: the browser auto-attaches with Chrome's WebUI left out"
   CHECK(params["flatten"] == true);
   bool browser_ui_excluded = false;
   for (const auto& filter : params["filter"])
-    browser_ui_excluded = browser_ui_excluded || (filter.value("type", "") == "browser_ui" && filter.value("exclude", false));
+    browser_ui_excluded =
+        browser_ui_excluded || (filter.value("type", "") == "browser_ui" && filter.value("exclude", false));
   CHECK(browser_ui_excluded);
 }
 
@@ -166,7 +166,8 @@ TEST_CASE("target layer: a wiring begun for one visit is never reported to the n
   CHECK(harness.methods_on(first.attached[0]).back() == "Runtime.runIfWaitingForDebugger");
 }
 
-TEST_CASE("target layer: a detached target is reported, and calls to it fail fast without being sent", "[cdp][targets]") {
+TEST_CASE("target layer: a detached target is reported, and calls to it fail fast without being sent",
+          "[cdp][targets]") {
   Harness harness;
   Recorder recorder;
   cdp::EventRegistry events;
@@ -203,7 +204,8 @@ TEST_CASE("target layer: the registry decides what is parsed and where it goes",
   events.on("Network.webSocketCreated", [&](const cdp::TargetInfo& target, const Json& params) {
     heard.push_back(target.session_id + " " + params.value("url", std::string()));
   });
-  events.on("Network.webSocketCreated", [&](const cdp::TargetInfo&, const Json&) { heard.push_back("second handler"); });
+  events.on("Network.webSocketCreated",
+            [&](const cdp::TargetInfo&, const Json&) { heard.push_back("second handler"); });
   CHECK(events.handles("Network.webSocketCreated"));
   CHECK_FALSE(events.handles("Network.dataReceived"));
   CHECK(events.methods() == std::vector<std::string>{"Network.webSocketCreated"});
@@ -224,6 +226,7 @@ TEST_CASE("target layer: the registry decides what is parsed and where it goes",
   harness.browser->release_events();
   harness.chrome->websocket(page, "ws2", "ws://pool.test/ws2");
   harness.chrome->peer().event("Test.marker", Json::object());
-  REQUIRE(run_until(harness.io, [&] { return harness.browser->connection().counters().events_skipped >= skipped_before + 3; }));
+  REQUIRE(run_until(harness.io,
+                    [&] { return harness.browser->connection().counters().events_skipped >= skipped_before + 3; }));
   CHECK(heard.size() == 2);
 }

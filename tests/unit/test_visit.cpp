@@ -60,7 +60,8 @@ struct Run {
 Run visit_in(asio::io_context& io, std::shared_ptr<cdp::Browser>& browser, const crawler::VisitOptions& options,
              std::string url = "http://site.test/") {
   auto outcome = testsupport::spawn_for_result(io, crawler::visit(browser, url, url, options));
-  REQUIRE(testsupport::run_until(io, [&] { return outcome->has_value(); }, 30s));
+  REQUIRE(testsupport::run_until(
+      io, [&] { return outcome->has_value(); }, 30s));
   Run run{std::move(**outcome), {}};
   run.judgement = detector().judge(run.outcome.evidence, options.cpu_rule, run.outcome.cpu);
   return run;
@@ -94,8 +95,9 @@ std::uint64_t counter(const blacklist::Evidence& evidence, const std::string& na
 }
 
 bool has_reason(const blacklist::Judgement& judgement, const std::string& signal) {
-  return std::any_of(judgement.reasons.begin(), judgement.reasons.end(),
-                     [&](const blacklist::Reason& reason) { return reason.signal == signal && reason.strength != "info"; });
+  return std::any_of(judgement.reasons.begin(), judgement.reasons.end(), [&](const blacklist::Reason& reason) {
+    return reason.signal == signal && reason.strength != "info";
+  });
 }
 
 const std::string kBlob(152, 'a');
@@ -256,17 +258,16 @@ TEST_CASE("visit: scripts are read once per content, bounded, and a gone target'
   const std::string library = "function add(a, b) { return a + b; }";
   FakeLauncher launcher([&](FakeChrome& chrome, const Target& page, const std::string&) {
     chrome.script(page, "http://site.test/lib.js", library);
-    chrome.script(page, "http://cdn.test/lib-copy.js", library);                    // same content
-    chrome.script(page, "http://site.test/big.js", std::string(4096, 'x'));         // over the cap below
+    chrome.script(page, "http://cdn.test/lib-copy.js", library);             // same content
+    chrome.script(page, "http://site.test/big.js", std::string(4096, 'x'));  // over the cap below
     const auto worker = chrome.attach(page, "worker", "http://site.test/w.js");
     chrome.script(worker, "http://site.test/w.js", "postMessage(1);");
     chrome.peer().event("Target.detachedFromTarget", {{"sessionId", worker.session_id}, {"targetId", worker.target_id}},
                         page.session_id);  // the worker ended before its source was read
     return Navigation{};
   });
-  const auto run = visit_once(launcher, [](crawler::VisitOptions& options) {
-    options.limits.max_script_source_bytes = 1024;
-  });
+  const auto run =
+      visit_once(launcher, [](crawler::VisitOptions& options) { options.limits.max_script_source_bytes = 1024; });
   const auto& scripts = run.outcome.evidence.scripts;
   REQUIRE(scripts.size() == 4);
   CHECK(scripts[0].source_state == "fetched");

@@ -153,10 +153,8 @@ TEST_CASE("instruction counts agree with wabt's disassembler on every fixture", 
       const std::string key = field.substr(0, equals);
       const std::uint64_t value = std::stoull(field.substr(equals + 1));
       INFO(key);
-      if (key == "instructions")
-        CHECK(profile.instructions == value);
-      else if (key == "simd")
-        CHECK(profile.operations[static_cast<std::size_t>(Operation::simd)] == value);
+      if (key == "instructions") CHECK(profile.instructions == value);
+      else if (key == "simd") CHECK(profile.operations[static_cast<std::size_t>(Operation::simd)] == value);
       else {
         REQUIRE(by_name.count(key) == 1);
         CHECK(profile.operations[static_cast<std::size_t>(by_name.at(key))] == value);
