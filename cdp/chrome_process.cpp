@@ -126,7 +126,7 @@ std::optional<Identity> lookup_identity(const std::string& user, std::string& er
 }
 
 // Writes a fixed message in the forked child, where only async-signal-safe calls are allowed.
-void child_fail(const char* message) {
+[[noreturn]] void child_fail(const char* message) {
   [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, message, std::strlen(message));
   ::_exit(127);
 }
@@ -285,17 +285,92 @@ RendererKind renderer_kind(std::int64_t pid) {
   return renderer ? RendererKind::web : RendererKind::unknown;
 }
 
+namespace {
+
+// Step 2: a fresh profile, named after us so an orphan can be recognised, owned by Chrome's user.
+// Its `home` and `data` folders; an error message on failure.
+std::optional<std::string> make_profile(const fs::path& profile, const std::optional<Identity>& identity,
+                                        const std::string& chrome_user, fs::path& home, fs::path& data) {
+  std::error_code ec;
+  home = profile / "home";
+  data = profile / "data";
+  fs::create_directories(home, ec);
+  fs::create_directories(data, ec);
+  if (ec) return fmt::format("cannot create {}: {}", data.string(), ec.message());
+  if (identity) {
+    for (const fs::path& dir : {profile, home, data})
+      if (::chown(dir.c_str(), identity->uid, identity->gid) != 0)
+        return fmt::format("cannot hand {} to --chrome-user {}: {}", dir.string(), chrome_user, std::strerror(errno));
+  }
+  return std::nullopt;
+}
+
+// Step 3: argv and a minimal environment, built before fork (the child may only exec them).
+struct CommandLine {
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::vector<char*> argv;  // pointers into args, then null
+  std::vector<char*> envp;  // pointers into env, then null
+};
+
+void build_command_line(CommandLine& command, const LaunchOptions& options, const fs::path& home,
+                        const fs::path& data) {
+  command.args = {options.chrome.string()};
+  for (auto flag : kBaseFlags) command.args.emplace_back(flag);
+  command.args.push_back("--user-data-dir=" + data.string());
+  if (options.unsafe_no_sandbox) command.args.emplace_back("--no-sandbox");
+  for (const auto& arg : options.extra_args) command.args.push_back(arg);
+  command.args.emplace_back("about:blank");
+  command.env = {"HOME=" + home.string(), "PATH=/usr/local/bin:/usr/bin:/bin",
+                 "XDG_CONFIG_HOME=" + (home / ".config").string(), "XDG_CACHE_HOME=" + (home / ".cache").string(),
+                 "LANG=C.UTF-8"};
+  if (const char* tz = std::getenv("TZ")) command.env.push_back(std::string("TZ=") + tz);
+  for (auto& arg : command.args) command.argv.push_back(arg.data());
+  command.argv.push_back(nullptr);
+  for (auto& item : command.env) command.envp.push_back(item.data());
+  command.envp.push_back(nullptr);
+}
+
+// Step 4, in the child. The order matters: groups, gid, uid, then the death signal (a credential
+// change clears it), then check the parent is still there, then exec. Never returns.
+[[noreturn]] void exec_chrome(const CommandLine& command, const std::optional<Identity>& identity, int stderr_fd,
+                              int devnull, pid_t parent) {
+  ::setpgid(0, 0);
+  if (devnull >= 0) {
+    ::dup2(devnull, STDIN_FILENO);
+    ::dup2(devnull, STDOUT_FILENO);
+  }
+  ::dup2(stderr_fd, STDERR_FILENO);
+  ::close_range(3, ~0U, 0);
+  sigset_t all;
+  sigemptyset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, nullptr);
+  ::signal(SIGPIPE, SIG_DFL);
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
+  if (identity) {
+    if (::setgroups(identity->groups.size(), identity->groups.data()) != 0) child_fail("cjcrawl: setgroups failed\n");
+    if (::setgid(identity->gid) != 0) child_fail("cjcrawl: setgid failed\n");
+    if (::setuid(identity->uid) != 0) child_fail("cjcrawl: setuid failed\n");
+    if (::getuid() != identity->uid || ::geteuid() != identity->uid) child_fail("cjcrawl: privileges not dropped\n");
+  }
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(0);
+  ::execve(command.argv[0], command.argv.data(), command.envp.data());
+  child_fail("cjcrawl: exec of Chrome failed\n");
+}
+
+}  // namespace
+
 asio::awaitable<util::Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::launch(const LaunchOptions& options) {
   auto fail = [&](std::string message) {
     return util::make_error(util::ErrorCode::browser_start, "launch", std::move(message));
   };
-
   for (const auto& arg : options.extra_args)
     if (auto why = check_chrome_arg(arg)) co_return fail(*why);
 
   // Step 1: decide who Chrome runs as. Root keeps the sandbox by dropping to an unprivileged user.
-  const bool as_root = ::geteuid() == 0;
-  const bool drop_privileges = as_root && !options.unsafe_no_sandbox;
+  const bool drop_privileges = ::geteuid() == 0 && !options.unsafe_no_sandbox;
   std::optional<Identity> identity;
   if (drop_privileges) {
     std::string error;
@@ -303,86 +378,34 @@ asio::awaitable<util::Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::lau
     if (!identity) co_return fail(error);
   }
 
-  // Step 2: a fresh profile, named after us so an orphan can be recognised, owned by Chrome's user.
+  // Steps 2 and 3: the profile, the command line.
   std::unique_ptr<ChromeProcess> process(new ChromeProcess());
   process->sandboxed_ = !options.unsafe_no_sandbox;
-  std::error_code ec;
   std::string pattern = (profile_root() / fmt::format("{}{}-XXXXXX", kProfilePrefix, ::getpid())).string();
   if (!::mkdtemp(pattern.data()))
     co_return fail(fmt::format("cannot create a profile directory: {}", std::strerror(errno)));
   process->profile_dir_ = pattern;
-  const fs::path home = process->profile_dir_ / "home";
-  const fs::path data = process->profile_dir_ / "data";
-  fs::create_directories(home, ec);
-  fs::create_directories(data, ec);
-  if (ec) co_return fail(fmt::format("cannot create {}: {}", data.string(), ec.message()));
-  if (identity) {
-    for (const fs::path& dir : {process->profile_dir_, home, data})
-      if (::chown(dir.c_str(), identity->uid, identity->gid) != 0)
-        co_return fail(fmt::format("cannot hand {} to --chrome-user {}: {}", dir.string(), options.chrome_user,
-                                   std::strerror(errno)));
-  }
+  fs::path home;
+  fs::path data;
+  if (auto problem = make_profile(process->profile_dir_, identity, options.chrome_user, home, data))
+    co_return fail(*problem);
+  CommandLine command;
+  build_command_line(command, options, home, data);
 
-  // Step 3: argv and a minimal environment, built before fork.
-  std::vector<std::string> args{options.chrome.string()};
-  for (auto flag : kBaseFlags) args.emplace_back(flag);
-  args.push_back("--user-data-dir=" + data.string());
-  if (options.unsafe_no_sandbox) args.emplace_back("--no-sandbox");
-  for (const auto& arg : options.extra_args) args.push_back(arg);
-  args.emplace_back("about:blank");
-  std::vector<std::string> env{"HOME=" + home.string(), "PATH=/usr/local/bin:/usr/bin:/bin",
-                               "XDG_CONFIG_HOME=" + (home / ".config").string(),
-                               "XDG_CACHE_HOME=" + (home / ".cache").string(), "LANG=C.UTF-8"};
-  if (const char* tz = std::getenv("TZ")) env.push_back(std::string("TZ=") + tz);
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& item : env) envp.push_back(item.data());
-  envp.push_back(nullptr);
-
+  // Step 4: fork and exec, Chrome's stderr on a pipe of ours.
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) co_return fail(fmt::format("pipe: {}", std::strerror(errno)));
   const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   const pid_t parent = ::getpid();
-
-  // Step 4: fork. The child's order matters: groups, gid, uid, then the death signal (a credential
-  // change clears it), then check the parent is still there, then exec.
   const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
-    if (devnull >= 0) ::close(devnull);
-    co_return fail(fmt::format("fork: {}", std::strerror(errno)));
-  }
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    if (devnull >= 0) {
-      ::dup2(devnull, STDIN_FILENO);
-      ::dup2(devnull, STDOUT_FILENO);
-    }
-    ::dup2(pipe_fds[1], STDERR_FILENO);
-    ::close_range(3, ~0U, 0);
-    sigset_t all;
-    sigemptyset(&all);
-    ::sigprocmask(SIG_SETMASK, &all, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
-    if (identity) {
-      if (::setgroups(identity->groups.size(), identity->groups.data()) != 0) child_fail("cjcrawl: setgroups failed\n");
-      if (::setgid(identity->gid) != 0) child_fail("cjcrawl: setgid failed\n");
-      if (::setuid(identity->uid) != 0) child_fail("cjcrawl: setuid failed\n");
-      if (::getuid() != identity->uid || ::geteuid() != identity->uid) child_fail("cjcrawl: privileges not dropped\n");
-    }
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(0);
-    ::execve(argv[0], argv.data(), envp.data());
-    child_fail("cjcrawl: exec of Chrome failed\n");
-  }
-  ::setpgid(pid, pid);  // also from the parent, so the group exists before we might signal it
+  if (pid == 0) exec_chrome(command, identity, pipe_fds[1], devnull, parent);
   ::close(pipe_fds[1]);
   if (devnull >= 0) ::close(devnull);
+  if (pid < 0) {
+    ::close(pipe_fds[0]);
+    co_return fail(fmt::format("fork: {}", std::strerror(errno)));
+  }
+  ::setpgid(pid, pid);  // also from the parent, so the group exists before we might signal it
   process->pid_ = pid;
 
   // Step 5: wait for the DevTools banner under the startup deadline.

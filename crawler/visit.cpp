@@ -28,6 +28,7 @@
 
 #include "cdp/commands.hpp"
 #include "crawler/cpu_sampler.hpp"
+#include "crawler/navigation.hpp"
 #include "crawler/network_collector.hpp"
 #include "crawler/script_collector.hpp"
 #include "crawler/signal.hpp"
@@ -104,18 +105,6 @@ class Visit : public std::enable_shared_from_this<Visit> {
   asio::awaitable<void> finish();
   asio::awaitable<std::string> release_browser();
   void count_connection_oddities();
-
-  // A URL that answered, but with no page to render: Chrome turned the navigation into a download
-  // (Content-Disposition: attachment, or a type it does not display: Page.navigate says isDownload)
-  // or the answer was HTTP 204/205. Chrome aborts such a navigation before anything of the site is
-  // committed (the tab keeps our about:blank), so nothing of it can run: a finished visit with
-  // nothing to watch, not a network error to retry and to count against a slot's failure budget
-  // (URL feeds are full of links to executables). Any other aborted navigation stays an error.
-  bool answered_without_a_page(const cdp::PageNavigate::Result& navigation) const {
-    const int code = outcome_.evidence.http_status;
-    return navigation.error_text == "net::ERR_ABORTED" && !stopped() &&
-           (navigation.is_download || code == 204 || code == 205);
-  }
 
   static inline const blacklist::Detector kNoRules{};
   VisitOptions options_;
@@ -274,30 +263,11 @@ asio::awaitable<bool> Visit::navigate() {
     else context_.set_status(Status::timeout, "navigation did not commit before the site deadline");
     co_return false;
   }
-  auto& result = std::get<0>(navigation);
-  if (!result) {
-    using util::ErrorCode;
-    const auto& error = result.error();
-    if (error.code == ErrorCode::timeout)
-      context_.set_status(Status::timeout, "navigation did not commit before the site deadline");
-    else if (error.code == ErrorCode::connection_closed)
-      context_.set_status(Status::crash, "browser connection lost: " + error.message);
-    else if (error.code == ErrorCode::target_gone)
-      context_.set_status(Status::crash, "the page's target went away during navigation");
-    else context_.set_status(Status::connection_error, error.describe());
-    co_return false;
-  }
-  if (result->error_text.empty()) co_return true;
-  if (answered_without_a_page(*result)) {
-    const auto& mime = network_->main_mime_type();
-    context_.set_status(
-        Status::ok, fmt::format("not a page: HTTP {} {} was not rendered ({})", evidence().http_status,
-                                mime.empty() ? "(no type)" : mime, result->is_download ? "a download" : "no content"));
-    context_.count("not_a_page");
-    co_return false;
-  }
-  context_.set_status(classify_net_error(result->error_text), result->error_text);
-  co_return false;
+  const auto outcome =
+      interpret_navigation(std::get<0>(navigation), evidence().http_status, network_->main_mime_type(), stopped());
+  if (outcome.status) context_.set_status(*outcome.status, outcome.reason);
+  if (outcome.not_a_page) context_.count("not_a_page");
+  co_return outcome.watch;
 }
 
 // What a visitor does first: moves the mouse across the page and scrolls once. Each event is one
@@ -458,20 +428,6 @@ void Visit::count_connection_oddities() {
 }
 
 }  // namespace
-
-bool worth_http_fallback(blacklist::Status status) {
-  return status == blacklist::Status::tls_error || status == blacklist::Status::connection_error;
-}
-
-blacklist::Status classify_net_error(std::string_view error) {
-  auto has = [&](std::string_view part) { return error.find(part) != std::string_view::npos; };
-  if (has("ERR_NAME_NOT_RESOLVED") || has("ERR_NAME_RESOLUTION_FAILED") || has("ERR_DNS_")) return Status::dns_error;
-  if (has("ERR_CERT_") || has("ERR_SSL_") || has("_SSL_") || has("ERR_BAD_SSL")) return Status::tls_error;
-  if (has("ERR_TOO_MANY_REDIRECTS")) return Status::redirect_loop;
-  if (has("ERR_HTTP_RESPONSE_CODE_FAILURE")) return Status::http_error;
-  if (has("ERR_TIMED_OUT")) return Status::timeout;
-  return Status::connection_error;
-}
 
 asio::awaitable<VisitOutcome> visit(std::shared_ptr<cdp::Browser>& browser, std::string input, std::string url,
                                     const VisitOptions& options) {

@@ -27,6 +27,7 @@
 #include "cdp/browser.hpp"
 #include "cdp/chrome_process.hpp"
 #include "cdp/commands.hpp"
+#include "crawler/navigation.hpp"  // worth_http_fallback
 #include "crawler/visit_context.hpp"
 #include "util/worker.hpp"
 
@@ -82,11 +83,5 @@ boost::asio::awaitable<VisitOutcome> visit(std::shared_ptr<cdp::Browser>& browse
 
 // One visit in a browser of its own, closed afterwards (`cjcrawl check`).
 boost::asio::awaitable<VisitOutcome> visit(std::string input, std::string url, const VisitOptions& options);
-
-// A bare host is worth trying again over plain http after these (TLS or connection failures).
-bool worth_http_fallback(blacklist::Status status);
-
-// Maps a net error from Page.navigate (e.g. "net::ERR_NAME_NOT_RESOLVED") to a status.
-blacklist::Status classify_net_error(std::string_view error_text);
 
 }  // namespace crawler
