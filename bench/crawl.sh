@@ -16,9 +16,12 @@
 # Reports sites/min, median and p90 time to verdict (clean and mining sites apart), recall on the 10
 # miners, samples per clean site, cjcrawl's CPU as a share of Chrome's, and cjcrawl's RSS at sites
 # 30 and 100. One-line use: bench/crawl.sh   (after scripts/build.sh; about 30 minutes)
+# CJCRAWL_BIN picks another binary (bench/compare.sh runs two side by side); CRAWL_BENCH_RUNS picks
+# some of the runs by name (e.g. "default-c2").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$PWD/build/crawler/cjcrawl
+bin=${CJCRAWL_BIN:-$PWD/build/crawler/cjcrawl}
+runs=${CRAWL_BENCH_RUNS:-default-c1 default-c2 no-script-cache-c2 fresh-browser-c1 oversubscribed-c4 baseline-c1}
 work=$(mktemp -d)
 cleanup() { [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -33,6 +36,7 @@ resolver="--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOU
 
 run() {  # name, extra args...
   local name=$1; shift
+  [[ " $runs " == *" $name "* ]] || return 0
   local start end
   start=$(date +%s.%N)
   "$bin" crawl "$work/list.txt" --db "$work/$name.db" --out "$work/$name.jsonl" --quiet "$resolver" "$@" \

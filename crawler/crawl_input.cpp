@@ -208,9 +208,9 @@ class Collector {
   // One URL or host (the whole content of a plain line, or the domain field of a row).
   void site(std::size_t line, std::string_view content, std::string_view input, std::uint64_t rank) {
     auto parsed = parse_input(input);
-    if (!parsed.error.empty()) return invalid(line, content, std::move(parsed.error));
+    if (!parsed) return invalid(line, content, parsed.error().message);
     std::string error;
-    auto key = site_key(parsed.candidates.front(), error);
+    auto key = site_key(parsed->front(), error);
     if (!error.empty()) return invalid(line, content, std::move(error));
     if (seen_.contains(key)) {
       ++out_.duplicates;
@@ -308,10 +308,9 @@ CrawlInput parse_crawl_input(std::string_view text) {
   return out;
 }
 
-std::optional<Shard> parse_shard(std::string_view text, std::string* error) {
-  const auto fail = [&](std::string message) -> std::optional<Shard> {
-    if (error) *error = std::move(message);
-    return std::nullopt;
+util::Result<Shard> parse_shard(std::string_view text) {
+  const auto fail = [](std::string message) -> util::Result<Shard> {
+    return util::make_error(util::ErrorCode::invalid_argument, "", std::move(message));
   };
   const auto expected = fmt::format(
       "expected I/N, shard I of N counted from 0 (0/4, 1/4, 2/4 and 3/4 split a list in four), N from 1 to {}",
@@ -366,17 +365,18 @@ std::vector<CrawlTarget> select_targets(std::vector<CrawlTarget> targets, std::o
 
 std::string input_digest(std::string_view text) { return util::sha256_hex(text); }
 
-InputText read_crawl_input(const std::string& path) {
+util::Result<std::string> read_crawl_input(const std::string& path) {
   const bool standard_input = path == "-";
   const std::string name = standard_input ? std::string("standard input") : path;
   const auto too_large = [&] {
-    return InputText{{},
-                     fmt::format("{} is larger than {} MiB, the most one crawl reads; split the list into several "
-                                 "files",
-                                 name, kMaxCrawlInputBytes >> 20)};
+    return util::make_error(util::ErrorCode::invalid_argument, "",
+                            fmt::format("{} is larger than {} MiB, the most one crawl reads; split the list into "
+                                        "several files",
+                                        name, kMaxCrawlInputBytes >> 20));
   };
   const auto system_error = [&](std::string_view what) {
-    return InputText{{}, fmt::format("cannot {} {}: {}", what, name, std::generic_category().message(errno))};
+    return util::make_error(util::ErrorCode::invalid_argument, "",
+                            fmt::format("cannot {} {}: {}", what, name, std::generic_category().message(errno)), errno);
   };
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> owned(nullptr, &std::fclose);
   std::FILE* file = stdin;
@@ -385,22 +385,22 @@ InputText read_crawl_input(const std::string& path) {
     if (!owned) return system_error("open");
     file = owned.get();
   }
-  InputText out;
+  std::string text;
   // A regular file's size is known up front: refuse a huge one unread, and read the rest in one buffer.
   std::error_code ignored;
   if (!standard_input && std::filesystem::is_regular_file(path, ignored)) {
     const auto size = std::filesystem::file_size(path, ignored);
     if (!ignored && size > kMaxCrawlInputBytes) return too_large();
-    if (!ignored) out.text.reserve(static_cast<std::size_t>(size));
+    if (!ignored) text.reserve(static_cast<std::size_t>(size));
   }
   std::array<char, kReadChunkBytes> chunk;
   while (true) {
     const auto read = std::fread(chunk.data(), 1, chunk.size(), file);
-    if (out.text.size() + read > kMaxCrawlInputBytes) return too_large();
-    out.text.append(chunk.data(), read);
+    if (text.size() + read > kMaxCrawlInputBytes) return too_large();
+    text.append(chunk.data(), read);
     if (read < chunk.size()) {
       if (std::ferror(file)) return system_error("read");
-      return out;
+      return text;
     }
   }
 }

@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "crawler/url_input.hpp"
+#include "util/status.hpp"
 
 namespace crawler {
 
@@ -85,7 +86,7 @@ struct CrawlTarget {
   std::string key;         // the normalised site: duplicates, shards, resume
   // The URLs to try in order (parse_input's), made when the site is visited rather than kept for
   // every site of a million-site list.
-  std::vector<std::string> candidates() const { return parse_input(input).candidates; }
+  std::vector<std::string> candidates() const { return parse_input(input).value(); }
 };
 
 struct InputProblem {
@@ -119,9 +120,9 @@ struct Shard {
   std::size_t count = 1;  // 1 <= count <= kMaxShardCount
 };
 
-// Parses "I/N" (0-based, e.g. "0/4" … "3/4"; surrounding whitespace allowed). On failure returns
-// nullopt and, when `error` is given, says what was expected (without naming the option).
-std::optional<Shard> parse_shard(std::string_view text, std::string* error = nullptr);
+// Parses "I/N" (0-based, e.g. "0/4" … "3/4"; surrounding whitespace allowed). An invalid_argument
+// error says what was expected (without naming the option).
+util::Result<Shard> parse_shard(std::string_view text);
 
 // The shard (0 to count-1) a key belongs to among `count` (see the header comment); a count of 0 or 1
 // means one shard. The SHA-256 functions here throw std::runtime_error only when OpenSSL cannot
@@ -145,13 +146,9 @@ std::vector<InputProblem> select_invalid(const std::vector<InputProblem>& invali
 // `--resume` finds the crawl of the same input with it. Same as `sha256sum FILE`.
 std::string input_digest(std::string_view text);
 
-struct InputText {
-  std::string text;   // the whole input when `error` is empty
-  std::string error;  // names the file (or "standard input") and what went wrong
-};
-
 // Reads FILE, or standard input for "-", up to kMaxCrawlInputBytes; larger input is an error rather
-// than a cut list. The only function here that does I/O.
-InputText read_crawl_input(const std::string& path);
+// than a cut list. The error names the file (or "standard input") and what went wrong. The only
+// function here that does I/O.
+util::Result<std::string> read_crawl_input(const std::string& path);
 
 }  // namespace crawler

@@ -14,7 +14,7 @@ namespace {
 
 struct Transfer {
   const FetchOptions* options = nullptr;
-  FetchResult* result = nullptr;
+  Fetched* result = nullptr;
   bool too_large = false;
 };
 
@@ -57,13 +57,14 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
 
 void init_fetching() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-FetchResult fetch_url(std::string_view url, const FetchOptions& options) {
-  FetchResult result;
+util::Result<Fetched> fetch_url(std::string_view url, const FetchOptions& options) {
+  using util::ErrorCode;
+  const auto failed = [&](ErrorCode code, std::string message) {
+    return util::make_error(code, std::string(url), std::move(message));
+  };
+  Fetched result;
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) {
-    result.error = "libcurl could not start a transfer";
-    return result;
-  }
+  if (!curl) return failed(ErrorCode::internal, "libcurl could not start a transfer");
   Transfer transfer{&options, &result, false};
   const std::string target(url);
   curl_slist* headers = nullptr;
@@ -95,18 +96,16 @@ FetchResult fetch_url(std::string_view url, const FetchOptions& options) {
 
   const CURLcode code = curl_easy_perform(handle);
   curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &result.http_status);
-  if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
-    result.error = fmt::format("larger than the {} MB limit", options.max_bytes >> 20);
-  } else if (code == CURLE_TOO_MANY_REDIRECTS) {
-    result.error = fmt::format("more than {} redirects", options.max_redirects);
-  } else if (code != CURLE_OK) {
-    result.error = curl_easy_strerror(code);
-  } else if (result.http_status == 304) {
+  if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED)
+    return failed(ErrorCode::io, fmt::format("larger than the {} MB limit", options.max_bytes >> 20));
+  if (code == CURLE_TOO_MANY_REDIRECTS)
+    return failed(ErrorCode::io, fmt::format("more than {} redirects", options.max_redirects));
+  if (code != CURLE_OK) return failed(ErrorCode::io, curl_easy_strerror(code));
+  if (result.http_status == 304) {
     result.not_modified = true;
   } else if (result.http_status < 200 || result.http_status >= 300) {
-    result.error = fmt::format("HTTP {}", result.http_status);
+    return failed(ErrorCode::not_found, fmt::format("HTTP {}", result.http_status));
   }
-  if (!result.error.empty()) result.body.clear();
   return result;
 }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/status.hpp"
+
 namespace crawler {
 
 struct FetchOptions {
@@ -21,18 +23,19 @@ struct FetchOptions {
   std::string if_modified_since;  // its Last-Modified, or empty
 };
 
-struct FetchResult {
+struct Fetched {
   long http_status = 0;
   bool not_modified = false;  // 304: keep what we have
   std::string body;
   std::string etag;
   std::string last_modified;
-  std::string error;  // empty on success (2xx or 304); else what went wrong, for the user
 };
 
 // Call once per process before any fetch (curl_global_init is not thread-safe).
 void init_fetching();
 
-FetchResult fetch_url(std::string_view url, const FetchOptions& options);
+// A 2xx body or a 304; otherwise an error (io: the transfer failed; not_found: an HTTP error
+// status) whose message says what went wrong, for the user ("HTTP 404", "more than 5 redirects").
+util::Result<Fetched> fetch_url(std::string_view url, const FetchOptions& options);
 
 }  // namespace crawler

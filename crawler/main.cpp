@@ -25,7 +25,7 @@ std::string version_text(const std::optional<std::filesystem::path>& rules_flag)
   const auto rules = crawler::find_rules(rules_flag);
   const auto chrome = cdp::find_chrome(std::nullopt);
   return fmt::format("cjcrawl {}\nrules:  {}\nchrome: {}", CJCRAWL_VERSION,
-                     rules.error.empty() ? fmt::format("{} ({})", rules.dir.string(), rules.origin) : rules.error,
+                     rules ? fmt::format("{} ({})", rules->dir.string(), rules->origin) : rules.error().describe(),
                      chrome ? chrome->string() : std::string("not found"));
 }
 

@@ -9,14 +9,18 @@
 #include <optional>
 #include <string>
 
+#include "util/status.hpp"
+
 namespace crawler {
 
 struct RulesLocation {
   std::filesystem::path dir;
   std::string origin;  // "--rules", "$CJCRAWL_RULES", "installed", "source tree"
-  std::string error;   // set when nothing usable was found, or an explicit choice is not a directory
 };
 
-RulesLocation find_rules(const std::optional<std::filesystem::path>& flag);
+// The rules directory in use; an error when an explicit choice (--rules, $CJCRAWL_RULES) is not a
+// directory (invalid_argument: never silently replaced by a default), or when none was found
+// (not_found).
+util::Result<RulesLocation> find_rules(const std::optional<std::filesystem::path>& flag);
 
 }  // namespace crawler

@@ -84,39 +84,33 @@ struct CountedIn {
 
 }  // namespace
 
-std::optional<tcp::endpoint> parse_listen(std::string_view text, std::string& error) {
+util::Result<tcp::endpoint> parse_listen(std::string_view text) {
+  const auto refused = [](std::string why) {
+    return util::make_error(util::ErrorCode::invalid_argument, "", std::move(why));
+  };
   std::string host;
   std::string_view port_text;
   if (text.starts_with("[")) {
     const auto close = text.find("]:");
-    if (close == std::string_view::npos) {
-      error = "expected [IPv6]:PORT";
-      return std::nullopt;
-    }
+    if (close == std::string_view::npos) return refused("expected [IPv6]:PORT");
     host = std::string(text.substr(1, close - 1));
     port_text = text.substr(close + 2);
   } else {
     const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-      error = "expected HOST:PORT, e.g. 127.0.0.1:8080";
-      return std::nullopt;
-    }
+    if (colon == std::string_view::npos) return refused("expected HOST:PORT, e.g. 127.0.0.1:8080");
     host = std::string(text.substr(0, colon));
     port_text = text.substr(colon + 1);
   }
   if (host.empty() || host == "localhost") host = "127.0.0.1";
   unsigned port = 0;
   const auto [end, parse_error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || parse_error != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    error = "the port must be 0 to 65535 (0: any free port)";
-    return std::nullopt;
-  }
+  if (port_text.empty() || parse_error != std::errc() || end != port_text.data() + port_text.size() || port > 65535)
+    return refused("the port must be 0 to 65535 (0: any free port)");
   boost::system::error_code address_error;
   const auto address = asio::ip::make_address(host, address_error);
-  if (address_error) {
-    error = fmt::format("{} is not an IP address (names are not resolved; use 127.0.0.1, ::1 or localhost)", host);
-    return std::nullopt;
-  }
+  if (address_error)
+    return refused(
+        fmt::format("{} is not an IP address (names are not resolved; use 127.0.0.1, ::1 or localhost)", host));
   return tcp::endpoint(address, static_cast<std::uint16_t>(port));
 }
 

@@ -22,6 +22,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "crawler/feed.hpp"
+#include "util/status.hpp"
 
 namespace crawler {
 
@@ -38,8 +39,8 @@ struct ServeOptions {
 };
 
 // "127.0.0.1:8080", "[::1]:8080", "localhost:8080" or ":8080" (loopback). Only IP literals (and
-// localhost): a feed server never resolves names. nullopt with `error` set otherwise.
-std::optional<boost::asio::ip::tcp::endpoint> parse_listen(std::string_view text, std::string& error);
+// localhost): a feed server never resolves names. An invalid_argument error says what was expected.
+util::Result<boost::asio::ip::tcp::endpoint> parse_listen(std::string_view text);
 
 class FeedServer {
  public:

@@ -9,16 +9,14 @@
 #include <string_view>
 #include <vector>
 
-namespace crawler {
+#include "util/status.hpp"
 
-struct ParsedInput {
-  std::vector<std::string> candidates;  // URLs to try in order; empty when `error` is set
-  std::string error;                    // why the input was refused
-};
+namespace crawler {
 
 // The bound keeps hostile input lists from handing Chrome megabyte URLs.
 inline constexpr std::size_t kMaxInputUrlBytes = 8'192;
 
-ParsedInput parse_input(std::string_view text);
+// The URLs to try, in order; an invalid_argument error saying why the input was refused.
+util::Result<std::vector<std::string>> parse_input(std::string_view text);
 
 }  // namespace crawler

@@ -65,21 +65,21 @@ CLI::App* add_check(CLI::App& app, CheckArgs& args) {
 
 int run_check(const CheckArgs& args) {
   // Validate everything before launching anything.
-  if (auto usage = check_visit_args(args.visit)) return *usage;
-  const auto input = crawler::parse_input(args.input);
-  if (!input.error.empty()) return usage_error(fmt::format("{}: {}", args.input, input.error));
-  RulesAndChrome found;
-  if (auto exit_code = find_rules_and_chrome(args.visit, found)) return *exit_code;
+  if (auto checked = check_visit_args(args.visit); !checked) return report(checked.error());
+  const auto candidates = crawler::parse_input(args.input);
+  if (!candidates) return usage_error(fmt::format("{}: {}", args.input, candidates.error().message));
+  auto found = find_rules_and_chrome(args.visit);
+  if (!found) return report(found.error());
   const auto store = open_database(args.visit.db_path, db::OpenMode::write);
   if (!store) return kExitCouldNotCheck;
   auto known = store->known_entries();
   if (!known) return database_error(fmt::format("cannot read the blacklist in {}", args.visit.db_path), known.error());
-  const blacklist::Detector detector(std::move(found.rules), std::move(known).value(), !args.visit.no_late_watch);
+  const blacklist::Detector detector(std::move(found->rules), std::move(known).value(), !args.visit.no_late_watch);
 
   const int orphans = cdp::remove_orphaned_profiles();
   if (orphans > 0) spdlog::info("removed {} Chrome profile(s) left by an earlier, killed cjcrawl", orphans);
 
-  const auto run = visit_candidates(args, input.candidates, visit_options(args.visit, found.chrome, detector));
+  const auto run = visit_candidates(args, *candidates, visit_options(args.visit, found->chrome, detector));
   if (run.interrupted) {
     fmt::print(stderr, "cjcrawl: interrupted; Chrome stopped and its profile removed\n");
     return kExitInterrupted;

@@ -11,14 +11,23 @@
 
 namespace crawler::cli {
 
-int usage_error(std::string_view message) {
-  fmt::print(stderr, "cjcrawl: {}\n", message);
-  return kExitUsage;
+int exit_code_for(const util::Error& error) {
+  return error.code == util::ErrorCode::invalid_argument ? kExitUsage : kExitCouldNotCheck;
 }
 
+int report(const util::Error& error) {
+  fmt::print(stderr, "cjcrawl: {}\n", error.describe());
+  return exit_code_for(error);
+}
+
+util::Error usage(std::string message) {
+  return util::make_error(util::ErrorCode::invalid_argument, "", std::move(message));
+}
+
+int usage_error(std::string_view message) { return report(usage(std::string(message))); }
+
 int failure(std::string_view message) {
-  fmt::print(stderr, "cjcrawl: {}\n", message);
-  return kExitCouldNotCheck;
+  return report(util::make_error(util::ErrorCode::internal, "", std::string(message)));
 }
 
 std::string describe_database_error(std::string_view doing, const util::Error& error) {
@@ -38,8 +47,16 @@ std::string describe_database_error(std::string_view doing, const util::Error& e
   return fmt::format("{}: {}{}", doing, error.describe(), advice);
 }
 
+util::Error database_failure(std::string_view doing, const util::Error& error) {
+  util::Error out = error;
+  out.context.clear();
+  out.message = describe_database_error(doing, error);
+  return out;
+}
+
 int database_error(std::string_view doing, const util::Error& error) {
-  return failure(describe_database_error(doing, error));
+  fmt::print(stderr, "cjcrawl: {}\n", describe_database_error(doing, error));
+  return kExitCouldNotCheck;
 }
 
 std::string default_db_path() {
@@ -122,21 +139,18 @@ void add_visit_options(CLI::App* command, VisitArgs& args) {
       ->capture_default_str();
 }
 
-std::optional<int> check_visit_args(const VisitArgs& args) {
-  if (auto problem = args.rule.validate(); !problem.empty()) return usage_error(problem);
+util::Status check_visit_args(const VisitArgs& args) {
+  if (auto problem = args.rule.validate(); !problem.empty()) return usage(problem);
   for (const auto& arg : args.chrome_args)
-    if (auto why = cdp::check_chrome_arg(arg)) return usage_error(*why);
-  return std::nullopt;
+    if (auto why = cdp::check_chrome_arg(arg)) return usage(*why);
+  return {};
 }
 
-std::optional<int> find_rules_and_chrome(const VisitArgs& args, RulesAndChrome& found) {
+util::Result<RulesAndChrome> find_rules_and_chrome(const VisitArgs& args) {
   const auto rules_location = crawler::find_rules(args.rules);
-  if (!rules_location.error.empty()) {
-    if (args.rules) return usage_error(rules_location.error);
-    return failure(rules_location.error);
-  }
+  if (!rules_location) return rules_location.error();
   // A bad rule is reported with file and line and skipped; it never stops the run.
-  auto loaded = blacklist::Rules::load(rules_location.dir);
+  auto loaded = blacklist::Rules::load(rules_location->dir);
   for (const auto& problem : loaded.problems)
     fmt::print(stderr, "cjcrawl: warning: rule skipped: {}\n", blacklist::to_string(problem));
   std::vector<std::string> tried;
@@ -144,16 +158,15 @@ std::optional<int> find_rules_and_chrome(const VisitArgs& args, RulesAndChrome& 
   if (!chrome) {
     std::string places;
     for (const auto& place : tried) places += "\n  " + place;
-    return failure(
+    return util::make_error(
+        util::ErrorCode::browser_start, "",
         fmt::format("no usable Chrome found (install Debian's chromium, or pass --chrome PATH). Tried:{}", places));
   }
   if (args.unsafe_no_sandbox)
     fmt::print(stderr,
                "cjcrawl: WARNING: --unsafe-no-sandbox: Chrome runs WITHOUT its sandbox while visiting "
                "hostile pages. A renderer exploit then runs with cjcrawl's privileges.\n");
-  found.rules = std::move(loaded.rules);
-  found.chrome = *chrome;
-  return std::nullopt;
+  return RulesAndChrome{std::move(loaded.rules), *chrome};
 }
 
 crawler::VisitOptions visit_options(const VisitArgs& args, const std::filesystem::path& chrome,

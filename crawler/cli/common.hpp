@@ -34,15 +34,22 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitCryptojacking = 3;
 inline constexpr int kExitInterrupted = 130;
 
-// Prints "cjcrawl: MESSAGE" and returns kExitUsage.
+// Failures reach the user one way: a util::Error, printed as "cjcrawl: <describe()>", with exit code
+// 2 for bad input (invalid_argument) and 1 for anything else.
+int exit_code_for(const util::Error& error);
+int report(const util::Error& error);
+// An invalid_argument error (a usage error) with this message.
+util::Error usage(std::string message);
+// Prints "cjcrawl: MESSAGE" and returns kExitUsage / kExitCouldNotCheck.
 int usage_error(std::string_view message);
-// Prints "cjcrawl: MESSAGE" and returns kExitCouldNotCheck.
 int failure(std::string_view message);
 
-// The one message for a failed database operation: what cjcrawl was doing, the store's words, and
-// what to do for the kinds a user can act on. Prints it and returns kExitCouldNotCheck.
-int database_error(std::string_view doing, const util::Error& error);
+// The one place a failed database operation becomes the message a user reads: what cjcrawl was
+// doing, the store's words, and what to do for the kinds a user can act on. The code is kept.
+util::Error database_failure(std::string_view doing, const util::Error& error);
 std::string describe_database_error(std::string_view doing, const util::Error& error);
+// Prints database_failure(doing, error) and returns kExitCouldNotCheck.
+int database_error(std::string_view doing, const util::Error& error);
 
 // The default database: $CJCRAWL_DB, else ./cjcrawl.db (visible where the user works).
 std::string default_db_path();
@@ -73,17 +80,16 @@ struct VisitArgs {
   blacklist::CpuRule rule;
 };
 void add_visit_options(CLI::App* command, VisitArgs& args);
-// What the validators cannot see (a Chrome flag cjcrawl must own, the rule as a whole): a usage
-// error's exit code, or nullopt.
-std::optional<int> check_visit_args(const VisitArgs& args);
+// What the validators cannot see (a Chrome flag cjcrawl must own, the rule as a whole).
+util::Status check_visit_args(const VisitArgs& args);
 
 // The rules (bad ones reported and skipped) and the Chrome binary, found and reported.
 struct RulesAndChrome {
   blacklist::Rules rules;
   std::filesystem::path chrome;
 };
-// An exit code when either is missing (usage error for a bad --rules).
-std::optional<int> find_rules_and_chrome(const VisitArgs& args, RulesAndChrome& found);
+// An error when either is missing (a usage error for a bad --rules).
+util::Result<RulesAndChrome> find_rules_and_chrome(const VisitArgs& args);
 
 // The VisitOptions for `args`; `detector` must outlive them.
 crawler::VisitOptions visit_options(const VisitArgs& args, const std::filesystem::path& chrome,

@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstring>
 #include <thread>
-#include <variant>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -49,16 +48,17 @@ struct CrawlList {
   std::size_t invalid_lines = 0;
 };
 
-std::variant<int, CrawlList> read_list(const CrawlArgs& args) {
+util::Result<CrawlList> read_list(const CrawlArgs& args) {
   std::optional<crawler::Shard> shard;
   if (!args.shard.empty()) {
-    std::string problem;
-    shard = crawler::parse_shard(args.shard, &problem);
-    if (!shard) return usage_error(fmt::format("--shard {}: {}", args.shard, problem));
+    auto parsed_shard = crawler::parse_shard(args.shard);
+    if (!parsed_shard) return usage(fmt::format("--shard {}: {}", args.shard, parsed_shard.error().message));
+    shard = *parsed_shard;
   }
   auto read = crawler::read_crawl_input(args.input_path);
-  if (!read.error.empty()) return usage_error(read.error);
-  auto parsed = crawler::parse_crawl_input(read.text);
+  if (!read) return usage(read.error().message);
+  const std::string& text = *read;
+  auto parsed = crawler::parse_crawl_input(text);
   CrawlList list;
   list.shown_path = args.input_path == "-" ? "standard input" : args.input_path;
   for (const auto& problem : parsed.invalid)
@@ -78,7 +78,7 @@ std::variant<int, CrawlList> read_list(const CrawlArgs& args) {
     const auto canonical = fs::canonical(list.input_path, error);
     if (!error) list.input_path = canonical.string();
   }
-  list.digest = crawler::input_digest(read.text);
+  list.digest = crawler::input_digest(text);
   list.format = parsed.format;
   list.duplicates = parsed.duplicates;
   list.invalid_lines = parsed.invalid_lines;
@@ -91,23 +91,23 @@ struct CrawlRecord {
   std::vector<std::int64_t> recorded;  // sorted
 };
 
-std::variant<int, CrawlRecord> choose_crawl(db::Store& store, const CrawlArgs& args, const CrawlList& list,
-                                            int concurrency) {
+util::Result<CrawlRecord> choose_crawl(db::Store& store, const CrawlArgs& args, const CrawlList& list,
+                                       int concurrency) {
   const std::string doing = fmt::format("the database {}", args.visit.db_path);
   std::optional<db::Store::CrawlRow> crawl;
   if (args.crawl_id) {
     auto found = store.crawl(*args.crawl_id);
-    if (!found) return database_error(doing, found.error());
+    if (!found) return database_failure(doing, found.error());
     crawl = *found;
-    if (!crawl) return usage_error(fmt::format("--crawl-id {}: no such crawl (see `cjcrawl crawls`)", *args.crawl_id));
+    if (!crawl) return usage(fmt::format("--crawl-id {}: no such crawl (see `cjcrawl crawls`)", *args.crawl_id));
     if (crawl->input_digest != list.digest || crawl->selection != list.selection)
-      return usage_error(
+      return usage(
           fmt::format("--crawl-id {}: that crawl read other input ({}, {}); give it the same list and "
                       "--shard/--limit",
                       *args.crawl_id, crawl->input_path, crawl->selection));
   } else if (args.resume) {
     auto found = store.find_crawl(list.input_path, list.digest, list.selection);
-    if (!found) return database_error(doing, found.error());
+    if (!found) return database_failure(doing, found.error());
     crawl = *found;
     if (!crawl)
       fmt::print(stderr,
@@ -117,7 +117,7 @@ std::variant<int, CrawlRecord> choose_crawl(db::Store& store, const CrawlArgs& a
   CrawlRecord record;
   if (crawl) {
     auto positions = store.crawl_positions(crawl->id);
-    if (!positions) return database_error(doing, positions.error());
+    if (!positions) return database_failure(doing, positions.error());
     record.row = *crawl;
     record.recorded = std::move(positions).value();
     std::sort(record.recorded.begin(), record.recorded.end());
@@ -135,7 +135,7 @@ std::variant<int, CrawlRecord> choose_crawl(db::Store& store, const CrawlArgs& a
                                     {"sample_period_ms", args.visit.sample_period_ms}}
                          .dump();
   auto id = store.begin_crawl(row);
-  if (!id) return database_error(doing, id.error());
+  if (!id) return database_failure(doing, id.error());
   row.id = *id;
   record.row = row;
   return record;
@@ -143,8 +143,8 @@ std::variant<int, CrawlRecord> choose_crawl(db::Store& store, const CrawlArgs& a
 
 using File = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
 
-// --out (a continued crawl's file repaired first), or stdout. Null with an exit code on failure.
-std::variant<int, File> open_output(db::Store& store, const CrawlArgs& args, const CrawlRecord& crawl) {
+// --out (a continued crawl's file repaired first), or stdout.
+util::Result<File> open_output(db::Store& store, const CrawlArgs& args, const CrawlRecord& crawl) {
   const bool continuing = args.resume || args.crawl_id;
   if (args.out.empty() || args.out == "-") return File(stdout, [](std::FILE*) { return 0; });
   if (continuing) {
@@ -154,30 +154,30 @@ std::variant<int, File> open_output(db::Store& store, const CrawlArgs& args, con
           [&](std::int64_t position) { return store.crawl_line(crawl.row.id, position).value(); });
       if (appended) fmt::print(stderr, "cjcrawl: {}: {} recorded site(s) were missing; written\n", args.out, appended);
     } catch (const util::Failure& e) {
-      return database_error(fmt::format("--out {}: reading the recorded lines", args.out), e.error());
+      return database_failure(fmt::format("--out {}: reading the recorded lines", args.out), e.error());
     } catch (const std::exception& e) {
-      return failure(fmt::format("--out: {}", e.what()));
+      return util::make_error(util::ErrorCode::io, "--out", e.what());
     }
   }
   // A new crawl starts its file afresh; a continued one appends.
   File file(std::fopen(args.out.c_str(), continuing ? "a" : "w"), &std::fclose);
-  if (!file) return failure(fmt::format("cannot write {}: {}", args.out, std::strerror(errno)));
+  if (!file) return util::make_error(util::ErrorCode::io, "cannot write " + args.out, std::strerror(errno), errno);
   return file;
 }
 
 // The invalid lines first: recorded in one transaction, then written, as sites are.
-std::optional<int> record_skipped_lines(db::Store& store, const CrawlArgs& args, const CrawlList& list,
-                                        const CrawlRecord& crawl, const blacklist::Detector& detector, std::FILE* out) {
+util::Status record_skipped_lines(db::Store& store, const CrawlArgs& args, const CrawlList& list,
+                                  const CrawlRecord& crawl, const blacklist::Detector& detector, std::FILE* out) {
   std::vector<db::Store::SkippedLine> skipped;
   for (const auto& problem : list.invalid)
     if (!std::binary_search(crawl.recorded.begin(), crawl.recorded.end(), static_cast<std::int64_t>(problem.line)))
       skipped.push_back(crawler::skipped_line(detector, args.visit.rule, crawl.row.id, problem));
   auto recorded = store.record_skipped(crawl.row.id, skipped, util::wall_ms());
-  if (!recorded) return database_error(fmt::format("the database {}", args.visit.db_path), recorded.error());
+  if (!recorded) return database_failure(fmt::format("the database {}", args.visit.db_path), recorded.error());
   for (const auto& line : skipped)
     if (std::fprintf(out, "%s\n", line.line.c_str()) < 0 || std::fflush(out) != 0)
-      return failure(fmt::format("writing the JSON lines failed: {}", std::strerror(errno)));
-  return std::nullopt;
+      return util::make_error(util::ErrorCode::io, "writing the JSON lines failed", std::strerror(errno), errno);
+  return {};
 }
 
 void print_summary(const crawler::CrawlSummary& summary, std::int64_t crawl_id, const char* state,
@@ -313,7 +313,7 @@ CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
 
 int run_crawl(const CrawlArgs& args) {
   // Step 1: the arguments and the list. Bad lines are reported with their line numbers and kept.
-  if (auto usage = check_visit_args(args.visit)) return *usage;
+  if (auto checked = check_visit_args(args.visit); !checked) return report(checked.error());
   const int concurrency = args.concurrency.value_or(cores());
   if (concurrency > cores())
     fmt::print(stderr,
@@ -321,24 +321,24 @@ int run_crawl(const CrawlArgs& args) {
                "is slower per site and CPU readings lean on the run-queue wait (see README)\n",
                concurrency, cores());
   auto read = read_list(args);
-  if (const int* exit_code = std::get_if<int>(&read)) return *exit_code;
-  auto& list = std::get<CrawlList>(read);
-  RulesAndChrome found;
-  if (auto exit_code = find_rules_and_chrome(args.visit, found)) return *exit_code;
+  if (!read) return report(read.error());
+  auto& list = *read;
+  auto found = find_rules_and_chrome(args.visit);
+  if (!found) return report(found.error());
 
   // Step 2: the crawl, new or continued, and what it has recorded already.
   const auto store = open_database(args.visit.db_path, db::OpenMode::write);
   if (!store) return kExitCouldNotCheck;
   auto chosen = choose_crawl(*store, args, list, concurrency);
-  if (const int* exit_code = std::get_if<int>(&chosen)) return *exit_code;
-  const auto& crawl = std::get<CrawlRecord>(chosen);
+  if (!chosen) return report(chosen.error());
+  const auto& crawl = *chosen;
   const Progress progress = drop_recorded(list, crawl);
 
   // Step 3: the output (a continued file reconciled with the database first), the detector, and
   // the skipped lines.
   auto opened = open_output(*store, args, crawl);
-  if (const int* exit_code = std::get_if<int>(&opened)) return *exit_code;
-  std::FILE* out = std::get<File>(opened).get();
+  if (!opened) return report(opened.error());
+  std::FILE* out = opened->get();
   fmt::print(stderr,
              "cjcrawl: crawl {}: {} site(s) from {} ({}), {} already recorded, {} to visit; {} duplicate and "
              "{} invalid line(s) (`skipped` lines)\n",
@@ -348,14 +348,15 @@ int run_crawl(const CrawlArgs& args) {
   if (orphans > 0) spdlog::info("removed {} Chrome profile(s) left by an earlier, killed cjcrawl", orphans);
   auto known = store->known_entries();
   if (!known) return database_error(fmt::format("the database {}", args.visit.db_path), known.error());
-  const blacklist::Detector detector(std::move(found.rules), std::move(known).value(), !args.visit.no_late_watch);
+  const blacklist::Detector detector(std::move(found->rules), std::move(known).value(), !args.visit.no_late_watch);
   auto running = store->set_crawl_state(crawl.row.id, "running", 0);
   if (!running) return database_error(fmt::format("the database {}", args.visit.db_path), running.error());
-  if (auto exit_code = record_skipped_lines(*store, args, list, crawl, detector, out)) return *exit_code;
+  if (auto recorded = record_skipped_lines(*store, args, list, crawl, detector, out); !recorded)
+    return report(recorded.error());
 
   // Step 4: the crawl, then its state and a summary.
   blacklist::ScanCache scan_cache(static_cast<std::size_t>(args.script_cache));  // as long as the detector
-  const auto options = crawl_options(args, concurrency, found.chrome, detector, scan_cache);
+  const auto options = crawl_options(args, concurrency, found->chrome, detector, scan_cache);
   const auto on_line = [&](const std::string& line) {
     return std::fprintf(out, "%s\n", line.c_str()) >= 0 && std::fflush(out) == 0;
   };

@@ -24,27 +24,27 @@ std::int64_t export_clock_ms() {
   return util::wall_ms();
 }
 
-// The filter of the arguments, or a usage error's exit code.
-std::optional<int> make_filter(const ExportArgs& args, std::int64_t now, db::Store::ExportFilter& filter) {
+// The filter the arguments ask for.
+util::Result<db::Store::ExportFilter> make_filter(const ExportArgs& args, std::int64_t now) {
+  db::Store::ExportFilter filter;
   static const std::set<std::string> kKinds{"page",        "domain", "script_url",  "script_path",
                                             "ws_endpoint", "ip",     "wasm_sha256", "allow"};
   for (const auto& kind : args.kinds)
-    if (!kKinds.contains(kind)) return usage_error(fmt::format("--kind {}: not a blacklist kind", kind));
+    if (!kKinds.contains(kind)) return usage(fmt::format("--kind {}: not a blacklist kind", kind));
   if (args.source != "all" && args.source != "crawl" && args.source != "import")
-    return usage_error(fmt::format("--source {}: expected crawl, import or all", args.source));
+    return usage(fmt::format("--source {}: expected crawl, import or all", args.source));
   filter.kinds = args.kinds;
   filter.source = args.source;
   filter.min_confidence = args.min_confidence;
   if (!args.since.empty()) {
     const auto since = crawler::parse_time_ms(args.since);
     if (!since)
-      return usage_error(
-          fmt::format("--since {}: expected Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", args.since));
+      return usage(fmt::format("--since {}: expected Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", args.since));
     filter.seen_since_ms = *since;
   }
   if (args.max_age_days > 0)
     filter.seen_since_ms = std::max(filter.seen_since_ms, now - std::int64_t{args.max_age_days} * 86'400'000);
-  return std::nullopt;
+  return filter;
 }
 
 // Writes `text` to `output` through a temporary file and a rename. false when it failed (reported).
@@ -91,12 +91,12 @@ int run_export(const ExportArgs& args) {
     return usage_error(
         fmt::format("--format {}: expected hosts, domains, adblock, rpz, csv, json, jsonl or stix", args.format));
   const std::int64_t now = export_clock_ms();
-  db::Store::ExportFilter filter;
-  if (auto usage = make_filter(args, now, filter)) return *usage;
+  const auto filter = make_filter(args, now);
+  if (!filter) return report(filter.error());
 
   const auto store = open_database(args.db_path, db::OpenMode::write);
   if (!store) return kExitCouldNotCheck;
-  auto entries = store->export_entries(filter);
+  auto entries = store->export_entries(*filter);
   if (!entries) return database_error(fmt::format("cannot read the database {}", args.db_path), entries.error());
   db::ExportOptions options;
   options.now_ms = now;

@@ -51,8 +51,9 @@ ListText fetch_list(const std::string& url, const db::Store& store) {
     options.if_modified_since = (*previous)->last_modified;
   }
   auto fetched = crawler::fetch_url(url, options);
-  return ListText{std::move(fetched.body), std::move(fetched.etag), std::move(fetched.last_modified),
-                  fetched.not_modified, std::move(fetched.error)};
+  if (!fetched) return ListText{{}, {}, {}, false, fetched.error().message};
+  return ListText{
+      std::move(fetched->body), std::move(fetched->etag), std::move(fetched->last_modified), fetched->not_modified, {}};
 }
 
 // One source, parsed and stored. false when it failed (reported).

@@ -37,9 +37,8 @@ CLI::App* add_serve(CLI::App& app, ServeArgs& args) {
 }
 
 int run_serve(const ServeArgs& args) {
-  std::string problem;
-  const auto endpoint = crawler::parse_listen(args.listen, problem);
-  if (!endpoint) return usage_error(fmt::format("--listen {}: {}", args.listen, problem));
+  const auto endpoint = crawler::parse_listen(args.listen);
+  if (!endpoint) return usage_error(fmt::format("--listen {}: {}", args.listen, endpoint.error().message));
   const auto milliseconds = [](double seconds) { return std::chrono::milliseconds(static_cast<long>(seconds * 1000)); };
 
   asio::io_context io(1);

@@ -273,12 +273,10 @@ TEST_CASE("shard I/N is 0-based and says so when wrong", "[crawl_input]") {
   for (const auto& c : std::vector<Valid>{
            {"0/4", 0, 4}, {" 3/4 ", 3, 4}, {"0/1", 0, 1}, {"2 / 7", 2, 7}, {"999999/1000000", 999999, 1000000}}) {
     INFO(c.text);
-    std::string error;
-    const auto shard = crawler::parse_shard(c.text, &error);
-    REQUIRE(shard);
+    const auto shard = crawler::parse_shard(c.text);
+    REQUIRE(shard.ok());
     CHECK(shard->index == c.index);
     CHECK(shard->count == c.count);
-    CHECK(error.empty());
   }
   const std::vector<std::pair<std::string, std::string>> invalid{
       {"4/4", "counted from 0, so they are 0/4 to 3/4"},
@@ -294,11 +292,12 @@ TEST_CASE("shard I/N is 0-based and says so when wrong", "[crawl_input]") {
   };
   for (const auto& [text, message] : invalid) {
     INFO(text);
-    std::string error;
-    CHECK_FALSE(crawler::parse_shard(text, &error));
-    CHECK(error.find(message) != std::string::npos);
+    const auto shard = crawler::parse_shard(text);
+    REQUIRE_FALSE(shard.ok());
+    CHECK(shard.error().code == util::ErrorCode::invalid_argument);
+    CHECK(shard.error().message.find(message) != std::string::npos);
   }
-  CHECK_FALSE(crawler::parse_shard("9/3"));  // the error is optional
+  CHECK_FALSE(crawler::parse_shard("9/3").ok());
 }
 
 TEST_CASE("shards split the sites exactly and never move a site", "[crawl_input]") {
@@ -366,17 +365,18 @@ TEST_CASE("read_crawl_input reads a file and names it when it cannot", "[crawl_i
   std::ofstream(file, std::ios::binary) << text;
 
   const auto read = crawler::read_crawl_input(file.string());
-  CHECK(read.error.empty());
-  CHECK(read.text == text);
+  REQUIRE(read.ok());
+  CHECK(*read == text);
 
   const auto missing = crawler::read_crawl_input((directory / "missing.txt").string());
-  CHECK(missing.text.empty());
-  CHECK(missing.error.find("missing.txt") != std::string::npos);
-  CHECK(missing.error.find("No such file") != std::string::npos);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message.find("missing.txt") != std::string::npos);
+  CHECK(missing.error().message.find("No such file") != std::string::npos);
 
   const auto folder = crawler::read_crawl_input(directory.string());
-  CHECK(folder.error.find(directory.string()) != std::string::npos);
-  CHECK(folder.error.find("directory") != std::string::npos);
+  REQUIRE_FALSE(folder.ok());
+  CHECK(folder.error().message.find(directory.string()) != std::string::npos);
+  CHECK(folder.error().message.find("directory") != std::string::npos);
 
   std::error_code ignored;
   std::filesystem::remove_all(directory, ignored);

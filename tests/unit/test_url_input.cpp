@@ -21,8 +21,8 @@ TEST_CASE("accepted inputs and their candidates", "[url_input]") {
   for (const auto& c : cases) {
     INFO(c.input);
     auto parsed = parse_input(c.input);
-    CHECK(parsed.error.empty());
-    CHECK(parsed.candidates == c.candidates);
+    REQUIRE(parsed.ok());
+    CHECK(*parsed == c.candidates);
   }
 }
 
@@ -43,7 +43,8 @@ TEST_CASE("refused inputs say why", "[url_input]") {
   for (const auto& [input, message] : cases) {
     INFO(input.substr(0, 60));
     auto parsed = parse_input(input);
-    CHECK(parsed.candidates.empty());
-    CHECK(parsed.error.find(message) != std::string::npos);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.error().code == util::ErrorCode::invalid_argument);
+    CHECK(parsed.error().message.find(message) != std::string::npos);
   }
 }

@@ -1,0 +1,242 @@
+// tests/unit/test_visit_parts.cpp — each part of a visit on its own, fed scripted CDP events through
+// an EventRegistry (as the Connection would dispatch them), with no Chrome: the network collector's
+// sockets, frames, addresses and document status, all bounded; the script collector's reads,
+// budgets and Wasm deduplication by the decoded bytes; the target tracker's idea of the site's
+// targets; and the renderer CPU arithmetic.
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <string>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "blacklist/detector.hpp"
+#include "blacklist/rules.hpp"
+#include "crawler/cpu_sampler.hpp"
+#include "crawler/network_collector.hpp"
+#include "crawler/script_collector.hpp"
+#include "crawler/target_tracker.hpp"
+#include "tests/support/fake_chrome.hpp"
+#include "tests/support/io_helpers.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+using Json = nlohmann::json;
+using testsupport::FakeChrome;
+using testsupport::kFakePidBase;
+
+const blacklist::Detector& detector() {
+  static const blacklist::Detector instance = [] {
+    auto loaded = blacklist::Rules::load(CJCRAWL_SOURCE_RULES);
+    return blacklist::Detector(std::move(loaded.rules));
+  }();
+  return instance;
+}
+
+cdp::TargetInfo target(std::string session, std::string type, std::string context = "CTX") {
+  cdp::TargetInfo info;
+  info.session_id = std::move(session);
+  info.target_id = "T-" + info.session_id;
+  info.type = std::move(type);
+  info.browser_context_id = std::move(context);
+  return info;
+}
+
+std::uint64_t counter(const blacklist::Evidence& evidence, const std::string& name) {
+  const auto it = evidence.counters.find(name);
+  return it == evidence.counters.end() ? 0 : it->second;
+}
+
+Json frame(const std::string& request, const std::string& payload, int opcode = 1) {
+  return {{"requestId", request}, {"response", {{"opcode", opcode}, {"payloadData", payload}}}};
+}
+
+}  // namespace
+
+TEST_CASE("network part: sockets, frames and addresses are kept within their bounds, and counted", "[visit][parts]") {
+  blacklist::Evidence evidence;
+  crawler::VisitLimits limits;
+  limits.max_websockets = 2;
+  limits.max_frames_per_socket = 3;
+  limits.max_frame_payload_bytes = 4;
+  limits.max_remote_ips = 2;
+  crawler::VisitContext visit(evidence, limits);
+  crawler::NetworkCollector network(visit, detector());
+  cdp::EventRegistry events;
+  network.register_events(events);
+  const auto worker = target("S2", "worker");
+
+  for (const char* request : {"r1", "r2", "r3"})
+    events.dispatch(worker, "Network.webSocketCreated",
+                    {{"requestId", request}, {"url", std::string("ws://x.test/") + request}});
+  REQUIRE(evidence.websockets.size() == 2);
+  CHECK(counter(evidence, "websockets_not_stored") == 1);
+  CHECK(evidence.websockets[0].target_type == "worker");
+
+  for (int i = 0; i < 5; ++i) events.dispatch(worker, "Network.webSocketFrameReceived", frame("r1", "hello world"));
+  events.dispatch(worker, "Network.webSocketFrameSent", frame("r1", "AAAAAA==", 2));  // 4 binary bytes
+  events.dispatch(worker, "Network.webSocketFrameReceived", frame("r3", "not stored socket"));
+  const auto& socket = evidence.websockets[0];
+  CHECK(socket.frames_received == 5);
+  CHECK(socket.frames_sent == 1);
+  CHECK(socket.bytes_received == 5 * 11);
+  CHECK(socket.bytes_sent == 4);
+  REQUIRE(socket.frames.size() == 3);
+  CHECK(socket.frames[0].payload == "hell");  // cut to the payload bound
+  CHECK(counter(evidence, "frames_not_stored") == 3);
+  CHECK(counter(evidence, "frames_received") == 6);  // every frame is counted, stored or not
+
+  events.dispatch(worker, "Network.webSocketHandshakeResponseReceived",
+                  {{"requestId", "r1"}, {"response", {{"status", 101}}}});
+  events.dispatch(worker, "Network.webSocketFrameError", {{"requestId", "r1"}, {"errorMessage", "bad frame"}});
+  events.dispatch(worker, "Network.webSocketClosed", {{"requestId", "r1"}});
+  CHECK(socket.handshake_status == 101);
+  CHECK(socket.error == "bad frame");
+  CHECK(socket.closed);
+
+  for (const char* ip : {"10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.3"})
+    events.dispatch(worker, "Network.responseReceived", {{"type", "Script"}, {"response", {{"remoteIPAddress", ip}}}});
+  CHECK(evidence.remote_ips == std::vector<std::string>{"10.0.0.1", "10.0.0.2"});
+  CHECK(counter(evidence, "remote_ips_not_stored") == 1);
+}
+
+TEST_CASE("network part: only our page's main document sets the visit's HTTP status", "[visit][parts]") {
+  blacklist::Evidence evidence;
+  const crawler::VisitLimits limits;
+  crawler::VisitContext visit(evidence, limits);
+  crawler::NetworkCollector network(visit, detector());
+  cdp::EventRegistry events;
+  network.register_events(events);
+  const auto page = target("S1", "page");
+  const auto frame_target = target("S3", "iframe");
+  network.watch_document(page.session_id, page.target_id);
+  auto document = [](const std::string& frame_id, int status) {
+    return Json{
+        {"type", "Document"}, {"frameId", frame_id}, {"response", {{"status", status}, {"mimeType", "text/html"}}}};
+  };
+  events.dispatch(frame_target, "Network.responseReceived", document(frame_target.target_id, 500));
+  events.dispatch(page, "Network.responseReceived", document("a-subframe", 404));
+  CHECK(evidence.http_status == 0);
+  CHECK(evidence.status == blacklist::Status::ok);
+  events.dispatch(page, "Network.responseReceived", document(page.target_id, 404));
+  CHECK(evidence.http_status == 404);
+  CHECK(evidence.status == blacklist::Status::http_error);
+  CHECK(evidence.status_reason == "HTTP 404");
+  CHECK(network.main_mime_type() == "text/html");
+}
+
+TEST_CASE("target part: only the site's targets are recorded and instrumented, up to the cap", "[visit][parts]") {
+  blacklist::Evidence evidence;
+  crawler::VisitLimits limits;
+  limits.max_targets = 2;
+  limits.max_target_records = 3;
+  crawler::VisitContext visit(evidence, limits);
+  asio::io_context io;
+  cdp::Connection connection(nullptr, io.get_executor());  // never called here (no dialog, no pause)
+  crawler::TargetTracker tracker(visit, connection);
+
+  CHECK_FALSE(tracker.on_attached(target("S0", "page", "")));  // before the site's context exists: Chrome's own
+  tracker.watch_context("CTX");
+  CHECK_FALSE(tracker.on_attached(target("S1", "page", "OTHER")));  // an earlier site's straggler
+  CHECK_FALSE(tracker.on_attached(target("S2", "browser_ui")));
+  CHECK(tracker.on_attached(target("S3", "page")));  // our page
+  tracker.expect_page("T-S3");
+  tracker.navigation_started();
+  CHECK(tracker.on_attached(target("S4", "page")));          // a popup
+  CHECK_FALSE(tracker.on_attached(target("S5", "worker")));  // over the cap: only resumed
+  CHECK_FALSE(tracker.on_attached(target("S6", "worker")));
+  REQUIRE(evidence.targets.size() == 3);
+  CHECK(evidence.targets[2].instrumented == false);
+  CHECK(counter(evidence, "targets_over_cap") == 2);
+  CHECK(counter(evidence, "targets_not_stored") == 1);
+  CHECK(tracker.popup_sessions() == std::vector<std::string>{"S4"});
+
+  // Our page is ours once its wiring is over; a popup still loading holds settling back until it loads.
+  tracker.on_wired(target("S3", "page"), true);
+  CHECK(tracker.page_session_id() == "S3");
+  const auto now = crawler::Clock::now();
+  CHECK(tracker.target_starting(now, std::chrono::milliseconds(0)));
+  cdp::EventRegistry events;
+  tracker.register_events(events);
+  events.dispatch(target("S4", "page"), "Page.loadEventFired", Json::object());
+  CHECK_FALSE(tracker.target_starting(crawler::Clock::now() + std::chrono::seconds(4), std::chrono::seconds(3)));
+  CHECK(tracker.target_starting(crawler::Clock::now(), std::chrono::seconds(3)));  // it just loaded
+  CHECK_FALSE(tracker.loaded());
+  events.dispatch(target("S3", "page"), "Page.loadEventFired", Json::object());
+  CHECK(tracker.loaded());
+  events.dispatch(target("S3", "page"), "Inspector.targetCrashed", Json::object());
+  CHECK(tracker.crashed());
+}
+
+TEST_CASE("script part: sources are read within the visit's budget, Wasm deduplicated by its bytes", "[visit][parts]") {
+  asio::io_context io;
+  auto chrome = FakeChrome::create(io.get_executor(), nullptr);
+  auto connected = testsupport::spawn_for_result(io, chrome->connect());
+  REQUIRE(testsupport::run_until(io, [&] { return connected->has_value(); }));
+  auto browser = std::move(**connected).value();
+  // A page to parse scripts on (the collector reads sources through its session).
+  auto context = testsupport::spawn_for_result(io, browser->targets().create_context());
+  REQUIRE(testsupport::run_until(io, [&] { return context->has_value(); }));
+  auto page_id = testsupport::spawn_for_result(io, browser->targets().open_page((*context)->value()));
+  REQUIRE(testsupport::run_until(io, [&] { return page_id->has_value(); }));
+  const auto page = chrome->targets().begin()->second;
+
+  blacklist::Evidence evidence;
+  crawler::VisitLimits limits;
+  limits.max_total_source_bytes = 100;
+  limits.max_pending_source_fetches = 5;
+  crawler::VisitContext visit(evidence, limits);
+  visit.set_spawner([&](asio::awaitable<void> task) { asio::co_spawn(io, std::move(task), asio::detached); });
+  crawler::ScriptCollector scripts(visit, browser->connection(), {&detector(), nullptr, nullptr});
+  cdp::EventRegistry events;
+  scripts.register_events(events);
+  browser->take_events(&events, nullptr, nullptr);
+
+  const std::string module_a = std::string("\0asm\x01\0\0\0", 8) + "A";
+  const std::string module_b = std::string("\0asm\x01\0\0\0", 8) + "B";
+  chrome->script(page, "a.wasm", module_a, "WebAssembly");        // all Wasm has one CDP hash in Chrome 156
+  chrome->script(page, "b.wasm", module_b, "WebAssembly");        // a different module: read too
+  chrome->script(page, "a-again.wasm", module_a, "WebAssembly");  // the same bytes: a duplicate
+  chrome->script(page, "big.js", std::string(80, 'x'));           // 80 of the 100-byte budget are left
+  chrome->script(page, "over.js", std::string(80, 'y'));          // over what is left
+  for (int i = 0; i < 6; ++i) chrome->script(page, "q" + std::to_string(i) + ".js", "var q" + std::to_string(i) + ";");
+  REQUIRE(testsupport::run_until(io, [&] { return evidence.scripts.size() == 11 && !scripts.busy(); }));
+  CHECK(evidence.scripts[0].source_state == "fetched");
+  CHECK(evidence.scripts[1].source_state == "fetched");
+  CHECK(evidence.scripts[0].sha256 != evidence.scripts[1].sha256);  // the hash of the bytes read
+  CHECK(evidence.scripts[2].source_state == "duplicate");
+  CHECK(evidence.scripts[3].source_state == "fetched");
+  CHECK(evidence.scripts[4].source_state == "unavailable");
+  CHECK(counter(evidence, "source_budget_exhausted") >= 1);
+  // The fetch queue holds five; the rest were left unread, and said so.
+  CHECK(counter(evidence, "source_fetch_queue_full") >= 1);
+  browser->release_events();
+  auto closing = testsupport::spawn_for_result(io, [](std::shared_ptr<cdp::Browser> b) -> asio::awaitable<bool> {
+    co_await b->close();
+    co_return true;
+  }(browser));
+  REQUIRE(testsupport::run_until(io, [&] { return closing->has_value(); }));
+}
+
+TEST_CASE("CPU part: renderer demand counts the site's renderers only, each from its own baseline", "[visit][parts]") {
+  const std::int64_t earlier = kFakePidBase + 1;  // running before the site's context existed
+  const std::int64_t page = kFakePidBase + 2;
+  const std::int64_t popup = kFakePidBase + 3;
+  auto reading = [](std::vector<std::pair<std::int64_t, double>> renderers) {
+    std::vector<cdp::ProcessInfo> processes{{"browser", kFakePidBase, 50.0}};
+    for (const auto& [pid, cpu] : renderers) processes.push_back({"renderer", pid, cpu});
+    return processes;
+  };
+  crawler::RendererCpu cpu({earlier});
+  CHECK(cpu.update(reading({{earlier, 10.0}, {page, 1.0}})) == Approx(0.0));  // the baseline
+  CHECK(cpu.update(reading({{earlier, 20.0}, {page, 1.5}})) == Approx(0.5));  // the earlier one never counts
+  // A renderer first seen after the baseline counts in full; one that goes stops counting.
+  CHECK(cpu.update(reading({{page, 2.0}, {popup, 0.25}})) == Approx(1.25));
+  CHECK(cpu.update(reading({{popup, 0.75}})) == Approx(1.75));
+  // A counter that goes backwards (a pid reused) adds nothing rather than taking back.
+  CHECK(cpu.update(reading({{popup, 0.10}})) == Approx(1.75));
+  CHECK(cpu.waited_seconds() == Approx(0.0));  // no /proc for these pids: plain CPU time
+}
