@@ -93,134 +93,167 @@ void Detector::examine_frame(WebSocketRecord& socket, std::string_view payload, 
   socket.pool_confirmed = stats.confirmed();
 }
 
-Detector::Signals Detector::collect(const Evidence& evidence) const {
-  Signals signals;
-  auto conclusive = [&](std::string signal, std::string detail, int confidence) {
-    signals.conclusive.push_back({std::move(signal), std::move(detail), "conclusive"});
-    signals.conclusive_confidence = std::max(signals.conclusive_confidence, confidence);
-  };
-  // A host is looked up once per visit, however many scripts and sockets share it.
-  std::set<std::string> hosts_checked;
-  // Returns the listed domain covering the URL's host (the host itself for the rules' list), or empty.
-  auto host_listed = [&](const std::string& url, const char* role) -> std::string {
-    const std::string host = host_of(url);
-    if (host.empty() || !hosts_checked.insert(host).second) return {};
-    if (known_.allowed(url)) return {};
-    const auto listing = rules_.match_host(host);
-    if (listing.listing == Listing::allowed) return {};
-    if (listing.listing == Listing::blacklisted) {
-      conclusive("known", fmt::format("{} host {} is listed ({} at {})", role, host, listing.rule, listing.where),
-                 kConfidenceKnown);
-      return host;
-    }
-    if (const auto domain = known_.domain_covering(host); !domain.empty()) {
-      conclusive("known", fmt::format("{} host {} is in the database blacklist (as {})", role, host, domain),
-                 kConfidenceKnown);
-      return domain;
-    }
-    return {};
-  };
-  auto host_allowed = [&](const std::string& url) {
+namespace {
+
+// Sorts one visit's records into Signals. A host is looked up once per visit, however many scripts
+// and sockets share it.
+class SignalCollector {
+ public:
+  SignalCollector(const Rules& rules, const KnownEntries& known, Detector::Signals& out)
+      : rules_(rules), known_(known), out_(out) {}
+
+  void script(const ScriptRecord& script);
+  void socket(const WebSocketRecord& socket);
+  void remote_ips(const std::vector<std::string>& ips);
+
+ private:
+  void conclusive(std::string signal, std::string detail, int confidence) {
+    out_.conclusive.push_back({std::move(signal), std::move(detail), "conclusive"});
+    out_.conclusive_confidence = std::max(out_.conclusive_confidence, confidence);
+  }
+  std::string host_listed(const std::string& url, const char* role);
+  bool host_allowed(const std::string& url) const {
     const std::string host = host_of(url);
     return known_.allowed(url) || (!host.empty() && rules_.match_host(host).listing == Listing::allowed);
-  };
-
-  for (const auto& script : evidence.scripts) {
-    const bool web = is_web_url(script.url);
-    if (web && !host_allowed(script.url)) {
-      const auto matched = rules_.match_script_url(script.url);
-      if (!matched.patterns.empty()) {
-        conclusive("known", fmt::format("script {} matches rule {}", script.url, matched.patterns.front()),
-                   kConfidenceKnown);
-        add_unique(signals.conclusive_offenders, {"script_url", script.url});
-      } else if (const auto entry = known_.script_listed(script.url); !entry.empty()) {
-        conclusive("known", fmt::format("script {} is in the database blacklist (as {})", script.url, entry),
-                   kConfidenceKnown);
-        add_unique(signals.conclusive_offenders, {"script_url", script.url});
-      }
-      if (!host_listed(script.url, "script").empty())
-        add_unique(signals.conclusive_offenders, {"script_url", script.url});
-    }
-    if (!script.sha256.empty() && known_.wasm_sha256.contains(script.sha256)) {
-      conclusive("known", fmt::format("Wasm module {} is in the database blacklist", script.sha256), kConfidenceKnown);
-    }
-    if (script.keyword_miner) {
-      signals.keyword_miner = true;
-      std::string names;
-      for (const auto& hit : script.keyword_hits)
-        names += fmt::format("{}{}×{}", names.empty() ? "" : ", ", hit.pattern, hit.count);
-      signals.miner.push_back({"keywords",
-                               fmt::format("{} in {} script {} (score {:.0f})", names, script.target_type,
-                                           script.url.empty() ? "(inline)" : script.url, script.keyword_score),
-                               "weak"});
-      if (web) add_unique(signals.miner_offenders, {"script_url", script.url});
-    }
-    if (script.language == "WebAssembly") {
-      if (script.wasm_miner) {
-        signals.wasm_miner = true;
-        signals.miner.push_back(
-            {"wasm",
-             fmt::format("{} module in {}: {}", script.sha256.substr(0, 16), script.target_type, script.wasm_summary),
-             "weak"});
-        add_unique(signals.miner_offenders, {"wasm_sha256", script.sha256});
-      }
-      // A module we could not read or fingerprint is unexplained; a copy of one already read
-      // ("duplicate") is explained by that one, and one whose target ended before it could be read
-      // ("gone") can no longer run.
-      const bool unread = script.source_state == "unavailable" || script.source_state == "oversize" ||
-                          (script.source_state == "fetched" && !script.wasm_fingerprinted);
-      if (script.wasm_miner || unread) signals.wasm_unexplained = true;
-    }
-    if (script.source_state == "oversize" && !signals.oversize) {
-      signals.oversize = true;
-      signals.weak.push_back(
-          {"oversize_script",
-           fmt::format("{} script of {} characters was too large to read", script.target_type, script.length), "weak"});
-    }
   }
+  void script_listed(const ScriptRecord& script);
+  void script_keywords(const ScriptRecord& script);
+  void script_wasm(const ScriptRecord& script);
 
-  for (const auto& socket : evidence.websockets) {
-    if (host_allowed(socket.url)) continue;
-    const std::string endpoint = endpoint_key(socket.url);
-    const auto matched = rules_.match_ws_url(socket.url);
-    if (!matched.patterns.empty()) {
-      conclusive("known", fmt::format("socket {} matches rule {}", endpoint, matched.patterns.front()),
-                 kConfidenceKnown);
-      add_unique(signals.conclusive_offenders, {"ws_endpoint", endpoint});
-    } else if (const auto entry = known_.socket_listed(socket.url); !entry.empty()) {
-      conclusive("known", fmt::format("socket {} is in the database blacklist (as {})", endpoint, entry),
-                 kConfidenceKnown);
-      add_unique(signals.conclusive_offenders, {"ws_endpoint", endpoint});
-    }
-    if (const auto domain = host_listed(socket.url, "socket"); !domain.empty()) {
-      add_unique(signals.conclusive_offenders, {"ws_endpoint", endpoint});
-      add_unique(signals.conclusive_offenders, {"domain", domain});  // a sighting of the pool host
-    }
-    if (socket.pool_confirmed) {
-      conclusive("pool_protocol",
-                 fmt::format("{} pool protocol on {} from {}: {} jobs received, {} shares submitted",
-                             socket.pool_protocol, endpoint, socket.target_type, socket.pool_jobs, socket.pool_submits),
-                 kConfidencePoolProtocol);
-      add_unique(signals.conclusive_offenders, {"ws_endpoint", endpoint});
-      add_unique(signals.conclusive_offenders, {"domain", host_of(socket.url)});
-    }
-    if (is_worker(socket.target_type)) {
-      signals.worker_socket = true;
-      signals.miner.push_back({"worker_socket", fmt::format("{} opened {}", socket.target_type, endpoint), "weak"});
-      add_unique(signals.miner_offenders, {"ws_endpoint", endpoint});
-    }
+  const Rules& rules_;
+  const KnownEntries& known_;
+  Detector::Signals& out_;
+  std::set<std::string> hosts_checked_;
+};
+
+// Returns the listed domain covering the URL's host (the host itself for the rules' list), or empty.
+std::string SignalCollector::host_listed(const std::string& url, const char* role) {
+  const std::string host = host_of(url);
+  if (host.empty() || !hosts_checked_.insert(host).second) return {};
+  if (known_.allowed(url)) return {};
+  const auto listing = rules_.match_host(host);
+  if (listing.listing == Listing::allowed) return {};
+  if (listing.listing == Listing::blacklisted) {
+    conclusive("known", fmt::format("{} host {} is listed ({} at {})", role, host, listing.rule, listing.where),
+               kConfidenceKnown);
+    return host;
   }
+  if (const auto domain = known_.domain_covering(host); !domain.empty()) {
+    conclusive("known", fmt::format("{} host {} is in the database blacklist (as {})", role, host, domain),
+               kConfidenceKnown);
+    return domain;
+  }
+  return {};
+}
 
-  for (const auto& ip : evidence.remote_ips) {
+void SignalCollector::script(const ScriptRecord& script) {
+  if (is_web_url(script.url) && !host_allowed(script.url)) script_listed(script);
+  if (!script.sha256.empty() && known_.wasm_sha256.contains(script.sha256))
+    conclusive("known", fmt::format("Wasm module {} is in the database blacklist", script.sha256), kConfidenceKnown);
+  if (script.keyword_miner) script_keywords(script);
+  if (script.language == "WebAssembly") script_wasm(script);
+  if (script.source_state == "oversize" && !out_.oversize) {
+    out_.oversize = true;
+    out_.weak.push_back(
+        {"oversize_script",
+         fmt::format("{} script of {} characters was too large to read", script.target_type, script.length), "weak"});
+  }
+}
+
+void SignalCollector::script_listed(const ScriptRecord& script) {
+  const auto matched = rules_.match_script_url(script.url);
+  if (!matched.patterns.empty()) {
+    conclusive("known", fmt::format("script {} matches rule {}", script.url, matched.patterns.front()),
+               kConfidenceKnown);
+    add_unique(out_.conclusive_offenders, {"script_url", script.url});
+  } else if (const auto entry = known_.script_listed(script.url); !entry.empty()) {
+    conclusive("known", fmt::format("script {} is in the database blacklist (as {})", script.url, entry),
+               kConfidenceKnown);
+    add_unique(out_.conclusive_offenders, {"script_url", script.url});
+  }
+  if (!host_listed(script.url, "script").empty()) add_unique(out_.conclusive_offenders, {"script_url", script.url});
+}
+
+void SignalCollector::script_keywords(const ScriptRecord& script) {
+  out_.keyword_miner = true;
+  std::string names;
+  for (const auto& hit : script.keyword_hits)
+    names += fmt::format("{}{}×{}", names.empty() ? "" : ", ", hit.pattern, hit.count);
+  out_.miner.push_back({"keywords",
+                        fmt::format("{} in {} script {} (score {:.0f})", names, script.target_type,
+                                    script.url.empty() ? "(inline)" : script.url, script.keyword_score),
+                        "weak"});
+  if (is_web_url(script.url)) add_unique(out_.miner_offenders, {"script_url", script.url});
+}
+
+void SignalCollector::script_wasm(const ScriptRecord& script) {
+  if (script.wasm_miner) {
+    out_.wasm_miner = true;
+    out_.miner.push_back(
+        {"wasm",
+         fmt::format("{} module in {}: {}", script.sha256.substr(0, 16), script.target_type, script.wasm_summary),
+         "weak"});
+    add_unique(out_.miner_offenders, {"wasm_sha256", script.sha256});
+  }
+  // A module we could not read or fingerprint is unexplained; a copy of one already read
+  // ("duplicate") is explained by that one, and one whose target ended before it could be read
+  // ("gone") can no longer run.
+  const bool unread = script.source_state == "unavailable" || script.source_state == "oversize" ||
+                      (script.source_state == "fetched" && !script.wasm_fingerprinted);
+  if (script.wasm_miner || unread) out_.wasm_unexplained = true;
+}
+
+void SignalCollector::socket(const WebSocketRecord& socket) {
+  if (host_allowed(socket.url)) return;
+  const std::string endpoint = endpoint_key(socket.url);
+  const auto matched = rules_.match_ws_url(socket.url);
+  if (!matched.patterns.empty()) {
+    conclusive("known", fmt::format("socket {} matches rule {}", endpoint, matched.patterns.front()), kConfidenceKnown);
+    add_unique(out_.conclusive_offenders, {"ws_endpoint", endpoint});
+  } else if (const auto entry = known_.socket_listed(socket.url); !entry.empty()) {
+    conclusive("known", fmt::format("socket {} is in the database blacklist (as {})", endpoint, entry),
+               kConfidenceKnown);
+    add_unique(out_.conclusive_offenders, {"ws_endpoint", endpoint});
+  }
+  if (const auto domain = host_listed(socket.url, "socket"); !domain.empty()) {
+    add_unique(out_.conclusive_offenders, {"ws_endpoint", endpoint});
+    add_unique(out_.conclusive_offenders, {"domain", domain});  // a sighting of the pool host
+  }
+  if (socket.pool_confirmed) {
+    conclusive("pool_protocol",
+               fmt::format("{} pool protocol on {} from {}: {} jobs received, {} shares submitted",
+                           socket.pool_protocol, endpoint, socket.target_type, socket.pool_jobs, socket.pool_submits),
+               kConfidencePoolProtocol);
+    add_unique(out_.conclusive_offenders, {"ws_endpoint", endpoint});
+    add_unique(out_.conclusive_offenders, {"domain", host_of(socket.url)});
+  }
+  if (is_worker(socket.target_type)) {
+    out_.worker_socket = true;
+    out_.miner.push_back({"worker_socket", fmt::format("{} opened {}", socket.target_type, endpoint), "weak"});
+    add_unique(out_.miner_offenders, {"ws_endpoint", endpoint});
+  }
+}
+
+void SignalCollector::remote_ips(const std::vector<std::string>& ips) {
+  for (const auto& ip : ips) {
     const auto listing = rules_.match_ip(ip);
     if (listing.listing == Listing::blacklisted || known_.ips.contains(ip)) {
-      signals.ip_listed = true;
-      signals.weak.push_back(
+      out_.ip_listed = true;
+      out_.weak.push_back(
           {"ip_listed", fmt::format("a response came from listed IP {} (shared hosting makes this weak)", ip), "weak"});
-      break;
+      return;
     }
   }
+}
 
+}  // namespace
+
+Detector::Signals Detector::collect(const Evidence& evidence) const {
+  Signals signals;
+  SignalCollector collector(rules_, known_, signals);
+  for (const auto& script : evidence.scripts) collector.script(script);
+  for (const auto& socket : evidence.websockets) collector.socket(socket);
+  collector.remote_ips(evidence.remote_ips);
   if (known_.pages.contains(evidence.url) || known_.pages.contains(evidence.final_url))
     signals.info.push_back({"page_listed", "this page was blacklisted before; today's evidence decides", "info"});
   return signals;

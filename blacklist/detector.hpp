@@ -63,8 +63,10 @@ class Detector {
   const Rules& rules() const { return rules_; }
   const KnownEntries& known() const { return known_; }
 
- private:
+  // Every signal of one visit, sorted by what it can decide (defined in detector.cpp).
   struct Signals;
+
+ private:
   Signals collect(const Evidence& evidence) const;
 
   Rules rules_;

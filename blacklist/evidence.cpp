@@ -70,81 +70,97 @@ std::optional<Verdict> verdict_from_string(std::string_view text) {
   return std::nullopt;
 }
 
-nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
-  nlohmann::json reasons = nlohmann::json::array();
-  for (const auto& reason : judgement.reasons)
-    reasons.push_back({{"signal", reason.signal}, {"detail", reason.detail}, {"strength", reason.strength}});
+namespace {
 
-  nlohmann::json offenders = nlohmann::json::array();
-  for (const auto& offender : judgement.offenders)
-    offenders.push_back({{"kind", offender.kind}, {"value", offender.value}});
+nlohmann::json reasons_json(const std::vector<Reason>& reasons) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& reason : reasons)
+    out.push_back({{"signal", reason.signal}, {"detail", reason.detail}, {"strength", reason.strength}});
+  return out;
+}
 
-  // Samples are reported as per-interval CPU percentages, the quantity the rule thresholds.
-  nlohmann::json samples = nlohmann::json::array();
-  for (std::size_t i = 1; i < evidence.cpu_samples.size(); ++i) {
-    const auto& sample = evidence.cpu_samples[i];
-    const auto& before = evidence.cpu_samples[i - 1];
+nlohmann::json offenders_json(const std::vector<Offender>& offenders) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& offender : offenders) out.push_back({{"kind", offender.kind}, {"value", offender.value}});
+  return out;
+}
+
+// Samples are reported as per-interval CPU percentages, the quantity the rule thresholds.
+nlohmann::json samples_json(const std::vector<CpuSample>& cpu_samples) {
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t i = 1; i < cpu_samples.size(); ++i) {
+    const auto& sample = cpu_samples[i];
+    const auto& before = cpu_samples[i - 1];
     const double wall = sample.t_seconds - before.t_seconds;
     const double wait_percent =
         wall > 0 ? std::max(0.0, 100.0 * (sample.wait_seconds - before.wait_seconds) / wall) : 0;
-    samples.push_back({{"t_ms", static_cast<std::int64_t>(sample.t_seconds * 1000)},
-                       {"cpu_percent", std::round(interval_percent(before, sample) * 10) / 10},
-                       {"wait_percent", std::round(wait_percent * 10) / 10}});
+    out.push_back({{"t_ms", static_cast<std::int64_t>(sample.t_seconds * 1000)},
+                   {"cpu_percent", std::round(interval_percent(before, sample) * 10) / 10},
+                   {"wait_percent", std::round(wait_percent * 10) / 10}});
   }
+  return out;
+}
 
-  nlohmann::json sockets = nlohmann::json::array();
-  for (const auto& socket : evidence.websockets) {
-    nlohmann::json frames = nlohmann::json::array();
-    for (const auto& frame : socket.frames) frames.push_back(frame_json(frame));
-    sockets.push_back({{"url", socket.url},
-                       {"target_type", socket.target_type},
-                       {"target_url", socket.target_url},
-                       {"handshake_status", socket.handshake_status},
-                       {"closed", socket.closed},
-                       {"error", socket.error},
-                       {"frames_sent", socket.frames_sent},
-                       {"frames_received", socket.frames_received},
-                       {"bytes_sent", socket.bytes_sent},
-                       {"bytes_received", socket.bytes_received},
-                       {"pool",
-                        {{"protocol", socket.pool_protocol},
-                         {"confirmed", socket.pool_confirmed},
-                         {"logins", socket.pool_logins},
-                         {"jobs", socket.pool_jobs},
-                         {"submits", socket.pool_submits},
-                         {"accepted", socket.pool_accepted}}},
-                       {"frames", std::move(frames)}});
+nlohmann::json socket_json(const WebSocketRecord& socket) {
+  nlohmann::json frames = nlohmann::json::array();
+  for (const auto& frame : socket.frames) frames.push_back(frame_json(frame));
+  return {{"url", socket.url},
+          {"target_type", socket.target_type},
+          {"target_url", socket.target_url},
+          {"handshake_status", socket.handshake_status},
+          {"closed", socket.closed},
+          {"error", socket.error},
+          {"frames_sent", socket.frames_sent},
+          {"frames_received", socket.frames_received},
+          {"bytes_sent", socket.bytes_sent},
+          {"bytes_received", socket.bytes_received},
+          {"pool",
+           {{"protocol", socket.pool_protocol},
+            {"confirmed", socket.pool_confirmed},
+            {"logins", socket.pool_logins},
+            {"jobs", socket.pool_jobs},
+            {"submits", socket.pool_submits},
+            {"accepted", socket.pool_accepted}}},
+          {"frames", std::move(frames)}};
+}
+
+nlohmann::json script_json(const ScriptRecord& script) {
+  nlohmann::json item{{"url", script.url},
+                      {"sha256", script.sha256},
+                      {"length", script.length},
+                      {"language", script.language},
+                      {"target_type", script.target_type},
+                      {"target_url", script.target_url},
+                      {"source", script.source_state}};
+  if (!script.keyword_hits.empty()) {
+    nlohmann::json hits = nlohmann::json::array();
+    for (const auto& hit : script.keyword_hits) hits.push_back({{"pattern", hit.pattern}, {"count", hit.count}});
+    item["keywords"] = {{"score", std::round(script.keyword_score * 10) / 10},
+                        {"miner", script.keyword_miner},
+                        {"hits", std::move(hits)}};
   }
+  if (!script.scan_note.empty()) item["scan_note"] = script.scan_note;
+  if (script.wasm_fingerprinted)
+    item["wasm"] = {{"miner", script.wasm_miner},
+                    {"score", std::round(script.wasm_score * 100) / 100},
+                    {"primitives", script.wasm_primitives},
+                    {"summary", script.wasm_summary}};
+  return item;
+}
 
-  nlohmann::json scripts = nlohmann::json::array();
-  for (const auto& script : evidence.scripts) {
-    nlohmann::json item{{"url", script.url},
-                        {"sha256", script.sha256},
-                        {"length", script.length},
-                        {"language", script.language},
-                        {"target_type", script.target_type},
-                        {"target_url", script.target_url},
-                        {"source", script.source_state}};
-    if (!script.keyword_hits.empty()) {
-      nlohmann::json hits = nlohmann::json::array();
-      for (const auto& hit : script.keyword_hits) hits.push_back({{"pattern", hit.pattern}, {"count", hit.count}});
-      item["keywords"] = {{"score", std::round(script.keyword_score * 10) / 10},
-                          {"miner", script.keyword_miner},
-                          {"hits", std::move(hits)}};
-    }
-    if (!script.scan_note.empty()) item["scan_note"] = script.scan_note;
-    if (script.wasm_fingerprinted)
-      item["wasm"] = {{"miner", script.wasm_miner},
-                      {"score", std::round(script.wasm_score * 100) / 100},
-                      {"primitives", script.wasm_primitives},
-                      {"summary", script.wasm_summary}};
-    scripts.push_back(std::move(item));
-  }
+template <typename Record, typename ToJson>
+nlohmann::json array_of(const std::vector<Record>& records, ToJson to_item) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& record : records) out.push_back(to_item(record));
+  return out;
+}
 
-  nlohmann::json targets = nlohmann::json::array();
-  for (const auto& target : evidence.targets)
-    targets.push_back({{"type", target.type}, {"url", target.url}, {"instrumented", target.instrumented}});
+}  // namespace
 
+nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
+  auto target_json = [](const TargetRecord& target) -> nlohmann::json {
+    return {{"type", target.type}, {"url", target.url}, {"instrumented", target.instrumented}};
+  };
   return {
       {"schema_version", kSchemaVersion},
       {"input", evidence.input},
@@ -155,18 +171,18 @@ nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
       {"http_status", evidence.http_status},
       {"verdict", to_string(judgement.verdict)},
       {"confidence", judgement.confidence},
-      {"reasons", std::move(reasons)},
-      {"offenders", std::move(offenders)},
+      {"reasons", reasons_json(judgement.reasons)},
+      {"offenders", offenders_json(judgement.offenders)},
       {"sample_period_ms", static_cast<std::int64_t>(evidence.sample_period_seconds * 1000)},
-      {"cpu_samples", std::move(samples)},
+      {"cpu_samples", samples_json(evidence.cpu_samples)},
       {"cpu_rule",
        {{"threshold_percent", evidence.cpu_threshold_percent},
         {"window", evidence.cpu_window},
         {"ratio", evidence.cpu_ratio}}},
-      {"websockets", std::move(sockets)},
-      {"scripts", std::move(scripts)},
+      {"websockets", array_of(evidence.websockets, socket_json)},
+      {"scripts", array_of(evidence.scripts, script_json)},
       {"remote_ips", evidence.remote_ips},
-      {"targets", std::move(targets)},
+      {"targets", array_of(evidence.targets, target_json)},
       {"counters", evidence.counters},
       {"started_at_ms", evidence.started_at_ms},
       {"elapsed_ms", evidence.elapsed_ms},

@@ -116,14 +116,8 @@ std::string host_in_value(const Host& host) { return host.v6 ? "[" + host.name +
 
 // `text` as a host: `*.` prefix allowed (it means the host and its subdomains, as every host entry
 // does), IP literals recognised (the caller decides whether one is welcome).
-std::optional<Skip> check_host(std::string_view text, Host& out) {
-  const bool subdomains = text.starts_with("*.");
-  if (subdomains) text.remove_prefix(2);
-  if (text.empty()) return Skip{SkipKind::too_broad, "no host"};
-  if (text.find('*') != std::string_view::npos)
-    return Skip{SkipKind::wildcard_host, fmt::format("{}: a '*' inside a host name cannot be represented "
-                                                     "(only a leading '*.' can)",
-                                                     quote(text))};
+// Bracketed IPv6 and bare IP literals. Returns nothing when `text` is no IP literal at all.
+std::optional<std::optional<Skip>> check_ip_host(std::string_view text, bool subdomains, Host& out) {
   if (text.starts_with('[')) {
     const auto close = text.find(']');
     const auto address = close == std::string_view::npos ? std::nullopt : parse_ip_literal(text.substr(1, close - 1));
@@ -132,39 +126,33 @@ std::optional<Skip> check_host(std::string_view text, Host& out) {
     if (close + 1 != text.size())
       return Skip{SkipKind::host_with_port, fmt::format("{}: a port cannot be represented", quote(text))};
     out = {format_ip(*address), true, true};
-    return std::nullopt;
+    return std::optional<Skip>();
   }
   if (const auto address = parse_ip_literal(text)) {
     if (subdomains) return Skip{SkipKind::bad_host, fmt::format("'*.' before the IP address {}", quote(text))};
     out = {format_ip(*address), true, address->v6};
-    return std::nullopt;
+    return std::optional<Skip>();
   }
-  if (const auto colon = text.find(':'); colon != std::string_view::npos) {
-    const auto port = text.substr(colon + 1);
-    if (!port.empty() && std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return Skip{SkipKind::host_with_port, fmt::format("{}: a port cannot be represented; the list may mean "
-                                                        "the host {}",
-                                                        quote(text), quote(text.substr(0, colon)))};
-    return Skip{SkipKind::bad_host, fmt::format("{} is not a host name", quote(text))};
+  return std::nullopt;
+}
+
+// A Unicode name in ASCII (IDNA), every label within its byte limit first.
+std::optional<Skip> to_ascii_name(std::string_view text, std::string& name) {
+  for (std::size_t start = 0; start <= name.size();) {
+    const auto dot = std::min(name.find('.', start), name.size());
+    if (dot - start > kMaxUnicodeLabelBytes)
+      return Skip{SkipKind::bad_host, fmt::format("{} has a label longer than {} bytes", quote(text), kMaxLabelBytes)};
+    start = dot + 1;
   }
-  std::string name = util::to_lower(text);
-  if (name.ends_with('.')) name.pop_back();
-  if (name.size() > kMaxUnicodeLabelBytes * 4)
-    return Skip{SkipKind::bad_host, fmt::format("{} is longer than a host name can be", quote(text))};
-  if (std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
-    for (std::size_t start = 0; start <= name.size();) {
-      const auto dot = std::min(name.find('.', start), name.size());
-      if (dot - start > kMaxUnicodeLabelBytes)
-        return Skip{SkipKind::bad_host,
-                    fmt::format("{} has a label longer than {} bytes", quote(text), kMaxLabelBytes)};
-      start = dot + 1;
-    }
-    auto ascii = host_to_ascii(name);
-    if (!ascii) return Skip{SkipKind::bad_host, fmt::format("{} is not valid UTF-8", quote(text))};
-    name = std::move(*ascii);
-  }
-  if (name.empty() || name.size() > kMaxHostBytes)
-    return Skip{SkipKind::bad_host, fmt::format("{} is not a valid host name", quote(text))};
+  auto ascii = host_to_ascii(name);
+  if (!ascii) return Skip{SkipKind::bad_host, fmt::format("{} is not valid UTF-8", quote(text))};
+  name = std::move(*ascii);
+  return std::nullopt;
+}
+
+// The labels of an ASCII name: non-empty, within their length, of allowed characters, not all-numeric
+// at the end (that would be an IP address).
+std::optional<Skip> check_labels(std::string_view text, const std::string& name) {
   std::size_t label = 0;
   bool numeric_label = true;
   for (char c : name) {
@@ -185,6 +173,37 @@ std::optional<Skip> check_host(std::string_view text, Host& out) {
   if (label == 0) return Skip{SkipKind::bad_host, fmt::format("{} has an empty label", quote(text))};
   if (numeric_label)
     return Skip{SkipKind::bad_host, fmt::format("{} ends in a numeric label but is not an IP address", quote(text))};
+  return std::nullopt;
+}
+
+std::optional<Skip> check_host(std::string_view text, Host& out) {
+  const bool subdomains = text.starts_with("*.");
+  if (subdomains) text.remove_prefix(2);
+  if (text.empty()) return Skip{SkipKind::too_broad, "no host"};
+  if (text.find('*') != std::string_view::npos)
+    return Skip{SkipKind::wildcard_host, fmt::format("{}: a '*' inside a host name cannot be represented "
+                                                     "(only a leading '*.' can)",
+                                                     quote(text))};
+  if (auto ip = check_ip_host(text, subdomains, out)) return *ip;
+  if (const auto colon = text.find(':'); colon != std::string_view::npos) {
+    const auto port = text.substr(colon + 1);
+    if (!port.empty() && std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return Skip{SkipKind::host_with_port, fmt::format("{}: a port cannot be represented; the list may mean "
+                                                        "the host {}",
+                                                        quote(text), quote(text.substr(0, colon)))};
+    return Skip{SkipKind::bad_host, fmt::format("{} is not a host name", quote(text))};
+  }
+  std::string name = util::to_lower(text);
+  if (name.ends_with('.')) name.pop_back();
+  if (name.size() > kMaxUnicodeLabelBytes * 4)
+    return Skip{SkipKind::bad_host, fmt::format("{} is longer than a host name can be", quote(text))};
+  const bool unicode =
+      std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+  if (unicode)
+    if (auto skip = to_ascii_name(text, name)) return skip;
+  if (name.empty() || name.size() > kMaxHostBytes)
+    return Skip{SkipKind::bad_host, fmt::format("{} is not a valid host name", quote(text))};
+  if (auto skip = check_labels(text, name)) return skip;
   if (name.find('.') == std::string::npos || registrable_domain(name).empty())
     return Skip{SkipKind::public_suffix, fmt::format("'{}' is a public suffix: it would cover every site "
                                                      "registered under it",
@@ -426,62 +445,71 @@ std::optional<Skip> check_options(std::string_view text, std::string_view line, 
   return unsupported;
 }
 
-void import_adblock_line(std::string_view line, std::size_t number, Collector& out) {
+// Comments, headers and cosmetic filters: lines that are no network rule. Returns true when `line`
+// was one (and was counted as such).
+bool adblock_non_rule(std::string_view line, std::size_t number, Collector& out) {
   if (line.starts_with('!')) {
     if (line.starts_with("!#"))
       out.skip(SkipKind::directive, number,
                fmt::format("{}: preprocessor directive; an included list must be imported on its own", quote(line)));
     else out.comment();
-    return;
+    return true;
   }
-  if (line.starts_with('[') && line.ends_with(']')) return out.comment();  // [Adblock Plus 2.0]
+  if (line.starts_with('[') && line.ends_with(']')) {  // [Adblock Plus 2.0]
+    out.comment();
+    return true;
+  }
   if (const auto separator = cosmetic_separator(line); separator != std::string_view::npos) {
     const auto body = line.substr(separator);
     const bool scriptlet = body.starts_with("##+js(") || body.starts_with("#@#+js(") ||
                            body.find("#$#") != std::string_view::npos || body.find("#%#") != std::string_view::npos ||
                            body.starts_with("#@$#") || body.starts_with("#@%#");
     if (scriptlet)
-      return out.skip(SkipKind::scriptlet, number, fmt::format("{}: a scriptlet runs code in the page", quote(line)));
-    return out.skip(SkipKind::cosmetic, number, fmt::format("{}: a cosmetic filter hides page elements", quote(line)));
+      out.skip(SkipKind::scriptlet, number, fmt::format("{}: a scriptlet runs code in the page", quote(line)));
+    else out.skip(SkipKind::cosmetic, number, fmt::format("{}: a cosmetic filter hides page elements", quote(line)));
+    return true;
   }
-  if (line.starts_with('#')) return out.comment();  // uBlock Origin accepts `#` comments
+  if (line.starts_with('#')) {  // uBlock Origin accepts `#` comments
+    out.comment();
+    return true;
+  }
+  return false;
+}
 
+// The pattern part of a network rule (before `$`) into a target; `ws_scheme` for |ws:// and |wss://.
+std::optional<Skip> parse_adblock_pattern(std::string_view pattern, std::string_view line, Target& target,
+                                          bool& ws_scheme) {
+  if (strip_trailing(pattern, "*").empty())
+    return Skip{SkipKind::too_broad, fmt::format("{}: no pattern, so it would match every URL", quote(line))};
+  if (pattern.starts_with("||")) return check_anchored(pattern.substr(2), line, target);
+  if (!pattern.starts_with('|')) return check_substring(pattern, line, target);
+  const auto scheme_end = pattern.find("://");
+  const std::string scheme =
+      scheme_end == std::string_view::npos ? std::string() : util::to_lower(pattern.substr(1, scheme_end - 1));
+  if (scheme != "http" && scheme != "https" && scheme != "ws" && scheme != "wss")
+    return Skip{SkipKind::malformed,
+                fmt::format("{}: a start-anchored rule is imported only with http(s):// or ws(s)://", quote(line))};
+  ws_scheme = scheme.starts_with("ws");
+  return check_anchored(pattern.substr(scheme_end + 3), line, target);
+}
+
+void import_adblock_line(std::string_view line, std::size_t number, Collector& out) {
+  if (adblock_non_rule(line, number, out)) return;
   std::string_view rule = line;
   const bool exception = rule.starts_with("@@");
   if (exception) rule.remove_prefix(2);
   const auto dollar = options_start(rule);
-  std::string_view pattern = dollar ? rule.substr(0, *dollar) : rule;
+  const std::string_view pattern = dollar ? rule.substr(0, *dollar) : rule;
   const std::string_view option_text = dollar ? rule.substr(*dollar + 1) : std::string_view();
 
   if (pattern.size() >= 2 && pattern.starts_with('/') && pattern.ends_with('/'))
     return out.skip(SkipKind::regex, number, fmt::format("{}: regular-expression rules are not imported", quote(line)));
   Options options;
   if (auto skip = check_options(option_text, line, options)) return out.skip(std::move(*skip), number);
-  const bool websocket_only = options.websocket && !options.other_type;
-
   Target target;
   bool ws_scheme = false;
-  std::optional<Skip> problem;
-  if (strip_trailing(pattern, "*").empty()) {
-    problem = Skip{SkipKind::too_broad, fmt::format("{}: no pattern, so it would match every URL", quote(line))};
-  } else if (pattern.starts_with("||")) {
-    problem = check_anchored(pattern.substr(2), line, target);
-  } else if (pattern.starts_with('|')) {
-    const auto scheme_end = pattern.find("://");
-    const std::string scheme =
-        scheme_end == std::string_view::npos ? std::string() : util::to_lower(pattern.substr(1, scheme_end - 1));
-    if (scheme == "http" || scheme == "https" || scheme == "ws" || scheme == "wss") {
-      ws_scheme = scheme.starts_with("ws");
-      problem = check_anchored(pattern.substr(scheme_end + 3), line, target);
-    } else {
-      problem =
-          Skip{SkipKind::malformed,
-               fmt::format("{}: a start-anchored rule is imported only with http(s):// or ws(s)://", quote(line))};
-    }
-  } else {
-    problem = check_substring(pattern, line, target);
-  }
-  if (problem) return out.skip(std::move(*problem), number);
+  if (auto problem = parse_adblock_pattern(pattern, line, target, ws_scheme))
+    return out.skip(std::move(*problem), number);
 
   if (exception) {
     if (target.form == Target::Form::substring)
@@ -490,7 +518,7 @@ void import_adblock_line(std::string_view line, std::size_t number, Collector& o
     if (target.form == Target::Form::host && target.host.ip) return out.add(EntryKind::allow, target.host.name, number);
     return out.add(EntryKind::allow, host_in_value(target.host) + target.path, number);
   }
-  if (websocket_only || ws_scheme) {
+  if ((options.websocket && !options.other_type) || ws_scheme) {
     if (target.form == Target::Form::substring)
       return out.skip(SkipKind::websocket_path, number,
                       fmt::format("{}: a WebSocket rule without a host cannot be represented", quote(line)));

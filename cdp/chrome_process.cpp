@@ -360,6 +360,32 @@ void build_command_line(CommandLine& command, const LaunchOptions& options, cons
   child_fail("cjcrawl: exec of Chrome failed\n");
 }
 
+struct Spawned {
+  pid_t pid = -1;
+  int stderr_fd = -1;  // the read end of Chrome's stderr
+};
+
+// Step 4, in the parent: fork and exec, Chrome's stderr on a pipe of ours.
+util::Result<Spawned> spawn_chrome(const CommandLine& command, const std::optional<Identity>& identity) {
+  auto fail = [](std::string message) {
+    return util::make_error(util::ErrorCode::browser_start, "launch", std::move(message));
+  };
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return fail(fmt::format("pipe: {}", std::strerror(errno)));
+  const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) exec_chrome(command, identity, pipe_fds[1], devnull, parent);
+  ::close(pipe_fds[1]);
+  if (devnull >= 0) ::close(devnull);
+  if (pid < 0) {
+    ::close(pipe_fds[0]);
+    return fail(fmt::format("fork: {}", std::strerror(errno)));
+  }
+  ::setpgid(pid, pid);  // also from the parent, so the group exists before we might signal it
+  return Spawned{pid, pipe_fds[0]};
+}
+
 }  // namespace
 
 asio::awaitable<util::Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::launch(const LaunchOptions& options) {
@@ -392,45 +418,39 @@ asio::awaitable<util::Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::lau
   CommandLine command;
   build_command_line(command, options, home, data);
 
-  // Step 4: fork and exec, Chrome's stderr on a pipe of ours.
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) co_return fail(fmt::format("pipe: {}", std::strerror(errno)));
-  const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid == 0) exec_chrome(command, identity, pipe_fds[1], devnull, parent);
-  ::close(pipe_fds[1]);
-  if (devnull >= 0) ::close(devnull);
-  if (pid < 0) {
-    ::close(pipe_fds[0]);
-    co_return fail(fmt::format("fork: {}", std::strerror(errno)));
-  }
-  ::setpgid(pid, pid);  // also from the parent, so the group exists before we might signal it
-  process->pid_ = pid;
+  // Step 4: fork and exec.
+  auto spawned = spawn_chrome(command, identity);
+  if (!spawned) co_return spawned.error();
+  process->pid_ = spawned->pid;
+  auto executor = co_await asio::this_coro::executor;
+  process->stderr_ = std::make_shared<StderrPipe>(asio::posix::stream_descriptor(executor, spawned->stderr_fd));
 
   // Step 5: wait for the DevTools banner under the startup deadline.
-  auto executor = co_await asio::this_coro::executor;
-  process->stderr_ = std::make_shared<StderrPipe>(asio::posix::stream_descriptor(executor, pipe_fds[0]));
-  asio::steady_timer deadline(executor);
-  deadline.expires_after(options.startup_timeout);
-  using namespace asio::experimental::awaitable_operators;
-  auto outcome = co_await (read_devtools_url(process->stderr_) || deadline.async_wait(kNoThrow));
-  if (outcome.index() == 1 || !std::get<0>(outcome)) {
-    const bool timed_out = outcome.index() == 1;
-    const auto lines = process->last_stderr_lines();
-    process->terminate();
-    co_return fail(fmt::format(
-        "Chrome ({}) {} without printing its DevTools URL. Last stderr lines:{}", options.chrome.string(),
-        timed_out ? fmt::format("did not start within {} ms", options.startup_timeout.count()) : std::string("exited"),
-        join_lines(lines)));
-  }
-  process->devtools_url_ = *std::get<0>(outcome);
-  while (!process->devtools_url_.empty() && std::isspace(static_cast<unsigned char>(process->devtools_url_.back())))
-    process->devtools_url_.pop_back();
+  if (auto failed = co_await process->await_devtools_url(options)) co_return fail(*failed);
 
   // Step 6: keep draining stderr for Chrome's whole life; the pipe is shared with the drainer.
   asio::co_spawn(executor, drain_stderr(process->stderr_), [](std::exception_ptr) {});
   co_return std::move(process);
+}
+
+asio::awaitable<std::optional<std::string>> ChromeProcess::await_devtools_url(const LaunchOptions& options) {
+  asio::steady_timer deadline(co_await asio::this_coro::executor);
+  deadline.expires_after(options.startup_timeout);
+  using namespace asio::experimental::awaitable_operators;
+  auto outcome = co_await (read_devtools_url(stderr_) || deadline.async_wait(kNoThrow));
+  if (outcome.index() == 1 || !std::get<0>(outcome)) {
+    const bool timed_out = outcome.index() == 1;
+    const auto lines = last_stderr_lines();
+    terminate();
+    co_return fmt::format(
+        "Chrome ({}) {} without printing its DevTools URL. Last stderr lines:{}", options.chrome.string(),
+        timed_out ? fmt::format("did not start within {} ms", options.startup_timeout.count()) : std::string("exited"),
+        join_lines(lines));
+  }
+  devtools_url_ = *std::get<0>(outcome);
+  while (!devtools_url_.empty() && std::isspace(static_cast<unsigned char>(devtools_url_.back())))
+    devtools_url_.pop_back();
+  co_return std::nullopt;
 }
 
 ChromeProcess::~ChromeProcess() { terminate(); }

@@ -91,6 +91,9 @@ class ChromeProcess {
 
  private:
   ChromeProcess() = default;
+  // Reads stderr until the DevTools URL or the startup deadline; on failure, terminates Chrome and
+  // returns why.
+  boost::asio::awaitable<std::optional<std::string>> await_devtools_url(const LaunchOptions& options);
 
   pid_t pid_ = -1;
   bool reaped_ = false;

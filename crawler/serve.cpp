@@ -82,6 +82,60 @@ struct CountedIn {
   ~CountedIn() { --((*counters).*field); }
 };
 
+// Whether a failed read just means the client went away (nothing to answer).
+bool client_left(const beast::error_code& error) {
+  return error == http::error::end_of_stream || error == beast::error::timeout || error == asio::error::eof ||
+         error == asio::error::connection_reset || error == asio::error::operation_aborted;
+}
+
+HttpRequest to_service_request(const http::request<http::empty_body>& message) {
+  HttpRequest request;
+  request.method = std::string(message.method_string());
+  request.target = std::string(message.target());
+  request.if_none_match = std::string(message[http::field::if_none_match]);
+  request.if_modified_since = std::string(message[http::field::if_modified_since]);
+  request.accept_encoding = std::string(message[http::field::accept_encoding]);
+  return request;
+}
+
+// Bounded memory: bodies still being read by slow clients count until their write ends; an answer
+// that would pass the cap becomes a 503.
+HttpResponse within_bytes_in_flight(HttpResponse answer, std::size_t in_flight, std::size_t cap, bool head) {
+  const std::size_t body_bytes = head ? 0 : answer.body->size();
+  if (body_bytes == 0 || in_flight + body_bytes <= cap) return answer;
+  HttpResponse busy;
+  busy.status = 503;
+  busy.headers.emplace_back("Retry-After", kRetryAfterSeconds);
+  busy.body = std::make_shared<const std::string>("503 Service Unavailable: too much being sent; retry shortly\n");
+  return busy;
+}
+
+// Writes the answer from its shared body (no copy of a cached feed), under its own deadline.
+// Returns false when the write failed.
+asio::awaitable<bool> write_answer(beast::tcp_stream& stream, const HttpResponse& answer, unsigned version,
+                                   bool keep_alive, bool head, std::chrono::milliseconds timeout) {
+  http::response<http::span_body<const char>> response{static_cast<http::status>(answer.status), version};
+  common_headers(response);
+  if (answer.status != 304) response.set(http::field::content_type, answer.content_type);
+  for (const auto& [name, value] : answer.headers) response.set(name, value);
+  response.body() = std::span<const char>(answer.body->data(), answer.body->size());
+  response.keep_alive(keep_alive);
+  response.prepare_payload();
+  // A 304 has no body; a Content-Length there would have to be the 200's (RFC 9110 8.6), so none.
+  if (answer.status == 304) response.erase(http::field::content_length);
+  stream.expires_after(timeout);
+  http::response_serializer<http::span_body<const char>> serializer(response);
+  beast::error_code error;
+  if (head) {
+    // HEAD: the headers the GET would send, Content-Length included, and no body.
+    std::tie(error, std::ignore) =
+        co_await http::async_write_header(stream, serializer, asio::as_tuple(asio::use_awaitable));
+  } else {
+    std::tie(error, std::ignore) = co_await http::async_write(stream, serializer, asio::as_tuple(asio::use_awaitable));
+  }
+  co_return !error;
+}
+
 }  // namespace
 
 util::Result<tcp::endpoint> parse_listen(std::string_view text) {
@@ -192,36 +246,18 @@ asio::awaitable<void> FeedServer::session(tcp::socket socket) {
     auto [read_error, read_bytes] =
         co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     (void)read_bytes;
-    if (read_error == http::error::end_of_stream || read_error == beast::error::timeout ||
-        read_error == asio::error::eof || read_error == asio::error::connection_reset ||
-        read_error == asio::error::operation_aborted)
-      break;
+    if (client_left(read_error)) break;
     if (read_error) {
       co_await write_error(stream, read_failure_status(read_error), read_error.message(), options.write_timeout);
       break;
     }
     const auto& message = parser.get();
-
-    // Step 2: the answer. The service never throws for what a client sends.
-    HttpRequest request;
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
-    request.if_none_match = std::string(message[http::field::if_none_match]);
-    request.if_modified_since = std::string(message[http::field::if_modified_since]);
-    request.accept_encoding = std::string(message[http::field::accept_encoding]);
     const bool keep_alive = message.keep_alive();
     const bool head = message.method() == http::verb::head;
-    const unsigned version = message.version();
-    HttpResponse answer = co_await service_.handle(std::move(request));
-    // Bounded memory: bodies still being read by slow clients count until their write ends.
-    const std::size_t body_bytes = head ? 0 : answer.body->size();
-    if (body_bytes > 0 && counters_->bytes_in_flight + body_bytes > options.max_bytes_in_flight) {
-      answer = HttpResponse{};
-      answer.status = 503;
-      answer.headers.emplace_back("Retry-After", kRetryAfterSeconds);
-      answer.body =
-          std::make_shared<const std::string>("503 Service Unavailable: too much being sent; retry shortly\n");
-    }
+
+    // Step 2: the answer. The service never throws for what a client sends.
+    HttpResponse answer = within_bytes_in_flight(co_await service_.handle(to_service_request(message)),
+                                                 counters_->bytes_in_flight, options.max_bytes_in_flight, head);
     const std::size_t counted = head ? 0 : answer.body->size();
     counters_->bytes_in_flight += counted;
     struct Uncount {
@@ -230,28 +266,10 @@ asio::awaitable<void> FeedServer::session(tcp::socket socket) {
       ~Uncount() { counters->bytes_in_flight -= bytes; }
     } uncount{counters_, counted};
 
-    // Step 3: write it from the shared body (no copy of a cached feed), under its own deadline.
-    http::response<http::span_body<const char>> response{static_cast<http::status>(answer.status), version};
-    common_headers(response);
-    if (answer.status != 304) response.set(http::field::content_type, answer.content_type);
-    for (const auto& [name, value] : answer.headers) response.set(name, value);
-    response.body() = std::span<const char>(answer.body->data(), answer.body->size());
-    response.keep_alive(keep_alive);
-    response.prepare_payload();
-    // A 304 has no body; a Content-Length there would have to be the 200's (RFC 9110 8.6), so none.
-    if (answer.status == 304) response.erase(http::field::content_length);
-    stream.expires_after(options.write_timeout);
-    http::response_serializer<http::span_body<const char>> serializer(response);
-    beast::error_code write_error_code;
-    if (head) {
-      // HEAD: the headers the GET would send, Content-Length included, and no body.
-      std::tie(write_error_code, std::ignore) =
-          co_await http::async_write_header(stream, serializer, asio::as_tuple(asio::use_awaitable));
-    } else {
-      std::tie(write_error_code, std::ignore) =
-          co_await http::async_write(stream, serializer, asio::as_tuple(asio::use_awaitable));
-    }
-    if (write_error_code || !keep_alive) break;
+    // Step 3: write it.
+    const bool written =
+        co_await write_answer(stream, answer, message.version(), keep_alive, head, options.write_timeout);
+    if (!written || !keep_alive) break;
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);

@@ -505,6 +505,42 @@ std::optional<std::string> substring_rule(std::string_view text, std::string& pr
   return std::string(text);
 }
 
+// An exception: "host" → @@||host^, an address → @@||address^, a URL or pattern → a path rule.
+std::optional<std::string> adblock_exception(const std::string& value, std::string& problem) {
+  if (value.find('/') == std::string::npos && is_ipv4(value)) return "||" + value + "^";
+  if (value.find('/') == std::string::npos) {
+    HostCheck check = check_host(value);
+    problem = std::move(check.problem);
+    if (problem.empty()) return "||" + check.host + "^";
+    return std::nullopt;
+  }
+  UrlCheck url = check_url(value);
+  if (!url.problem.empty()) {
+    problem = std::move(url.problem);
+    return std::nullopt;
+  }
+  return path_rule(url, problem);
+}
+
+// A blocking rule for an entry with a host (domain, page, socket endpoint, script URL).
+std::optional<std::string> adblock_block(const std::string& kind, const Target& target, std::string& problem) {
+  if (kind == "domain") return "||" + target.host + "^$third-party";
+  if (kind == "page") {
+    if (!target.url->ipv4) return "||" + target.host + "^";
+    problem = "host is an IP address";
+    return std::nullopt;
+  }
+  if (kind == "ws_endpoint") {
+    // Every WebSocket to the host, any port and path: pools rotate both, and no page needs a socket to
+    // a pool. An imported pattern with a path keeps its path.
+    if (!target.url->pattern || target.url->path.empty()) return "||" + target.host + "^$websocket";
+    auto rule = path_rule(*target.url, problem);
+    if (rule) *rule += "$websocket";
+    return rule;
+  }
+  return path_rule(*target.url, problem);  // a script: its own path only
+}
+
 Rendered render_adblock(const std::vector<const ExportEntry*>& entries, const ExportOptions& options) {
   Rendered rendered;
   const AllowList allow(entries);
@@ -514,46 +550,17 @@ Rendered render_adblock(const std::vector<const ExportEntry*>& entries, const Ex
     std::optional<std::string> rule;
     std::string problem;
     if (kind == "allow") {
-      // An exception: "host" → @@||host^, an address → @@||address^, a URL or pattern → a path rule.
-      const std::string& value = entry->value;
-      if (value.find('/') == std::string::npos && is_ipv4(value)) {
-        rule = "||" + value + "^";
-      } else if (value.find('/') == std::string::npos) {
-        HostCheck check = check_host(value);
-        if (check.problem.empty()) rule = "||" + check.host + "^";
-        problem = std::move(check.problem);
-      } else {
-        UrlCheck url = check_url(value);
-        if (url.problem.empty()) rule = path_rule(url, url.problem);
-        problem = std::move(url.problem);
-      }
-      if (rule) exceptions.insert("@@" + *rule);
+      if ((rule = adblock_exception(entry->value, problem))) exceptions.insert("@@" + *rule);
       else note_skipped(rendered, *entry, std::move(problem));
       continue;
     }
     if (kind == "script_path") {
-      if ((rule = substring_rule(entry->value, problem))) blocks.insert(*rule);
-      else note_skipped(rendered, *entry, std::move(problem));
-      continue;
-    }
-    if (!blocks_by_host(*entry, options)) continue;
-    const auto target = target_of(*entry, allow, rendered);
-    if (!target) continue;
-    if (kind == "domain") {
-      rule = "||" + target->host + "^$third-party";
-    } else if (kind == "page") {
-      if (target->url->ipv4) problem = "host is an IP address";
-      else rule = "||" + target->host + "^";
-    } else if (kind == "ws_endpoint") {
-      // Every WebSocket to the host, any port and path: pools rotate both, and no page needs a socket to
-      // a pool. An imported pattern with a path keeps its path.
-      if (target->url->pattern && !target->url->path.empty()) {
-        if ((rule = path_rule(*target->url, problem))) *rule += "$websocket";
-      } else {
-        rule = "||" + target->host + "^$websocket";
-      }
+      rule = substring_rule(entry->value, problem);
     } else {
-      rule = path_rule(*target->url, problem);  // a script: its own path only
+      if (!blocks_by_host(*entry, options)) continue;
+      const auto target = target_of(*entry, allow, rendered);
+      if (!target) continue;
+      rule = adblock_block(kind, *target, problem);
     }
     if (rule) blocks.insert(std::move(*rule));
     else note_skipped(rendered, *entry, std::move(problem));
