@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "blacklist/pool_protocol.hpp"
+#include "blacklist/pool_shape.hpp"
 #include "blacklist/wasm.hpp"
 
 namespace blacklist {
@@ -38,14 +39,24 @@ std::string cpu_detail(const CpuRule& rule, const CpuOutcome& cpu) {
 
 // Every signal of one visit, sorted by what it can decide.
 struct Detector::Signals {
-  std::vector<Reason> conclusive;  // known hits, a confirmed pool protocol
+  std::vector<Reason> conclusive;  // known hits, a confirmed pool protocol or pool shape
   std::vector<Offender> conclusive_offenders;
   int conclusive_confidence = 0;
 
-  std::vector<Reason> miner;  // combine with the CPU rule: Wasm structure, keywords, worker sockets
+  std::vector<Reason> miner;  // combine with the CPU rule: Wasm structure, keywords, pool jobs
   std::vector<Offender> miner_offenders;
   bool wasm_miner = false;
   bool keyword_miner = false;
+  bool pool_job = false;  // hashing jobs received on a channel that sent no share (yet)
+  bool miner_signal() const { return wasm_miner || keyword_miner || pool_job; }
+  // Weak signals that ask the visit to keep sampling until its deadline (late starters get caught).
+  bool asks_for_watching() const { return keyword_miner || pool_job || worker_socket || wasm_unexplained; }
+
+  // A worker's socket: keeps a visit watching, and with the CPU rule makes it suspicious, never
+  // cryptojacking by itself (games, editors and trading screens do this). Its endpoint is named
+  // when another signal makes the verdict and the CPU rule fired.
+  std::vector<Reason> worker_sockets;
+  std::vector<Offender> worker_socket_offenders;
   bool worker_socket = false;
 
   std::vector<Reason> weak;  // suspicious at most: IP hits, oversize scripts
@@ -75,22 +86,27 @@ void Detector::examine_script(ScriptRecord& script) const {
   script.scan_note = scan.fallback_used ? "matched per pattern: " + scan.fallback_reason : std::string();
 }
 
-void Detector::examine_frame(WebSocketRecord& socket, std::string_view payload, bool sent, int opcode) const {
-  if (opcode != 1) return;  // pool protocols here are JSON text
-  const auto message = classify_pool_frame(payload, sent);
-  if (message.kind == PoolMessageKind::none) return;
-  PoolSocketStats stats;
-  stats.logins = socket.pool_logins;
-  stats.jobs = socket.pool_jobs;
-  stats.submits = socket.pool_submits;
-  stats.accepted = socket.pool_accepted;
-  stats.add(message);
-  if (socket.pool_protocol.empty()) socket.pool_protocol = to_string(message.protocol);
-  socket.pool_logins = stats.logins;
-  socket.pool_jobs = stats.jobs;
-  socket.pool_submits = stats.submits;
-  socket.pool_accepted = stats.accepted;
-  socket.pool_confirmed = stats.confirmed();
+void Detector::examine_message(PoolTraffic& pool, std::string_view message, bool text, bool sent) const {
+  if (text) {
+    const auto named = classify_pool_frame(message, sent);
+    if (named.kind != PoolMessageKind::none) {
+      PoolSocketStats stats;
+      stats.logins = pool.logins;
+      stats.jobs = pool.jobs;
+      stats.submits = pool.submits;
+      stats.accepted = pool.accepted;
+      stats.add(named);
+      if (pool.protocol.empty()) pool.protocol = to_string(named.protocol);
+      pool.logins = stats.logins;
+      pool.jobs = stats.jobs;
+      pool.submits = stats.submits;
+      pool.accepted = stats.accepted;
+      pool.confirmed = stats.confirmed();
+    }
+  }
+  const auto shape = examine_pool_shape(message, text, sent);
+  if (shape.job && pool.shape_jobs++ == 0) pool.shape_encoding = to_string(shape.encoding);
+  if (shape.share) ++pool.shape_shares;
 }
 
 namespace {
@@ -119,7 +135,13 @@ class SignalCollector {
   void script_listed(const ScriptRecord& script);
   void script_keywords(const ScriptRecord& script);
   void script_wasm(const ScriptRecord& script);
+  void pool_traffic(const PoolTraffic& pool, const std::string& channel, const char* channel_kind,
+                    const std::string& url, const std::string& target_type);
 
+ public:
+  void http_channel(const HttpChannelRecord& channel);
+
+ private:
   const Rules& rules_;
   const KnownEntries& known_;
   Detector::Signals& out_;
@@ -219,19 +241,51 @@ void SignalCollector::socket(const WebSocketRecord& socket) {
     add_unique(out_.conclusive_offenders, {"ws_endpoint", endpoint});
     add_unique(out_.conclusive_offenders, {"domain", domain});  // a sighting of the pool host
   }
-  if (socket.pool_confirmed) {
-    conclusive("pool_protocol",
-               fmt::format("{} pool protocol on {} from {}: {} jobs received, {} shares submitted",
-                           socket.pool_protocol, endpoint, socket.target_type, socket.pool_jobs, socket.pool_submits),
-               kConfidencePoolProtocol);
-    add_unique(out_.conclusive_offenders, {"ws_endpoint", endpoint});
-    add_unique(out_.conclusive_offenders, {"domain", host_of(socket.url)});
-  }
+  pool_traffic(socket.pool, endpoint, "ws_endpoint", socket.url, socket.target_type);
   if (is_worker(socket.target_type)) {
     out_.worker_socket = true;
-    out_.miner.push_back({"worker_socket", fmt::format("{} opened {}", socket.target_type, endpoint), "weak"});
-    add_unique(out_.miner_offenders, {"ws_endpoint", endpoint});
+    out_.worker_sockets.push_back({"worker_socket", fmt::format("{} opened {}", socket.target_type, endpoint), "weak"});
+    add_unique(out_.worker_socket_offenders, {"ws_endpoint", endpoint});
   }
+}
+
+// What a channel's messages showed: a named pool protocol or pool-shaped content (jobs and shares)
+// is conclusive; jobs alone are a miner signal (a throttled miner may not find a share in a visit).
+// `channel_kind`: the offender kind naming the channel itself ("ws_endpoint"), or null (HTTP: the
+// pool's host is named as a domain, the page entry covers a same-site endpoint).
+void SignalCollector::pool_traffic(const PoolTraffic& pool, const std::string& channel, const char* channel_kind,
+                                   const std::string& url, const std::string& target_type) {
+  auto name_pool = [&](std::vector<Offender>& offenders) {
+    if (channel_kind) add_unique(offenders, {channel_kind, channel});
+    add_unique(offenders, {"domain", host_of(url)});
+  };
+  if (pool.confirmed) {
+    conclusive("pool_protocol",
+               fmt::format("{} pool protocol on {} from {}: {} jobs received, {} shares submitted", pool.protocol,
+                           channel, target_type, pool.jobs, pool.submits),
+               kConfidencePoolProtocol);
+    name_pool(out_.conclusive_offenders);
+  } else if (pool.shape_jobs > 0 && pool.shape_shares > 0) {
+    conclusive("pool_shape",
+               fmt::format("pool traffic on {} from {}: {} hashing jobs received ({}), {} difficulty-meeting "
+                           "hashes sent",
+                           channel, target_type, pool.shape_jobs, pool.shape_encoding, pool.shape_shares),
+               kConfidencePoolShape);
+    name_pool(out_.conclusive_offenders);
+  } else if (pool.shape_jobs > 0) {
+    out_.pool_job = true;
+    out_.miner.push_back({"pool_job",
+                          fmt::format("{} hashing jobs ({}) received on {} from {}, no share sent", pool.shape_jobs,
+                                      pool.shape_encoding, channel, target_type),
+                          "weak"});
+    name_pool(out_.miner_offenders);
+  }
+}
+
+void SignalCollector::http_channel(const HttpChannelRecord& channel) {
+  if (host_allowed(channel.endpoint)) return;
+  host_listed(channel.endpoint, "pool endpoint");
+  pool_traffic(channel.pool, channel.endpoint, nullptr, channel.endpoint, channel.target_type);
 }
 
 void SignalCollector::remote_ips(const std::vector<std::string>& ips) {
@@ -253,6 +307,7 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
   SignalCollector collector(rules_, known_, signals);
   for (const auto& script : evidence.scripts) collector.script(script);
   for (const auto& socket : evidence.websockets) collector.socket(socket);
+  for (const auto& channel : evidence.http_channels) collector.http_channel(channel);
   collector.remote_ips(evidence.remote_ips);
   if (known_.pages.contains(evidence.url) || known_.pages.contains(evidence.final_url))
     signals.info.push_back({"page_listed", "this page was blacklisted before; today's evidence decides", "info"});
@@ -262,8 +317,7 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
 int Detector::horizon(const Evidence& evidence, const CpuRule& rule, int intervals_left) const {
   const auto signals = collect(evidence);
   const int seen = std::max(0, static_cast<int>(evidence.cpu_samples.size()) - 1);
-  const bool keep = watch_late_starters_ && signals.conclusive.empty() &&
-                    (signals.keyword_miner || signals.worker_socket || signals.wasm_unexplained);
+  const bool keep = watch_late_starters_ && signals.conclusive.empty() && signals.asks_for_watching();
   return keep ? std::max(rule.window, seen + std::max(0, intervals_left)) : rule.window;
 }
 
@@ -277,18 +331,21 @@ Assessment Detector::assess(const Evidence& evidence, const CpuRule& rule, int i
     out.why = "conclusive evidence";
     return out;
   }
-  out.keep_watching =
-      watch_late_starters_ && (signals.keyword_miner || signals.worker_socket || signals.wasm_unexplained);
+  out.keep_watching = watch_late_starters_ && signals.asks_for_watching();
   const int horizon = out.keep_watching ? std::max(rule.window, seen + std::max(0, intervals_left)) : rule.window;
   const auto cpu = decide(rule, evidence.cpu_samples, horizon);
-  const bool miner_signal = signals.wasm_miner || signals.keyword_miner || signals.worker_socket;
-  if (cpu.decision == CpuDecision::fired && miner_signal) {
+  if (cpu.decision == CpuDecision::fired && signals.miner_signal()) {
     out.settled = true;
     out.mining = true;
     out.why = "CPU rule fired with a miner signal";
   } else if (cpu.decision != CpuDecision::undecided && !out.keep_watching) {
     out.settled = true;
     out.why = "CPU rule decided and nothing asks for more watching";
+  } else if (cpu.decision == CpuDecision::fired && !signals.wasm_unexplained) {
+    // Busy, with at most a worker's socket: its pool traffic (a job) would be in by now, and a
+    // socket alone cannot make the verdict cryptojacking, so watching longer changes nothing.
+    out.settled = true;
+    out.why = "CPU rule fired; a worker socket alone is not mining";
   } else {
     out.why = out.keep_watching ? "weak signals: watching until the deadline" : "CPU rule undecided";
   }
@@ -298,7 +355,7 @@ Assessment Detector::assess(const Evidence& evidence, const CpuRule& rule, int i
 Judgement Detector::judge(const Evidence& evidence, const CpuRule& rule, const CpuOutcome& cpu) const {
   Judgement out;
   const bool checked = evidence.status == Status::ok || evidence.status == Status::http_error ||
-                       !evidence.scripts.empty() || !evidence.websockets.empty();
+                       !evidence.scripts.empty() || !evidence.websockets.empty() || !evidence.http_channels.empty();
   if (!checked) {
     out.reasons.push_back(
         {"status", fmt::format("not checked: {} ({})", to_string(evidence.status), evidence.status_reason), "info"});
@@ -306,28 +363,32 @@ Judgement Detector::judge(const Evidence& evidence, const CpuRule& rule, const C
   }
   auto signals = collect(evidence);
   const bool cpu_fired = cpu.decision == CpuDecision::fired;
-  const bool miner_signal = signals.wasm_miner || signals.keyword_miner || signals.worker_socket;
+  const bool miner_signal = signals.miner_signal();
   const std::string page = evidence.final_url.empty() ? evidence.url : evidence.final_url;
 
   if (!signals.conclusive.empty()) {
     out.verdict = Verdict::cryptojacking;
     out.confidence = signals.conclusive_confidence;
     out.offenders = signals.conclusive_offenders;
-    for (const auto& offender : signals.miner_offenders)
-      if (offender.kind != "ws_endpoint" || cpu_fired) add_unique(out.offenders, offender);
+    for (const auto& offender : signals.miner_offenders) add_unique(out.offenders, offender);
+    if (cpu_fired)
+      for (const auto& offender : signals.worker_socket_offenders) add_unique(out.offenders, offender);
   } else if (cpu_fired && miner_signal) {
     out.verdict = Verdict::cryptojacking;
-    out.confidence = signals.wasm_miner      ? kConfidenceCpuAndWasm
-                     : signals.keyword_miner ? kConfidenceCpuAndKeywords
-                                             : kConfidenceCpuAndWorkerSocket;
+    out.confidence = signals.wasm_miner ? kConfidenceCpuAndWasm
+                     : signals.pool_job ? kConfidenceCpuAndPoolJob
+                                        : kConfidenceCpuAndKeywords;
     out.offenders = signals.miner_offenders;
+    for (const auto& offender : signals.worker_socket_offenders) add_unique(out.offenders, offender);
     for (auto& reason : signals.miner) reason.strength = "strong";
-  } else if (cpu_fired || signals.keyword_miner || signals.ip_listed || signals.wasm_miner || signals.oversize) {
+  } else if (cpu_fired || signals.keyword_miner || signals.ip_listed || signals.wasm_miner || signals.pool_job ||
+             signals.oversize) {
     out.verdict = Verdict::suspicious;
-    out.confidence =
-        std::max({cpu_fired ? kConfidenceCpuAlone : 0, signals.wasm_miner ? kConfidenceWasmAlone : 0,
-                  signals.keyword_miner ? kConfidenceKeywordsAlone : 0, signals.ip_listed ? kConfidenceIpListed : 0,
-                  signals.oversize ? kConfidenceOversize : 0});
+    out.confidence = std::max(
+        {cpu_fired ? kConfidenceCpuAlone : 0, cpu_fired && signals.worker_socket ? kConfidenceCpuAndWorkerSocket : 0,
+         signals.wasm_miner ? kConfidenceWasmAlone : 0, signals.pool_job ? kConfidencePoolJobAlone : 0,
+         signals.keyword_miner ? kConfidenceKeywordsAlone : 0, signals.ip_listed ? kConfidenceIpListed : 0,
+         signals.oversize ? kConfidenceOversize : 0});
   } else {
     out.verdict = Verdict::clean;
     out.confidence = 0;
@@ -342,6 +403,7 @@ Judgement Detector::judge(const Evidence& evidence, const CpuRule& rule, const C
   if (!evidence.cpu_samples.empty() || cpu.intervals > 0)
     out.reasons.push_back({"cpu_rule", cpu_detail(rule, cpu), cpu_fired ? "strong" : "info"});
   append(signals.miner);
+  append(signals.worker_sockets);
   append(signals.weak);
   append(signals.info);
   return out;

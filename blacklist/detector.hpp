@@ -1,7 +1,7 @@
 // blacklist/detector.hpp — the rule engine: turns what a visit saw into a verdict with its evidence.
 //
 // The crawler hands each script source and each WebSocket frame to the detector as they arrive
-// (`examine_script`, `examine_frame`), which records findings in the evidence so the bulky data can be
+// (`examine_script`, `examine_message`), which records findings in the evidence so the bulky data can be
 // dropped. During sampling it asks `assess` whether the verdict is settled; at the end `judge` applies
 // the decision table (README "How a verdict is reached") and names the offenders to blacklist.
 // Immutable after construction; pure apart from reading its rules.
@@ -24,10 +24,15 @@ inline constexpr int kConfirmingIntervals = 3;
 // Confidence (0–100) per decisive signal; the verdict takes the strongest that applies.
 inline constexpr int kConfidenceKnown = 95;
 inline constexpr int kConfidencePoolProtocol = 95;
+inline constexpr int kConfidencePoolShape = 90;  // hashing jobs received and difficulty-meeting hashes sent
 inline constexpr int kConfidenceCpuAndWasm = 90;
+inline constexpr int kConfidenceCpuAndPoolJob = 85;
 inline constexpr int kConfidenceCpuAndKeywords = 85;
-inline constexpr int kConfidenceCpuAndWorkerSocket = 80;
+// Suspicious, never cryptojacking: CPU and a worker's socket are what multiplayer games, collaborative
+// editors and trading screens show too.
+inline constexpr int kConfidenceCpuAndWorkerSocket = 50;
 inline constexpr int kConfidenceWasmAlone = 45;
+inline constexpr int kConfidencePoolJobAlone = 45;
 inline constexpr int kConfidenceCpuAlone = 40;
 inline constexpr int kConfidenceKeywordsAlone = 35;
 inline constexpr int kConfidenceIpListed = 20;
@@ -50,8 +55,10 @@ class Detector {
 
   // Records keyword and Wasm findings of a fetched source in `script` (source_state "fetched").
   void examine_script(ScriptRecord& script) const;
-  // Tallies one frame's pool-protocol message in `socket`. Called for every frame, stored or not.
-  void examine_frame(WebSocketRecord& socket, std::string_view payload, bool sent, int opcode) const;
+  // Tallies one message of a channel in `pool`: a named pool protocol (JSON text) and pool-shaped
+  // content (any framing). Called for every WebSocket frame (binary ones decoded), HTTP body and
+  // server-sent event examined, stored or not. `text`: the message is text.
+  void examine_message(PoolTraffic& pool, std::string_view message, bool text, bool sent) const;
 
   // `intervals_left`: how many more CPU intervals fit before the site deadline.
   Assessment assess(const Evidence& evidence, const CpuRule& rule, int intervals_left) const;

@@ -101,6 +101,16 @@ nlohmann::json samples_json(const std::vector<CpuSample>& cpu_samples) {
   return out;
 }
 
+nlohmann::json pool_json(const PoolTraffic& pool) {
+  return {{"protocol", pool.protocol},
+          {"confirmed", pool.confirmed},
+          {"logins", pool.logins},
+          {"jobs", pool.jobs},
+          {"submits", pool.submits},
+          {"accepted", pool.accepted},
+          {"shape", {{"jobs", pool.shape_jobs}, {"shares", pool.shape_shares}, {"encoding", pool.shape_encoding}}}};
+}
+
 nlohmann::json socket_json(const WebSocketRecord& socket) {
   nlohmann::json frames = nlohmann::json::array();
   for (const auto& frame : socket.frames) frames.push_back(frame_json(frame));
@@ -114,14 +124,17 @@ nlohmann::json socket_json(const WebSocketRecord& socket) {
           {"frames_received", socket.frames_received},
           {"bytes_sent", socket.bytes_sent},
           {"bytes_received", socket.bytes_received},
-          {"pool",
-           {{"protocol", socket.pool_protocol},
-            {"confirmed", socket.pool_confirmed},
-            {"logins", socket.pool_logins},
-            {"jobs", socket.pool_jobs},
-            {"submits", socket.pool_submits},
-            {"accepted", socket.pool_accepted}}},
+          {"pool", pool_json(socket.pool)},
           {"frames", std::move(frames)}};
+}
+
+nlohmann::json http_channel_json(const HttpChannelRecord& channel) {
+  nlohmann::json samples = nlohmann::json::array();
+  for (const auto& sample : channel.samples) samples.push_back(frame_json(sample));
+  return {{"endpoint", channel.endpoint},     {"target_type", channel.target_type},
+          {"target_url", channel.target_url}, {"messages", channel.messages},
+          {"bytes", channel.bytes},           {"pool", pool_json(channel.pool)},
+          {"samples", std::move(samples)}};
 }
 
 nlohmann::json script_json(const ScriptRecord& script) {
@@ -180,6 +193,7 @@ nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
         {"window", evidence.cpu_window},
         {"ratio", evidence.cpu_ratio}}},
       {"websockets", array_of(evidence.websockets, socket_json)},
+      {"http_channels", array_of(evidence.http_channels, http_channel_json)},
       {"scripts", array_of(evidence.scripts, script_json)},
       {"remote_ips", evidence.remote_ips},
       {"targets", array_of(evidence.targets, target_json)},

@@ -80,6 +80,25 @@ struct FrameRecord {
   std::string payload;       // truncated to a cap
 };
 
+// Pool traffic seen on one channel (a WebSocket, an HTTP endpoint), every message counted whether
+// stored or not (Detector::examine_message).
+struct PoolTraffic {
+  // A named pool protocol (blacklist/pool_protocol.hpp): JSON messages under the protocol's verbs.
+  std::string protocol;  // "", "coinhive", "webminerpool", "stratum"
+  std::uint64_t logins = 0;
+  std::uint64_t jobs = 0;     // well-formed jobs received
+  std::uint64_t submits = 0;  // well-formed shares sent
+  std::uint64_t accepted = 0;
+  bool confirmed = false;  // a well-formed job received or share sent
+  // Pool-shaped content under any framing (blacklist/pool_shape.hpp): hashing blobs received,
+  // difficulty-meeting hashes sent.
+  std::uint64_t shape_jobs = 0;
+  std::uint64_t shape_shares = 0;
+  std::string shape_encoding;  // of the first job: "hex", "base64", "binary"
+
+  bool any() const { return !protocol.empty() || shape_jobs > 0 || shape_shares > 0; }
+};
+
 struct WebSocketRecord {
   std::string url;
   std::string target_type;  // the target that opened it
@@ -92,14 +111,20 @@ struct WebSocketRecord {
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
   std::vector<FrameRecord> frames;  // the first few, bounded
+  PoolTraffic pool;
+};
 
-  // Pool protocol seen in its frames (every frame, stored or not; Detector::examine_frame).
-  std::string pool_protocol;  // "", "coinhive", "webminerpool", "stratum"
-  std::uint64_t pool_logins = 0;
-  std::uint64_t pool_jobs = 0;     // well-formed jobs received
-  std::uint64_t pool_submits = 0;  // well-formed shares sent
-  std::uint64_t pool_accepted = 0;
-  bool pool_confirmed = false;  // a well-formed job received or share sent
+// An HTTP origin (scheme, host and port) whose bodies carried pool traffic:
+// request bodies (fetch, XHR, sendBeacon), response bodies read from workers, server-sent events.
+// Only endpoints with a finding are recorded; how many bodies were read is in the counters.
+struct HttpChannelRecord {
+  std::string endpoint;
+  std::string target_type;  // the target that made the first request with a finding
+  std::string target_url;
+  std::uint64_t messages = 0;        // bodies and events examined on this endpoint
+  std::uint64_t bytes = 0;           // their size
+  std::vector<FrameRecord> samples;  // the first messages with a finding (sent: request body)
+  PoolTraffic pool;
 };
 
 struct TargetRecord {
@@ -117,6 +142,7 @@ struct Evidence {
   int http_status = 0;  // main document's HTTP status, 0 if unknown
   std::vector<ScriptRecord> scripts;
   std::vector<WebSocketRecord> websockets;
+  std::vector<HttpChannelRecord> http_channels;
   std::vector<std::string> remote_ips;  // distinct, bounded
   std::vector<TargetRecord> targets;
   std::vector<CpuSample> cpu_samples;

@@ -28,6 +28,8 @@ class Reader {
   std::size_t remaining() const { return static_cast<std::size_t>(end_ - position_); }
   std::size_t offset() const { return static_cast<std::size_t>(position_ - module_begin_); }
   const std::string& error() const { return error_; }
+  // What is left, as bytes (for scanning a data segment).
+  std::string_view rest() const { return {reinterpret_cast<const char*>(position_), remaining()}; }
 
   // Records `what` at the current offset (only the first error is kept) and returns false.
   bool fail(std::string_view what) {
@@ -374,6 +376,7 @@ class BodyDecoder {
       case 0x71:
       case 0x83:  // i32.and, i64.and
         if (is_byte_mask(value)) ++profile_.byte_masks;
+        if (is_scratchpad_mask(value) && profile_.scratchpad_masks++ == 0) profile_.scratchpad_mask = value;
         break;
       case 0x73:
         if (value == -1) ++profile_.nots32;
@@ -455,11 +458,13 @@ class BodyDecoder {
         case Immediate::i32_constant:
           if (!reader_.s32(constant_)) return false;
           previous_constant_ = Constant::i32;
+          wasm::note_i32_constant(static_cast<std::int32_t>(constant_), profile_.signatures);
           break;
         case Immediate::i64_constant:
           if (!reader_.s64(constant_)) return false;
           previous_constant_ = Constant::i64;
           note_i64_constant(constant_);
+          wasm::note_i64_constant(constant_, profile_.signatures);
           break;
         case Immediate::f32_constant:
           if (!reader_.skip(4)) return false;
@@ -609,6 +614,7 @@ constexpr std::uint8_t kCustomSection = 0;
 constexpr std::uint8_t kImportSection = 2;
 constexpr std::uint8_t kFunctionSection = 3;
 constexpr std::uint8_t kCodeSection = 10;
+constexpr std::uint8_t kDataSection = 11;
 constexpr std::uint8_t kLastSectionId = 13;  // tag
 
 // The order the spec requires for non-custom sections (tag sits between memory and global,
@@ -687,6 +693,15 @@ void add_to_module(const FunctionProfile& profile, ModuleProfile& module, bool k
   for (std::size_t p = 0; p < kPrimitiveCount; ++p)
     if (profile.scores[p] > module.best[p].score)  // strictly: the first function wins ties
       module.best[p] = {profile.scores[p], profile.index};
+  module.signatures.merge(profile.signatures);
+  const bool main_loop = profile.scratchpad_masks > 0 &&
+                         profile.operations[static_cast<std::size_t>(Operation::i64_mul)] > 0 &&
+                         profile.operations[static_cast<std::size_t>(Operation::loop)] > 0;
+  if (main_loop && !module.scratchpad_loop) {
+    module.scratchpad_loop = true;
+    module.scratchpad_function = profile.index;
+    module.scratchpad_mask = profile.scratchpad_mask;
+  }
   if (!profile.complete) {
     if (module.incomplete_functions++ == 0)
       module.first_problem = fmt::format("function {}: {}", profile.index, profile.problem);
@@ -937,6 +952,44 @@ std::array<double, kPrimitiveCount> score_function(const FunctionProfile& profil
           groestl_score(profile), skein_score(profile), jh_score(profile)};
 }
 
+// The data section: each segment's bytes are scanned for specification tables. Offsets are skipped
+// (a constant expression up to its `end`); a malformed segment is an error like any framing fault.
+bool read_data(Reader& section, ModuleProfile& module) {
+  std::uint32_t count = 0;
+  if (!section.u32(count)) return false;
+  if (count > section.remaining())
+    return section.fail(fmt::format("{} data segments cannot fit in {} bytes", count, section.remaining()));
+  for (std::uint32_t i = 0; i < count; ++i) {
+    std::uint32_t flags = 0;
+    if (!section.u32(flags)) return false;
+    if (flags > 2) return section.fail(fmt::format("data segment {} has unknown flags {}", i, flags));
+    if (flags == 2) {
+      std::uint32_t memory = 0;
+      if (!section.u32(memory)) return false;
+    }
+    if (flags != 1) {  // active: an offset expression, read up to its `end`
+      for (std::uint8_t byte = 0; byte != 0x0B;) {
+        if (!section.byte(byte)) return false;
+        if (byte == 0x41 || byte == 0x42) {  // i32.const / i64.const: skip the LEB128 immediate
+          std::int64_t ignored = 0;
+          if (!(byte == 0x41 ? section.s32(ignored) : section.s64(ignored))) return false;
+        } else if (byte == 0x23) {  // global.get
+          std::uint32_t ignored = 0;
+          if (!section.u32(ignored)) return false;
+        }
+      }
+    }
+    std::uint32_t size = 0;
+    if (!section.u32(size)) return false;
+    Reader bytes(nullptr, nullptr, nullptr);
+    if (!section.take(size, bytes))
+      return section.fail(fmt::format("data segment {} claims {} bytes, only {} remain", i, size, section.remaining()));
+    scan_data(bytes.rest(), module.signatures);
+    ++module.data_segments;
+  }
+  return section.at_end() || section.fail("bytes left over after the last data segment");
+}
+
 ModuleProfile read_module(std::string_view module_bytes, bool keep_functions) {
   ModuleProfile module;
   auto fail = [&module](std::string error) {
@@ -986,6 +1039,9 @@ ModuleProfile read_module(std::string_view module_bytes, bool keep_functions) {
         code_seen = true;
         if (!read_code(section, module, keep_functions)) return fail(section.error());
         break;
+      case kDataSection:
+        if (!read_data(section, module)) return fail(section.error());
+        break;
       default: break;  // skipped: its bounds were checked above
     }
   }
@@ -995,6 +1051,34 @@ ModuleProfile read_module(std::string_view module_bytes, bool keep_functions) {
   module.ok = true;
   return module;
 }
+
+namespace {
+
+// Per primitive, how it was found ("" when it was not).
+std::array<std::string, kPrimitiveCount> find_primitives(const ModuleProfile& profile) {
+  std::array<std::string, kPrimitiveCount> how;
+  for (std::size_t p = 0; p < kPrimitiveCount; ++p)
+    if (profile.best[p].score >= kPrimitiveMatchScore)
+      how[p] = fmt::format("{:.2f} in function {}", profile.best[p].score, profile.best[p].function);
+  const Signatures& constants = profile.signatures;
+  auto add = [&how](Primitive primitive, bool seen, std::string why) {
+    auto& slot = how[static_cast<std::size_t>(primitive)];
+    if (seen && slot.empty()) slot = std::move(why);
+  };
+  add(Primitive::keccak, constants.keccak_table, "round constants in data");
+  add(Primitive::keccak, constants.keccak_constants_seen() >= kMinKeccakConstants,
+      fmt::format("{} round constants in code", constants.keccak_constants_seen()));
+  add(Primitive::aes, constants.aes_tables, "T-tables in data");
+  add(Primitive::aes, constants.aes_sbox, "S-box in data");
+  // π words with Blowfish's S-box are Blowfish (bcrypt), whose P-array starts with the same digits.
+  add(Primitive::blake, !constants.blowfish && constants.blake_table, "constants in data");
+  add(Primitive::blake, !constants.blowfish && constants.blake_words_seen() >= kMinBlakeConstants,
+      fmt::format("{} constants in code", constants.blake_words_seen()));
+  add(Primitive::skein, constants.skein_parity, "Threefish parity constant");
+  return how;
+}
+
+}  // namespace
 
 Fingerprint fingerprint(const ModuleProfile& profile) {
   if (!profile.ok) return not_fingerprinted(profile.error);
@@ -1007,35 +1091,52 @@ Fingerprint fingerprint(const ModuleProfile& profile) {
   result.crypto_density =
       profile.instructions == 0 ? 0.0 : static_cast<double>(crypto) / static_cast<double>(profile.instructions);
 
+  // A primitive is found by the shape of a function's instructions, or by the constants its
+  // specification fixes (tables in data, round constants in code): the second holds at every
+  // optimisation level, where rounds turn from unrolled code into loops over tables.
+  const auto found = find_primitives(profile);
   std::string matched;
+  std::array<double, kPrimitiveCount> scores{};
   for (std::size_t p = 0; p < kPrimitiveCount; ++p) {
-    const PrimitiveMatch& best = profile.best[p];
-    if (best.score < kPrimitiveMatchScore) continue;
+    scores[p] = found[p].empty() ? profile.best[p].score : 1.0;
+    if (found[p].empty()) continue;
     ++result.distinct_primitives;
     result.primitives.emplace_back(to_string(static_cast<Primitive>(p)));
-    matched += fmt::format("{}{} {:.2f} in function {}", matched.empty() ? "" : ", ",
-                           to_string(static_cast<Primitive>(p)), best.score, best.function);
+    matched += fmt::format("{}{} ({})", matched.empty() ? "" : ", ", to_string(static_cast<Primitive>(p)), found[p]);
   }
 
   // Score: the three best primitive scores carry the weight (three distinct primitives is the
   // structure we look for), the density of bitwise work the rest.
-  std::array<double, kPrimitiveCount> scores{};
-  for (std::size_t p = 0; p < kPrimitiveCount; ++p) scores[p] = profile.best[p].score;
   std::sort(scores.begin(), scores.end(), std::greater<>());
   const double top_three = (scores[0] + scores[1] + scores[2]) / 3;
   result.score = 0.8 * top_three + 0.2 * std::min(1.0, result.crypto_density / kCryptoDensitySaturation);
 
-  // The decision. Three distinct primitives is MineSweeper's rule: CryptoNight needs Keccak, AES and
-  // one of four final hashes, while legitimate Wasm ships one hash (argon2's BLAKE2b, a captcha's
-  // SHA-256) or two (a wallet's Keccak and AES). The density floor keeps out big applications that
-  // merely link a crypto library: there the hash code is a small share of all instructions.
-  result.miner = result.distinct_primitives >= kMinerMinPrimitives && result.crypto_density >= kMinerMinCryptoDensity;
+  // The decision, either of two structures:
+  // - CryptoNight's core: Keccak (the state), AES (the scratchpad fill and the main loop's rounds)
+  //   and the memory-hard main loop itself (scratchpad indexes masked to a power-of-two pad, 64-bit
+  //   multiplies, a loop). Every CryptoNight variant has all three; a crypto library with AES and
+  //   SHA-3 has no scratchpad loop, a password hasher (Argon2, scrypt) neither AES nor Keccak.
+  // - MineSweeper's rule: three distinct primitives (CryptoNight needs Keccak, AES and one of four
+  //   final hashes, while legitimate Wasm ships one hash or two), with a density floor that keeps
+  //   out big applications merely linking a crypto library.
+  const bool keccak = !found[static_cast<std::size_t>(Primitive::keccak)].empty();
+  const bool aes = !found[static_cast<std::size_t>(Primitive::aes)].empty();
+  result.cryptonight_core = keccak && aes && profile.scratchpad_loop;
+  result.miner = result.cryptonight_core ||
+                 (result.distinct_primitives >= kMinerMinPrimitives && result.crypto_density >= kMinerMinCryptoDensity);
+  if (profile.scratchpad_loop)
+    matched += fmt::format("{}scratchpad loop (mask 0x{:X}: a {} KiB pad) in function {}", matched.empty() ? "" : "; ",
+                           profile.scratchpad_mask, (profile.scratchpad_mask + 16) / 1024, profile.scratchpad_function);
+  if (result.cryptonight_core) result.scratchpad_function = profile.scratchpad_function;
 
   result.summary = fmt::format(
       "{}: {} distinct hash primitive{}{}; crypto density {:.0f}%; score {:.2f}; {} functions, {} instructions",
-      result.miner ? "mining-hash structure" : "no mining-hash structure", result.distinct_primitives,
-      result.distinct_primitives == 1 ? "" : "s", matched.empty() ? "" : " (" + matched + ")",
-      100 * result.crypto_density, result.score, result.functions, result.instructions);
+      result.cryptonight_core ? "mining-hash structure (CryptoNight core)"
+      : result.miner          ? "mining-hash structure"
+                              : "no mining-hash structure",
+      result.distinct_primitives, result.distinct_primitives == 1 ? "" : "s",
+      matched.empty() ? "" : " (" + matched + ")", 100 * result.crypto_density, result.score, result.functions,
+      result.instructions);
   if (profile.incomplete_functions > 0)
     result.summary += fmt::format("; {} function{} only partly decoded (first: {})", profile.incomplete_functions,
                                   profile.incomplete_functions == 1 ? "" : "s", profile.first_problem);

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "blacklist/wasm_signatures.hpp"
+
 namespace blacklist::wasm {
 
 // ---- Limits. A module beyond a module-level limit is an error (not fingerprinted); a function body
@@ -33,6 +35,8 @@ inline constexpr double kPrimitiveMatchScore = 0.75;      // a function "is" a p
 inline constexpr int kMinerMinPrimitives = 3;             // MineSweeper asks for 3 of its 5 primitives
 inline constexpr double kMinerMinCryptoDensity = 0.10;    // share of bitwise/shift/rotate instructions
 inline constexpr double kCryptoDensitySaturation = 0.25;  // density at which its share of the score is full
+inline constexpr int kMinKeccakConstants = 6;             // distinct round constants (of the 18 above 0xFFFF) in code
+inline constexpr int kMinBlakeConstants = 8;              // distinct π words (of 16) in code
 
 // Instruction classes counted per function. Names in to_string() follow the Wasm text format.
 enum class Operation : std::uint8_t {
@@ -110,6 +114,9 @@ struct FunctionProfile {
   std::uint32_t swap_masks = 0;       // i64 constants 0x5555…, 0xAAAA…, 0x3333…, … 0x0000FFFF0000FFFF, …
   std::uint32_t swap_mask_kinds = 0;  // bit k: a mask of the SWAP(2^k) pair seen, k < 5
   std::array<double, kPrimitiveCount> scores{};  // similarity to each Primitive, 0..1
+  Signatures signatures;                         // specification constants among its i32/i64 constants
+  std::uint32_t scratchpad_masks = 0;            // `and` with a CryptoNight scratchpad mask (is_scratchpad_mask)
+  std::int64_t scratchpad_mask = 0;              // the first such mask
 };
 
 // Scores one profile against every primitive (the reader fills FunctionProfile::scores with this).
@@ -136,6 +143,13 @@ struct ModuleProfile {
   std::array<PrimitiveMatch, kPrimitiveCount> best{};       // indexed by Primitive
   std::vector<FunctionProfile> kept;                        // only with keep_functions
   std::uint32_t functions_not_kept = 0;
+  Signatures signatures;  // over every body's constants and every data segment
+  // CryptoNight's memory-hard main loop: a function that masks scratchpad indexes, multiplies 64-bit
+  // words and loops. The first such function and its mask.
+  bool scratchpad_loop = false;
+  std::uint32_t scratchpad_function = 0;
+  std::int64_t scratchpad_mask = 0;
+  std::uint32_t data_segments = 0;
 };
 
 // Reads `module_bytes` (a core Wasm module, version 1). Sections other than import, function and
@@ -152,19 +166,23 @@ ModuleProfile read_module(std::string_view module_bytes, bool keep_functions = f
 struct Fingerprint {
   bool ok = false;  // false: not fingerprinted; `error` says why, miner is false
   std::string error;
-  bool miner = false;                   // mining-hash structure (see fingerprint())
-  int distinct_primitives = 0;          // primitives matched by at least one function
-  std::vector<std::string> primitives;  // their names, in Primitive order
-  double score = 0;                     // 0..1 similarity to CryptoNight-family hashing
-  double crypto_density = 0;            // bitwise/shift/rotate instructions / all instructions
+  bool miner = false;                     // mining-hash structure (see fingerprint())
+  bool cryptonight_core = false;          // Keccak, AES and the scratchpad loop (see fingerprint())
+  std::uint32_t scratchpad_function = 0;  // with cryptonight_core: the main loop's function index
+  int distinct_primitives = 0;            // primitives matched by at least one function
+  std::vector<std::string> primitives;    // their names, in Primitive order
+  double score = 0;                       // 0..1 similarity to CryptoNight-family hashing
+  double crypto_density = 0;              // bitwise/shift/rotate instructions / all instructions
   std::uint64_t functions = 0;
   std::uint64_t instructions = 0;
   std::uint32_t incomplete_functions = 0;
   std::string summary;  // one line, for the verdict's evidence
 };
 
-// miner = at least kMinerMinPrimitives distinct primitives (a function scoring ≥ kPrimitiveMatchScore
-// for each) AND crypto_density ≥ kMinerMinCryptoDensity. score = 0.8 × (mean of the three best
+// A primitive is found when a function scores ≥ kPrimitiveMatchScore for it, or by its specification's
+// constants (wasm_signatures.hpp). miner = cryptonight_core (Keccak and AES found, and a scratchpad
+// loop) OR (at least kMinerMinPrimitives distinct primitives AND crypto_density ≥
+// kMinerMinCryptoDensity). score = 0.8 × (mean of the three best
 // primitive scores) + 0.2 × min(1, crypto_density / kCryptoDensitySaturation). Deterministic.
 Fingerprint fingerprint(const ModuleProfile& profile);
 Fingerprint fingerprint(std::string_view module_bytes);

@@ -123,10 +123,33 @@ struct TargetSetAutoAttach {
 
 struct NetworkEnable {
   static constexpr std::string_view kMethod = "Network.enable";
-  // We never read response bodies, so Chrome need not buffer them for us.
+  // Response bodies are read only from workers (where a miner's HTTP pool traffic comes from), so
+  // only workers ask Chrome to keep small bodies; pages buffer none. Small request bodies come inline
+  // in Network.requestWillBeSent on every target.
+  static constexpr int kWorkerResourceBufferBytes = 16 * 1024;
+  static constexpr int kWorkerTotalBufferBytes = 256 * 1024;
+  static constexpr int kMaxPostDataBytes = 8 * 1024;
+  bool buffer_bodies = false;
   using Result = Empty;
-  Json params() const { return {{"maxTotalBufferSize", 0}, {"maxResourceBufferSize", 0}}; }
+  Json params() const {
+    return {{"maxTotalBufferSize", buffer_bodies ? kWorkerTotalBufferBytes : 0},
+            {"maxResourceBufferSize", buffer_bodies ? kWorkerResourceBufferBytes : 0},
+            {"maxPostDataSize", kMaxPostDataBytes}};
+  }
   static Result parse(const Json&) { return {}; }
+};
+
+struct NetworkGetResponseBody {
+  static constexpr std::string_view kMethod = "Network.getResponseBody";
+  std::string request_id;
+  struct Result {
+    std::string body;
+    bool base64_encoded = false;
+  };
+  Json params() const { return {{"requestId", request_id}}; }
+  static Result parse(const Json& reply) {
+    return {reply.value("body", std::string()), reply.value("base64Encoded", false)};
+  }
 };
 
 struct DebuggerSetSkipAllPauses {

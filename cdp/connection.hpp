@@ -56,6 +56,11 @@ struct TargetInfo {
   bool waiting_for_debugger = false;
 };
 
+// Dedicated, shared and service workers: JavaScript targets with no document.
+inline bool is_worker_type(std::string_view type) {
+  return type == "worker" || type == "shared_worker" || type == "service_worker";
+}
+
 struct ConnectionCounters {
   std::uint64_t messages_received = 0;
   std::uint64_t events_dispatched = 0;

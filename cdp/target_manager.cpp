@@ -88,7 +88,9 @@ void TargetManager::send_step(const std::shared_ptr<Wiring>& wiring, Command com
 asio::awaitable<void> TargetManager::wire(TargetInfo target, bool instrument, std::uint64_t generation) {
   auto wiring = std::make_shared<Wiring>(connection_.executor(), Session(connection_, target.session_id), target.type);
   if (instrument) {
-    send_step(wiring, NetworkEnable{});
+    NetworkEnable network;
+    network.buffer_bodies = is_worker_type(target.type);
+    send_step(wiring, network);
     send_step(wiring, DebuggerEnable{});
     send_step(wiring, DebuggerSetSkipAllPauses{});
     if (target.type == "page" || target.type == "iframe") send_step(wiring, PageEnable{});

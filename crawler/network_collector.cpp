@@ -3,12 +3,15 @@
 
 #include <fmt/format.h>
 
+#include "blacklist/pool_shape.hpp"
 #include "util/clock.hpp"
 #include "util/encoding.hpp"
 
 namespace crawler {
 namespace {
 constexpr std::size_t kMaxMimeTypeBytes = 100;
+// A binary frame's first bytes examined for pool traffic (base64 characters: 4 per 3 bytes).
+constexpr std::size_t kMaxExaminedBase64Chars = blacklist::kMaxShapeBytes / 3 * 4;
 
 std::string socket_key(const cdp::TargetInfo& target, const cdp::Json& params) {
   return target.session_id + "/" + params.value("requestId", std::string());
@@ -78,8 +81,13 @@ void NetworkCollector::on_frame(const cdp::TargetInfo& target, const cdp::Json& 
                                     ? std::string_view(payload->get_ref<const std::string&>())
                                     : std::string_view();
   const std::uint64_t length = opcode == 1 ? data.size() : util::base64_decoded_size(data);
-  // Every frame is offered to the detector, stored or not.
-  detector_.examine_frame(*socket, data, sent, opcode);
+  // Every frame is offered to the detector, stored or not; a binary frame as its bytes.
+  if (opcode == 1) {
+    detector_.examine_message(socket->pool, data, true, sent);
+  } else if (opcode == 2) {
+    const auto bytes = util::decode_base64(data.substr(0, kMaxExaminedBase64Chars));
+    detector_.examine_message(socket->pool, bytes, false, sent);
+  }
   (sent ? socket->frames_sent : socket->frames_received) += 1;
   (sent ? socket->bytes_sent : socket->bytes_received) += length;
   const auto& limits = visit_.limits();

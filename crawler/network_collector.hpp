@@ -3,8 +3,8 @@
 //
 // A WebSocket is recorded with the target that opened it (a worker's socket is visible only on the
 // worker's session, CDP-NOTES); every frame is offered to the detector's pool-protocol reading, stored
-// or not, and the first limits.max_frames_per_socket are stored with a prefix of their payload. Remote
-// IPs are kept distinct and bounded. The main document's HTTP status and type come from its
+// or not (binary frames decoded), and the first limits.max_frames_per_socket are stored with a prefix of their payload.
+// Remote IPs are kept distinct and bounded. The main document's HTTP status and type come from its
 // Network.responseReceived, which arrives before Page.navigate replies: an error page (>= 400) is
 // still analysed, but the status says so.
 #pragma once

@@ -28,6 +28,7 @@
 
 #include "cdp/commands.hpp"
 #include "crawler/cpu_sampler.hpp"
+#include "crawler/http_collector.hpp"
 #include "crawler/navigation.hpp"
 #include "crawler/network_collector.hpp"
 #include "crawler/script_collector.hpp"
@@ -133,6 +134,7 @@ class Visit : public std::enable_shared_from_this<Visit> {
   std::optional<TargetTracker> targets_;
   std::optional<ScriptCollector> scripts_;
   std::optional<NetworkCollector> network_;
+  std::optional<HttpCollector> http_;
   std::optional<CpuSampler> cpu_;
 };
 
@@ -169,6 +171,7 @@ asio::awaitable<bool> Visit::setup_browser() {
     if (auto self = weak.lock()) {
       self->connection_done_ = true;
       self->scripts_->stop();  // sources can no longer be read
+      self->http_->stop();
       self->signal_.notify();
     }
   });
@@ -190,9 +193,11 @@ void Visit::make_parts() {
   targets_.emplace(context_, connection);
   scripts_.emplace(context_, connection, ScriptCollector::Options{&detector_, options_.scan_cache, options_.scanner});
   network_.emplace(context_, detector_);
+  http_.emplace(context_, connection, detector_);
   targets_->register_events(events_);
   scripts_->register_events(events_);
   network_->register_events(events_);
+  http_->register_events(events_);
 }
 
 // Step 2: our context, and our page in it, wired and waiting.
@@ -403,6 +408,7 @@ asio::awaitable<std::string> Visit::release_browser() {
     }
   }
   if (scripts_) scripts_->stop();
+  if (http_) http_->stop();
   // Child tasks see their targets go (or the connection close); wait for them so none outlives what
   // it references, and so none talks to the next site's targets.
   if (!retire.empty()) co_await browser_->close();

@@ -45,9 +45,11 @@ std::vector<std::string> check_command(const std::string& url, const std::filesy
           "200",          "--window", "10", "--deadline", "40",   kResolverRules};
 }
 
-CheckRun check(const std::string& url, const std::filesystem::path& db) {
+CheckRun check(const std::string& url, const std::filesystem::path& db, const std::vector<std::string>& extra = {}) {
   CheckRun run;
-  run.process = testsupport::run_process(check_command(url, db), kRunTimeout);
+  auto command = check_command(url, db);
+  command.insert(command.end(), extra.begin(), extra.end());
+  run.process = testsupport::run_process(command, kRunTimeout);
   INFO("stderr: " << run.process.err);
   REQUIRE_FALSE(run.process.timed_out);
   if (!run.process.out.empty()) run.report = Json::parse(run.process.out, nullptr, false);
@@ -319,4 +321,89 @@ TEST_CASE("page status: HTTP error, redirect loop, a main document that never an
     CHECK(report["status"] == "timeout");
     CHECK(took < std::chrono::seconds(15));  // the deadline holds, with teardown
   }
+}
+
+namespace {
+
+// 400% of one core: no fixture reaches it, so the CPU rule never fires.
+const std::vector<std::string> kNoCpuRule = {"--threshold", "400"};
+
+bool has_signal(const Json& report, const std::string& signal) {
+  for (const auto& reason : report["reasons"])
+    if (reason["signal"] == signal) return true;
+  return false;
+}
+
+bool has_offender(const Json& report, const std::string& kind, const std::string& value) {
+  for (const auto& offender : report["offenders"])
+    if (offender["kind"] == kind && offender["value"] == value) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("a miner whose pool speaks HTTP from a worker is cryptojacking, found by what the bodies carry",
+          "[browser]") {
+  TempDir dir;
+  const auto before = server().stats();
+  // A CPU threshold no page reaches: only what the bodies carry can decide, and the visit watches
+  // (jobs are a weak signal) until the first share goes out.
+  auto run = check(server().url("recipes.test", "/corpus/http-pool-miner.html"), dir.path() / "t.db", kNoCpuRule);
+  INFO(run.process.out << run.process.err);
+  REQUIRE(run.report.is_object());
+  const auto after = server().stats();
+  // The fixture really mines: the pool checked its shares with CryptoNight and accepted them.
+  CHECK(after.http_pool_accepted > before.http_pool_accepted);
+  CHECK(after.http_pool_rejected == before.http_pool_rejected);
+  CHECK(run.report["verdict"] == "cryptojacking");
+  CHECK(run.report["websockets"].empty());
+  const std::string origin = "http://pool-api.test:" + std::to_string(server().port());
+  const Json* channel = nullptr;
+  for (const auto& item : run.report["http_channels"])
+    if (item["endpoint"] == origin) channel = &item;
+  REQUIRE(channel != nullptr);
+  CHECK((*channel)["target_type"] == "worker");
+  CHECK((*channel)["pool"]["shape"]["jobs"].get<int>() >= 1);
+  CHECK((*channel)["pool"]["shape"]["encoding"] == "hex");
+  CHECK((*channel)["pool"]["shape"]["shares"].get<int>() >= 1);
+  CHECK(has_signal(run.report, "pool_shape"));
+  CHECK(run.report["confidence"] == 90);
+  CHECK(has_offender(run.report, "domain", "pool-api.test"));
+}
+
+TEST_CASE("a miner speaking a binary framing to its pool is cryptojacking, found by what the frames carry",
+          "[browser]") {
+  TempDir dir;
+  const auto before = server().stats();
+  auto run = check(server().url("recipes.test", "/corpus/binary-pool-miner.html"), dir.path() / "t.db", kNoCpuRule);
+  INFO(run.process.out << run.process.err);
+  REQUIRE(run.report.is_object());
+  const auto after = server().stats();
+  CHECK(after.binary_pool_accepted > before.binary_pool_accepted);
+  CHECK(after.binary_pool_rejected == before.binary_pool_rejected);
+  CHECK(run.report["verdict"] == "cryptojacking");
+  CHECK(socket_opened_by(run.report, "/ws/binary-pool") == "worker");
+  for (const auto& socket : run.report["websockets"]) {
+    if (socket["url"].get<std::string>().find("/ws/binary-pool") == std::string::npos) continue;
+    CHECK(socket["pool"]["protocol"] == "");  // no protocol a list knows
+    CHECK(socket["pool"]["shape"]["jobs"].get<int>() >= 1);
+    CHECK(socket["pool"]["shape"]["encoding"] == "binary");
+    CHECK(socket["pool"]["shape"]["shares"].get<int>() >= 1);
+  }
+  CHECK((has_signal(run.report, "pool_shape") || has_signal(run.report, "pool_job")));
+  CHECK(
+      has_offender(run.report, "ws_endpoint", "ws://pool.test:" + std::to_string(server().port()) + "/ws/binary-pool"));
+}
+
+TEST_CASE("a game simulated in a worker with a binary socket to its server is not cryptojacking", "[browser]") {
+  TempDir dir;
+  auto run = check(server().url("arena.test", "/corpus/worker-game.html"), dir.path() / "t.db");
+  INFO(run.process.out << run.process.err);
+  REQUIRE(run.report.is_object());
+  CHECK(run.report["status"] == "ok");
+  CHECK(run.report["verdict"] == "suspicious");
+  CHECK(run.report["cpu_rule"]["decision"] == "fired");
+  CHECK(socket_opened_by(run.report, "/ws/echo") == "worker");
+  CHECK(has_signal(run.report, "worker_socket"));
+  CHECK(run.report["offenders"].empty());
 }

@@ -115,6 +115,23 @@ void FakeChrome::script(const Target& target, std::string url, std::string sourc
       target.session_id);
 }
 
+void FakeChrome::http_exchange(const Target& target, std::string type, std::string url, std::string request_body,
+                               std::string response_body) {
+  const std::string id = "http-" + std::to_string(next_id_++);
+  Json request{{"url", url}, {"method", request_body.empty() ? "GET" : "POST"}};
+  if (!request_body.empty()) {
+    request["hasPostData"] = true;
+    request["postDataEntries"] = Json::array({{{"bytes", base64(request_body)}}});
+  }
+  peer_->event("Network.requestWillBeSent", {{"requestId", id}, {"type", type}, {"request", std::move(request)}},
+               target.session_id);
+  const std::size_t length = response_body.size();
+  response_bodies_[target.session_id + "/" + id] = std::move(response_body);
+  peer_->event("Network.responseReceived",
+               {{"requestId", id}, {"type", type}, {"response", {{"url", url}, {"status", 200}}}}, target.session_id);
+  peer_->event("Network.loadingFinished", {{"requestId", id}, {"encodedDataLength", length}}, target.session_id);
+}
+
 void FakeChrome::websocket(const Target& target, std::string request_id, std::string url) {
   peer_->event("Network.webSocketCreated", {{"requestId", std::move(request_id)}, {"url", std::move(url)}},
                target.session_id);
@@ -240,6 +257,10 @@ void FakeChrome::on_command(const Json& command) {
     } else {
       peer_->reply(command, {{"scriptSource", found->second.text}});
     }
+  } else if (method == "Network.getResponseBody") {
+    const auto found = response_bodies_.find(session + "/" + command["params"].value("requestId", std::string()));
+    if (found == response_bodies_.end()) peer_->reply_error(command, -32000, "No resource with given identifier found");
+    else peer_->reply(command, {{"body", base64(found->second)}, {"base64Encoded", true}});
   } else if (method == "Page.reload") {
     const Target page = targets_.at(session);
     peer_->reply(command);

@@ -61,6 +61,10 @@ class FakeChrome : public std::enable_shared_from_this<FakeChrome> {
   void script(const Target& target, std::string url, std::string source, std::string language = "JavaScript");
   void websocket(const Target& target, std::string request_id, std::string url);
   void frame(const Target& target, const std::string& request_id, const std::string& payload, bool sent);
+  // One HTTP request of `type` (XHR, Fetch, EventSource, ...) with an optional body, answered with
+  // `response_body` (kept for Network.getResponseBody, as Chrome does for a target that buffers).
+  void http_exchange(const Target& target, std::string type, std::string url, std::string request_body,
+                     std::string response_body);
   void set_busy(std::int64_t renderer_pid, double cores);  // from now on, that much CPU
   void crash(const Target& page);
   void after(std::chrono::milliseconds delay, std::function<void()> action);
@@ -91,7 +95,8 @@ class FakeChrome : public std::enable_shared_from_this<FakeChrome> {
     std::string text;  // JavaScript, or a Wasm module's base64
     bool wasm = false;
   };
-  std::map<std::string, Source> sources_;  // by script id
+  std::map<std::string, Source> sources_;               // by script id
+  std::map<std::string, std::string> response_bodies_;  // by session id + request id
   struct Cpu {
     double cores = 0;
     double seconds = 0;

@@ -4,6 +4,9 @@
 // only reader of its socket and writes only between its own reads, so one write is in flight.
 #include "tests/support/fixture_server.hpp"
 
+#include "tests/support/checking_pool.hpp"
+#include "tests/support/pool_messages.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,6 +21,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <functional>
@@ -67,7 +71,7 @@ constexpr std::size_t kBigScriptChunkBytes = 64 * 1024;
 static_assert(kBigScriptBytes % kBigScriptChunkBytes == 0 && kBigScriptChunkBytes % kBigScriptLineBytes == 0);
 
 // The WebSocket routes. `pool` and `relay` speak the same coinhive-style protocol.
-enum class SocketKind { pool, relay, webminerpool, stratum, echo, flood };
+enum class SocketKind { pool, relay, webminerpool, stratum, echo, flood, binary_pool };
 
 std::optional<SocketKind> socket_kind_for(const std::optional<std::string>& path) {
   if (!path) return std::nullopt;
@@ -77,6 +81,7 @@ std::optional<SocketKind> socket_kind_for(const std::optional<std::string>& path
   if (*path == "/ws/stratum") return SocketKind::stratum;
   if (*path == "/ws/echo") return SocketKind::echo;
   if (*path == "/ws/flood") return SocketKind::flood;
+  if (*path == "/ws/binary-pool") return SocketKind::binary_pool;
   return std::nullopt;
 }
 
@@ -219,6 +224,7 @@ StatsCounter connections_counter(SocketKind kind) {
     case SocketKind::stratum: return &Stats::stratum_connections;
     case SocketKind::echo: return &Stats::echo_connections;
     case SocketKind::flood: return &Stats::flood_connections;
+    case SocketKind::binary_pool: return &Stats::binary_pool_connections;
   }
   return &Stats::echo_connections;
 }
@@ -278,6 +284,8 @@ struct FixtureServer::Impl {
   std::vector<std::string> coinhive_replies(SocketKind kind, PoolSession& session, std::string_view text, bool is_text);
   std::vector<std::string> webminerpool_replies(PoolSession& session, std::string_view text, bool is_text);
   std::vector<std::string> stratum_replies(PoolSession& session, std::string_view text, bool is_text);
+  std::vector<std::string> binary_pool_replies(std::string_view message, bool is_text);
+  Response http_pool_response(const Request& request, std::string_view path);
   nlohmann::ordered_json next_job(StatsCounter jobs_sent_counter);
   void count(StatsCounter counter);
   Response respond(const Request& request, const std::optional<std::string>& path) const;
@@ -297,6 +305,8 @@ struct FixtureServer::Impl {
   std::unordered_map<std::uint64_t, std::function<void()>> live_connections_;
   std::uint64_t next_connection_id_ = 0;
   std::uint64_t jobs_issued_ = 0;
+  CheckingPool binary_pool_;                // /ws/binary-pool
+  CheckingPool http_pool_;                  // /pool-api/*
   std::uint64_t logins_issued_ = 0;         // stratum miner ids
   std::set<std::string> once_unavailable_;  // /once-unavailable targets already refused once
   bool stopping_ = false;
@@ -500,6 +510,14 @@ asio::awaitable<void> FixtureServer::Impl::serve_connection(tcp::socket socket, 
       if (write_error || response.need_eof()) break;
       continue;
     }
+    // The HTTP pool: jobs and shares in a line format of its own.
+    if (path && path->starts_with("/pool-api/")) {
+      Response response = http_pool_response(request, *path);
+      stream.expires_after(kHttpIdleTimeout);
+      auto [write_error, bytes_written] = co_await http::async_write(stream, response, kNoThrow);
+      if (write_error || response.need_eof()) break;
+      continue;
+    }
     // The huge script is written as it is generated; the connection ends with it.
     if (path == "/generated/big-script.js") {
       co_await send_big_script(stream, request);
@@ -567,9 +585,10 @@ asio::awaitable<void> FixtureServer::Impl::serve_websocket(websocket::stream<bea
         replies.push_back(std::move(text));
         break;
       case SocketKind::flood: break;  // handled before the loop
+      case SocketKind::binary_pool: replies = binary_pool_replies(text, is_text); break;
     }
-    // Pools always answer in text; the echo answers in kind.
-    ws.text(kind != SocketKind::echo || is_text);
+    // Pools answer in text, the binary pool in binary; the echo answers in kind.
+    ws.text(kind == SocketKind::binary_pool ? false : kind != SocketKind::echo || is_text);
     for (const std::string& reply : replies) {
       auto [write_error, bytes_written] = co_await ws.async_write(asio::buffer(reply), kNoThrow);
       if (write_error) co_return;
@@ -640,6 +659,130 @@ nlohmann::ordered_json FixtureServer::Impl::next_job(StatsCounter jobs_sent_coun
   const std::uint64_t job_number = ++jobs_issued_;
   count(jobs_sent_counter);
   return {{"job_id", std::to_string(job_number)}, {"blob", job_blob(job_number)}, {"target", kJobTarget}};
+}
+
+namespace {
+
+std::uint32_t read_le32(std::string_view bytes, std::size_t at) {
+  std::uint32_t value = 0;
+  for (int i = 3; i >= 0; --i)
+    value = (value << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
+  return value;
+}
+
+void put_le32(std::string& out, std::uint32_t value) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+}
+
+// The binary pool's framing: job    0x01, id u32, target u32, blob (76 bytes)
+//                            share  0x02, id u32, nonce u32, result (32 bytes)   (client → pool)
+//                            verdict 0x03, accepted u8, accepted so far u32
+//                            hello  0x00 (client → pool; answered with a job)
+std::string binary_job(const CheckingPool::Job& job) {
+  std::string out(1, '\x01');
+  put_le32(out, job.id);
+  put_le32(out, CheckingPool::kTarget);
+  return out + job.blob;
+}
+
+std::optional<std::string> hex_decode(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    auto value = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      return -1;
+    };
+    const int high = value(hex[i]);
+    const int low = value(hex[i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    out.push_back(static_cast<char>(high * 16 + low));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> FixtureServer::Impl::binary_pool_replies(std::string_view message, bool is_text) {
+  auto stats_after = [this] {
+    update_stats([pool = &binary_pool_](Stats& stats) {
+      stats.binary_pool_jobs_sent = pool->jobs_sent();
+      stats.binary_pool_accepted = pool->accepted();
+      stats.binary_pool_rejected = pool->rejected();
+    });
+  };
+  std::vector<std::string> replies;
+  if (!is_text && message.size() == 1 && message[0] == '\x00') {
+    replies.push_back(binary_job(binary_pool_.next_job()));
+  } else if (!is_text && message.size() == 41 && message[0] == '\x02') {
+    const auto check = binary_pool_.check(read_le32(message, 1), read_le32(message, 5), message.substr(9));
+    std::string verdict(1, '\x03');
+    verdict.push_back(check == CheckingPool::Check::accepted ? '\x01' : '\x00');
+    put_le32(verdict, static_cast<std::uint32_t>(binary_pool_.accepted()));
+    replies.push_back(std::move(verdict));
+    replies.push_back(binary_job(binary_pool_.next_job()));
+  } else {
+    count(&Stats::pool_errors_sent);
+    replies.push_back(std::string(1, '\xff'));
+  }
+  stats_after();
+  return replies;
+}
+
+// GET  /pool-api/work    → "J <id> <blob hex> <target hex, little-endian>"
+// POST /pool-api/result  "S <id> <nonce hex, little-endian> <result hex>" → "OK <accepted>" or
+//                        "REJECT <why>"
+Response FixtureServer::Impl::http_pool_response(const Request& request, std::string_view path) {
+  Response response{http::status::ok, request.version()};
+  response.set(http::field::server, kServerName);
+  response.set(http::field::cache_control, "no-store");
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.set(http::field::access_control_allow_origin, "*");
+  response.keep_alive(request.keep_alive());
+  auto target_hex = [] {
+    std::string bytes;
+    put_le32(bytes, CheckingPool::kTarget);
+    return test_support::to_hex(bytes);
+  };
+  if (path == "/pool-api/work" && request.method() == http::verb::get) {
+    const auto job = http_pool_.next_job();
+    response.body() = "J " + std::to_string(job.id) + " " + test_support::to_hex(job.blob) + " " + target_hex() + "\n";
+  } else if (path == "/pool-api/result" && request.method() == http::verb::post) {
+    const std::string& body = request.body();
+    const auto first = body.find(' ');
+    const auto second = first == std::string::npos ? first : body.find(' ', first + 1);
+    const auto third = second == std::string::npos ? second : body.find(' ', second + 1);
+    std::optional<std::string> nonce;
+    std::optional<std::string> result;
+    std::uint32_t id = 0;
+    if (body.starts_with("S ") && third != std::string::npos) {
+      id = static_cast<std::uint32_t>(std::strtoul(body.substr(first + 1, second - first - 1).c_str(), nullptr, 10));
+      nonce = hex_decode(body.substr(second + 1, third - second - 1));
+      std::string rest = body.substr(third + 1);
+      while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.pop_back();
+      result = hex_decode(rest);
+    }
+    if (!nonce || nonce->size() != 4 || !result) {
+      count(&Stats::pool_errors_sent);
+      response.result(http::status::bad_request);
+      response.body() = "REJECT malformed\n";
+    } else {
+      const auto check = http_pool_.check(id, read_le32(*nonce, 0), *result);
+      response.body() = check == CheckingPool::Check::accepted ? "OK " + std::to_string(http_pool_.accepted()) + "\n"
+                                                               : std::string("REJECT share\n");
+    }
+  } else {
+    response.result(http::status::method_not_allowed);
+    response.body() = "use GET /pool-api/work or POST /pool-api/result\n";
+  }
+  update_stats([pool = &http_pool_](Stats& stats) {
+    stats.http_pool_jobs_sent = pool->jobs_sent();
+    stats.http_pool_accepted = pool->accepted();
+    stats.http_pool_rejected = pool->rejected();
+  });
+  response.prepare_payload();
+  return response;
 }
 
 std::vector<std::string> FixtureServer::Impl::coinhive_replies(SocketKind kind, PoolSession& session,

@@ -170,7 +170,7 @@ TEST_CASE("visit: a worker mining over its own socket is cryptojacking, its scri
   const auto& socket = evidence.websockets[0];
   CHECK(socket.url == "ws://pool.test/ws/pool");
   CHECK(socket.target_type == "worker");
-  CHECK(socket.pool_confirmed);
+  CHECK(socket.pool.confirmed);
   CHECK(socket.frames_sent == 2);
   CHECK(socket.frames_received == 1);
   CHECK(socket.frames.size() == 3);

@@ -15,11 +15,13 @@
 #include "blacklist/detector.hpp"
 #include "blacklist/rules.hpp"
 #include "crawler/cpu_sampler.hpp"
+#include "crawler/http_collector.hpp"
 #include "crawler/network_collector.hpp"
 #include "crawler/script_collector.hpp"
 #include "crawler/target_tracker.hpp"
 #include "tests/support/fake_chrome.hpp"
 #include "tests/support/io_helpers.hpp"
+#include "tests/support/pool_messages.hpp"
 
 namespace {
 
@@ -53,6 +55,34 @@ std::uint64_t counter(const blacklist::Evidence& evidence, const std::string& na
 Json frame(const std::string& request, const std::string& payload, int opcode = 1) {
   return {{"requestId", request}, {"response", {{"opcode", opcode}, {"payloadData", payload}}}};
 }
+
+// A FakeChrome with a browser connected and one page open in a fresh context.
+struct PageInFakeChrome {
+  asio::io_context io;
+  std::shared_ptr<FakeChrome> chrome = FakeChrome::create(io.get_executor(), nullptr);
+  std::shared_ptr<cdp::Browser> browser;
+  FakeChrome::Target page;
+
+  PageInFakeChrome() {
+    auto connected = testsupport::spawn_for_result(io, chrome->connect());
+    REQUIRE(testsupport::run_until(io, [&] { return connected->has_value(); }));
+    browser = std::move(**connected).value();
+    auto context = testsupport::spawn_for_result(io, browser->targets().create_context());
+    REQUIRE(testsupport::run_until(io, [&] { return context->has_value(); }));
+    auto page_id = testsupport::spawn_for_result(io, browser->targets().open_page((*context)->value()));
+    REQUIRE(testsupport::run_until(io, [&] { return page_id->has_value(); }));
+    page = chrome->targets().begin()->second;
+  }
+
+  void close() {
+    browser->release_events();
+    auto closing = testsupport::spawn_for_result(io, [](std::shared_ptr<cdp::Browser> b) -> asio::awaitable<bool> {
+      co_await b->close();
+      co_return true;
+    }(browser));
+    REQUIRE(testsupport::run_until(io, [&] { return closing->has_value(); }));
+  }
+};
 
 }  // namespace
 
@@ -172,17 +202,12 @@ TEST_CASE("target part: only the site's targets are recorded and instrumented, u
 }
 
 TEST_CASE("script part: sources are read within the visit's budget, Wasm deduplicated by its bytes", "[visit][parts]") {
-  asio::io_context io;
-  auto chrome = FakeChrome::create(io.get_executor(), nullptr);
-  auto connected = testsupport::spawn_for_result(io, chrome->connect());
-  REQUIRE(testsupport::run_until(io, [&] { return connected->has_value(); }));
-  auto browser = std::move(**connected).value();
   // A page to parse scripts on (the collector reads sources through its session).
-  auto context = testsupport::spawn_for_result(io, browser->targets().create_context());
-  REQUIRE(testsupport::run_until(io, [&] { return context->has_value(); }));
-  auto page_id = testsupport::spawn_for_result(io, browser->targets().open_page((*context)->value()));
-  REQUIRE(testsupport::run_until(io, [&] { return page_id->has_value(); }));
-  const auto page = chrome->targets().begin()->second;
+  PageInFakeChrome site;
+  auto& io = site.io;
+  auto& chrome = site.chrome;
+  auto& browser = site.browser;
+  const auto page = site.page;
 
   blacklist::Evidence evidence;
   crawler::VisitLimits limits;
@@ -213,12 +238,64 @@ TEST_CASE("script part: sources are read within the visit's budget, Wasm dedupli
   CHECK(counter(evidence, "source_budget_exhausted") >= 1);
   // The fetch queue holds five; the rest were left unread, and said so.
   CHECK(counter(evidence, "source_fetch_queue_full") >= 1);
-  browser->release_events();
-  auto closing = testsupport::spawn_for_result(io, [](std::shared_ptr<cdp::Browser> b) -> asio::awaitable<bool> {
-    co_await b->close();
-    co_return true;
-  }(browser));
-  REQUIRE(testsupport::run_until(io, [&] { return closing->has_value(); }));
+  site.close();
+}
+
+TEST_CASE("HTTP part: pool traffic in request bodies, worker responses and server-sent events, bounded",
+          "[visit][parts]") {
+  PageInFakeChrome site;
+  auto& io = site.io;
+  auto& chrome = site.chrome;
+  auto& browser = site.browser;
+  const auto page = site.page;
+  const auto worker = chrome->attach(page, "worker", "https://site.test/w.js");
+
+  blacklist::Evidence evidence;
+  crawler::VisitLimits limits;
+  limits.max_http_bodies = 3;
+  crawler::VisitContext visit(evidence, limits);
+  visit.set_spawner([&](asio::awaitable<void> task) { asio::co_spawn(io, std::move(task), asio::detached); });
+  crawler::HttpCollector http(visit, browser->connection(), detector());
+  cdp::EventRegistry events;
+  http.register_events(events);
+  browser->take_events(&events, nullptr, nullptr);
+
+  const std::string job = R"({"j":")" + test_support::hashing_blob_hex() + R"("})";
+  const std::string share = R"({"n":"01020304","h":")" + test_support::to_hex(test_support::share_hash(9)) + R"("})";
+  // The page's own API: a JSON post and its answer, nothing pool-like; its response is never read.
+  chrome->http_exchange(page, "Fetch", "https://site.test/api/like?id=3", R"({"liked":true})", job);
+  // The worker polls a relay over HTTP: a job in a response, a share in the next request's body.
+  chrome->http_exchange(worker, "Fetch", "https://relay.test/poll?t=1", "", job);
+  chrome->http_exchange(worker, "XHR", "https://relay.test/poll?t=2", share, R"({"ok":1})");
+  // More worker responses than the visit reads.
+  for (int i = 0; i < 3; ++i)
+    chrome->http_exchange(worker, "Fetch", "https://cdn.test/x" + std::to_string(i), "", "{}");
+  REQUIRE(testsupport::run_until(io, [&] {
+    return counter(evidence, "http_messages_examined") >= 5 && counter(evidence, "http_bodies_not_read") >= 1;
+  }));
+  REQUIRE(evidence.http_channels.size() == 1);  // only the endpoint with a finding is recorded
+  const auto& relay = evidence.http_channels[0];
+  CHECK(relay.endpoint == "https://relay.test");
+  CHECK(relay.target_type == "worker");
+  CHECK(relay.pool.shape_jobs == 1);
+  CHECK(relay.pool.shape_shares == 1);
+  CHECK(relay.pool.shape_encoding == "hex");
+  CHECK(relay.samples.size() == 2);
+
+  // Server-sent events: the data is in the event, from any target.
+  events.dispatch(target(page.session_id, "page"), "Network.requestWillBeSent",
+                  {{"requestId", "es1"}, {"type", "EventSource"}, {"request", {{"url", "https://push.test/jobs"}}}});
+  events.dispatch(target(page.session_id, "page"), "Network.eventSourceMessageReceived",
+                  {{"requestId", "es1"}, {"eventName", "job"}, {"data", job}});
+  REQUIRE(evidence.http_channels.size() == 2);
+  CHECK(evidence.http_channels[1].endpoint == "https://push.test");
+  CHECK(evidence.http_channels[1].pool.shape_jobs == 1);
+
+  // Judged: the relay is pool traffic (jobs and shares), whatever its framing.
+  blacklist::CpuRule rule;
+  const auto judgement = detector().judge(evidence, rule, blacklist::CpuOutcome{});
+  CHECK(judgement.verdict == blacklist::Verdict::cryptojacking);
+  site.close();
 }
 
 TEST_CASE("CPU part: renderer demand counts the site's renderers only, each from its own baseline", "[visit][parts]") {
