@@ -43,8 +43,9 @@ asio::awaitable<util::Result<std::shared_ptr<Browser>>> Browser::start(std::shar
   Connection& connection = *browser->connection_;
   browser->targets_ = std::make_unique<TargetManager>(connection, browser->weak_from_this());
   // Only what the current visit reads is parsed (Target.* always is: see Connection).
-  connection.skip_events(
-      [raw = browser.get()](std::string_view method) { return !raw->events_ || !raw->events_->handles(method); });
+  connection.skip_events([raw = browser.get()](std::string_view method, std::string_view text) {
+    return !raw->events_ || !raw->events_->wants(method, text);
+  });
   // What no visit reads, and most of what a response or script event carries.
   connection.prune_keys({"headers", "requestHeaders", "headersText", "requestHeadersText", "timing", "securityDetails",
                          "initiator", "stackTrace", "executionContextAuxData"});

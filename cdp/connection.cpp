@@ -163,7 +163,7 @@ void Connection::handle_message(std::string_view text) {
   // progress and console output. Target.* events always are (they keep the sessions).
   if (skip_event_) {
     const auto method = leading_method(text);
-    if (!method.empty() && !method.starts_with("Target.") && skip_event_(method)) {
+    if (!method.empty() && !method.starts_with("Target.") && skip_event_(method, text)) {
       ++counters_.events_skipped;
       return;
     }

@@ -111,9 +111,11 @@ class Connection {
   }
 
   void on_event(EventHandler handler) { handler_ = std::move(handler); }
-  // Events for which `skip(method)` is true are dropped before they are parsed (counted in
-  // events_skipped). Target.* events are never skipped: the sessions depend on them.
-  void skip_events(std::function<bool(std::string_view method)> skip) { skip_event_ = std::move(skip); }
+  // Events for which `skip(method, raw_text)` is true are dropped before they are parsed (counted
+  // in events_skipped). Target.* events are never skipped: the sessions depend on them.
+  void skip_events(std::function<bool(std::string_view method, std::string_view raw_text)> skip) {
+    skip_event_ = std::move(skip);
+  }
   // Members under these keys are left out of every parsed message, at any depth (parse_pruned).
   void prune_keys(PrunedKeys keys) { pruned_keys_ = std::move(keys); }
 
@@ -151,7 +153,7 @@ class Connection {
   asio::steady_timer outbox_signal_;                        // cancelled to wake the writer
   std::map<std::string, TargetInfo, std::less<>> targets_;  // by session id
   EventHandler handler_;
-  std::function<bool(std::string_view)> skip_event_;
+  std::function<bool(std::string_view, std::string_view)> skip_event_;
   PrunedKeys pruned_keys_;
   ConnectionCounters counters_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // lets suspended calls know we still exist

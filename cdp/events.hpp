@@ -20,21 +20,34 @@ namespace cdp {
 class EventRegistry {
  public:
   using Handler = std::function<void(const TargetInfo& target, const Json& params)>;
+  // Looks at an event's raw text before it is parsed: false means this handler does not need it.
+  // For frequent, large events a handler reads only rarely (a request with a body among hundreds).
+  using Wants = std::function<bool(std::string_view raw_text)>;
 
-  // Adds a handler for `method` ("Network.webSocketCreated").
-  void on(std::string_view method, Handler handler) {
+  // Adds a handler for `method` ("Network.webSocketCreated"); with `wants`, the event is parsed
+  // for it only when `wants` accepts the raw text (another handler of the method may still want it).
+  void on(std::string_view method, Handler handler, Wants wants = {}) {
     auto it = handlers_.find(method);
-    if (it == handlers_.end()) it = handlers_.emplace(std::string(method), std::vector<Handler>()).first;
-    it->second.push_back(std::move(handler));
+    if (it == handlers_.end()) it = handlers_.emplace(std::string(method), std::vector<Entry>()).first;
+    it->second.push_back({std::move(handler), std::move(wants)});
   }
 
   bool handles(std::string_view method) const { return handlers_.find(method) != handlers_.end(); }
+  // Whether some handler of `method` wants this event (its raw text): the Connection's parse filter.
+  bool wants(std::string_view method, std::string_view raw_text) const {
+    const auto it = handlers_.find(method);
+    if (it == handlers_.end()) return false;
+    for (const auto& entry : it->second)
+      if (!entry.wants || entry.wants(raw_text)) return true;
+    return false;
+  }
 
-  // Runs the handlers of `method`; false when there are none.
+  // Runs the handlers of `method`; false when there are none. (A handler whose `wants` refused an
+  // event still sees it when another handler had it parsed: handlers do not rely on the filter.)
   bool dispatch(const TargetInfo& target, std::string_view method, const Json& params) const {
     const auto it = handlers_.find(method);
     if (it == handlers_.end()) return false;
-    for (const auto& handler : it->second) handler(target, params);
+    for (const auto& entry : it->second) entry.handler(target, params);
     return true;
   }
 
@@ -45,7 +58,11 @@ class EventRegistry {
   }
 
  private:
-  std::map<std::string, std::vector<Handler>, std::less<>> handlers_;
+  struct Entry {
+    Handler handler;
+    Wants wants;
+  };
+  std::map<std::string, std::vector<Entry>, std::less<>> handlers_;
 };
 
 }  // namespace cdp

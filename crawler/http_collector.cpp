@@ -82,12 +82,20 @@ HttpCollector::HttpCollector(VisitContext& visit, cdp::Connection& connection, c
 void HttpCollector::register_events(cdp::EventRegistry& events) {
   using cdp::Json;
   using cdp::TargetInfo;
-  events.on("Network.requestWillBeSent",
-            [this](const TargetInfo& target, const Json& params) { on_request(target, params); });
+  // Requests and their ends are the most frequent events a page causes; only the few that can
+  // matter are parsed: a request with a body or an event stream, and ends while a worker's
+  // response waits to be read.
+  events.on(
+      "Network.requestWillBeSent", [this](const TargetInfo& target, const Json& params) { on_request(target, params); },
+      [](std::string_view raw) {
+        return raw.find("\"hasPostData\":true") != std::string_view::npos ||
+               raw.find("\"type\":\"EventSource\"") != std::string_view::npos;
+      });
   events.on("Network.responseReceived",
             [this](const TargetInfo& target, const Json& params) { on_response(target, params); });
-  events.on("Network.loadingFinished",
-            [this](const TargetInfo& target, const Json& params) { on_finished(target, params); });
+  events.on(
+      "Network.loadingFinished", [this](const TargetInfo& target, const Json& params) { on_finished(target, params); },
+      [this](std::string_view) { return !candidates_.empty(); });
   events.on("Network.eventSourceMessageReceived",
             [this](const TargetInfo& target, const Json& params) { on_event_source(target, params); });
 }

@@ -209,6 +209,16 @@ TEST_CASE("target layer: the registry decides what is parsed and where it goes",
   CHECK(events.handles("Network.webSocketCreated"));
   CHECK_FALSE(events.handles("Network.dataReceived"));
   CHECK(events.methods() == std::vector<std::string>{"Network.webSocketCreated"});
+  // A handler may look at the raw text first: frequent events are parsed only when one wants them.
+  events.on(
+      "Network.requestWillBeSent", [&](const cdp::TargetInfo&, const Json&) { heard.push_back("request with a body"); },
+      [](std::string_view raw) { return raw.find("\"hasPostData\":true") != std::string_view::npos; });
+  CHECK(events.wants("Network.requestWillBeSent",
+                     R"({"method":"Network.requestWillBeSent","params":{"request":{"hasPostData":true}}})"));
+  CHECK_FALSE(
+      events.wants("Network.requestWillBeSent", R"({"method":"Network.requestWillBeSent","params":{"request":{}}})"));
+  CHECK(events.wants("Network.webSocketCreated", "{}"));  // no filter: always
+  CHECK_FALSE(events.wants("Network.dataReceived", "{}"));
 
   harness.browser->take_events(&events, &recorder, nullptr);
   harness.open_page();
