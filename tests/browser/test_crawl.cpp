@@ -209,7 +209,7 @@ TEST_CASE("crawl: the corpus gets the same verdicts at concurrency 1 and at the 
   std::map<std::string, std::map<int, std::string>> verdicts;  // run → input line → verdict
   std::map<std::string, std::map<int, std::string>> lines;     // run → input line → its JSON line, for a miss
   for (const std::string concurrency : {"1", "default"}) {
-    // As the corpus test samples: 250 ms × 12, a fresh database per run.
+    // As the corpus test samples: 250 ms × 20, a fresh database per run.
     std::vector<std::string> argv{CJCRAWL_BINARY,
                                   "crawl",
                                   (dir.path() / "corpus.txt").string(),
@@ -220,7 +220,7 @@ TEST_CASE("crawl: the corpus gets the same verdicts at concurrency 1 and at the 
                                   "--sample-period",
                                   "250",
                                   "--window",
-                                  "12",
+                                  "20",
                                   "--deadline",
                                   "30",
                                   kResolverRules};
