@@ -183,8 +183,9 @@ boost::asio::awaitable<void> HttpCollector::read_one(BodyRead read) {
 void HttpCollector::examine(const cdp::TargetInfo& target, std::string_view url, std::string_view body, bool sent) {
   visit_.count("http_messages_examined");
   visit_.count("http_bytes_examined", body.size());
+  const bool text = looks_like_text(body);
   blacklist::PoolTraffic found;
-  detector_.examine_message(found, body, looks_like_text(body), sent);
+  detector_.examine_message(found, body, text, sent);
   const std::string endpoint = http_endpoint(url);
   auto& channels = visit_.evidence().http_channels;
   auto known = channels_.find(endpoint);
@@ -209,7 +210,7 @@ void HttpCollector::examine(const cdp::TargetInfo& target, std::string_view url,
   blacklist::FrameRecord sample;
   sample.sent = sent;
   sample.t_seconds = util::seconds_between(visit_.navigation_started(), Clock::now());
-  sample.opcode = looks_like_text(body) ? 1 : 2;
+  sample.opcode = text ? 1 : 2;
   sample.length = body.size();
   if (sample.opcode == 1) sample.payload = std::string(body.substr(0, visit_.limits().max_frame_payload_bytes));
   channel.samples.push_back(std::move(sample));
