@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "blacklist/hot_code.hpp"
 #include "blacklist/pool_protocol.hpp"
 #include "blacklist/pool_shape.hpp"
 #include "blacklist/wasm.hpp"
@@ -64,6 +65,12 @@ struct Detector::Signals {
   bool oversize = false;
   bool wasm_unexplained = false;  // Wasm that is a miner or could not be fingerprinted: keep watching
 
+  // What a profile found busy (blacklist/hot_code): hash code of a mining module is conclusive;
+  // busy code that is plainly not a hash lowers a CPU-only case.
+  std::vector<Reason> hot;
+  bool hot_mining = false;
+  bool hot_not_hash = false;
+
   std::vector<Reason> info;  // shown, decides nothing (a listed page)
 };
 
@@ -76,6 +83,9 @@ void Detector::examine_script(ScriptRecord& script) const {
     script.wasm_score = print.score;
     script.wasm_primitives = print.primitives;
     script.wasm_summary = print.ok ? print.summary : "not fingerprinted: " + print.error;
+    script.wasm_hash_functions.clear();
+    for (const auto& function : print.hash_functions)
+      script.wasm_hash_functions.push_back({function.index, function.begin, function.end, function.what});
     return;
   }
   const auto scan = rules_.scan_script(script.source);
@@ -121,6 +131,7 @@ class SignalCollector {
   void script(const ScriptRecord& script);
   void socket(const WebSocketRecord& socket);
   void remote_ips(const std::vector<std::string>& ips);
+  void hot_code(const std::vector<HotCodeRecord>& records);
 
  private:
   void conclusive(std::string signal, std::string detail, int confidence) {
@@ -300,6 +311,39 @@ void SignalCollector::remote_ips(const std::vector<std::string>& ips) {
   }
 }
 
+std::string describe(const HotCodeRecord& hot) {
+  const std::string where =
+      hot.language == "WebAssembly"
+          ? fmt::format("module {}", hot.wasm_sha256.empty() ? hot.script_url : hot.wasm_sha256.substr(0, 16))
+          : fmt::format("{}:{}", hot.script_url.empty() ? "(inline)" : hot.script_url, hot.line + 1);
+  return fmt::format("{:.0f}% of a core in {} ({}, {} in {}): {} — {}", 100 * hot.share, hot.function, where,
+                     hot.language, hot.target_type, hot.code, hot.why);
+}
+
+// Hot code in a module with mining structure names the module, and the worker script that ran it.
+void SignalCollector::hot_code(const std::vector<HotCodeRecord>& records) {
+  const auto summary = summarize_hot_code(records);
+  if (summary.mining()) {
+    const HotCodeRecord& top = *summary.hottest_mining;
+    conclusive(
+        "hot_code",
+        fmt::format("{:.0f}% of a core in mining-hash code; hottest: {}", 100 * summary.mining_share, describe(top)),
+        kConfidenceHotMiningCode);
+    out_.hot_mining = true;
+    if (!top.wasm_sha256.empty()) add_unique(out_.conclusive_offenders, {"wasm_sha256", top.wasm_sha256});
+    else if (is_web_url(top.script_url)) add_unique(out_.conclusive_offenders, {"script_url", top.script_url});
+    if (is_worker(top.target_type) && is_web_url(top.target_url))
+      add_unique(out_.conclusive_offenders, {"script_url", top.target_url});
+  }
+  out_.hot_not_hash = summary.plainly_not_hash();
+  std::set<std::string> shown;  // the same function found again by a later round is not repeated
+  if (summary.hottest_mining) shown.insert(summary.hottest_mining->target_url + summary.hottest_mining->function);
+  for (const auto& hot : records)
+    if (hot.share >= kHotMinShare && out_.hot.size() < 6 && shown.insert(hot.target_url + hot.function).second)
+      out_.hot.push_back(
+          {"hot_code", describe(hot), code_kind_from_string(hot.code) == CodeKind::mining_hash ? "strong" : "info"});
+}
+
 }  // namespace
 
 Detector::Signals Detector::collect(const Evidence& evidence) const {
@@ -309,6 +353,7 @@ Detector::Signals Detector::collect(const Evidence& evidence) const {
   for (const auto& socket : evidence.websockets) collector.socket(socket);
   for (const auto& channel : evidence.http_channels) collector.http_channel(channel);
   collector.remote_ips(evidence.remote_ips);
+  collector.hot_code(evidence.hot_code);
   if (known_.pages.contains(evidence.url) || known_.pages.contains(evidence.final_url))
     signals.info.push_back({"page_listed", "this page was blacklisted before; today's evidence decides", "info"});
   return signals;
@@ -352,6 +397,22 @@ Assessment Detector::assess(const Evidence& evidence, const CpuRule& rule, int i
   return out;
 }
 
+namespace {
+
+// The strongest weak signal. Busy code that is plainly not a hash explains the CPU: the case for
+// mining weakens.
+int suspicious_confidence(const Detector::Signals& signals, bool cpu_fired) {
+  const int cpu = !cpu_fired              ? 0
+                  : signals.hot_not_hash  ? kConfidenceCpuNotHash
+                  : signals.worker_socket ? kConfidenceCpuAndWorkerSocket
+                                          : kConfidenceCpuAlone;
+  return std::max({cpu, signals.wasm_miner ? kConfidenceWasmAlone : 0, signals.pool_job ? kConfidencePoolJobAlone : 0,
+                   signals.keyword_miner ? kConfidenceKeywordsAlone : 0, signals.ip_listed ? kConfidenceIpListed : 0,
+                   signals.oversize ? kConfidenceOversize : 0});
+}
+
+}  // namespace
+
 Judgement Detector::judge(const Evidence& evidence, const CpuRule& rule, const CpuOutcome& cpu) const {
   Judgement out;
   const bool checked = evidence.status == Status::ok || evidence.status == Status::http_error ||
@@ -373,6 +434,7 @@ Judgement Detector::judge(const Evidence& evidence, const CpuRule& rule, const C
     for (const auto& offender : signals.miner_offenders) add_unique(out.offenders, offender);
     if (cpu_fired)
       for (const auto& offender : signals.worker_socket_offenders) add_unique(out.offenders, offender);
+    if (cpu_fired && signals.hot_mining) out.confidence = std::max(out.confidence, kConfidenceCpuAndWasm);
   } else if (cpu_fired && miner_signal) {
     out.verdict = Verdict::cryptojacking;
     out.confidence = signals.wasm_miner ? kConfidenceCpuAndWasm
@@ -384,11 +446,7 @@ Judgement Detector::judge(const Evidence& evidence, const CpuRule& rule, const C
   } else if (cpu_fired || signals.keyword_miner || signals.ip_listed || signals.wasm_miner || signals.pool_job ||
              signals.oversize) {
     out.verdict = Verdict::suspicious;
-    out.confidence = std::max(
-        {cpu_fired ? kConfidenceCpuAlone : 0, cpu_fired && signals.worker_socket ? kConfidenceCpuAndWorkerSocket : 0,
-         signals.wasm_miner ? kConfidenceWasmAlone : 0, signals.pool_job ? kConfidencePoolJobAlone : 0,
-         signals.keyword_miner ? kConfidenceKeywordsAlone : 0, signals.ip_listed ? kConfidenceIpListed : 0,
-         signals.oversize ? kConfidenceOversize : 0});
+    out.confidence = suspicious_confidence(signals, cpu_fired);
   } else {
     out.verdict = Verdict::clean;
     out.confidence = 0;
@@ -403,6 +461,7 @@ Judgement Detector::judge(const Evidence& evidence, const CpuRule& rule, const C
   if (!evidence.cpu_samples.empty() || cpu.intervals > 0)
     out.reasons.push_back({"cpu_rule", cpu_detail(rule, cpu), cpu_fired ? "strong" : "info"});
   append(signals.miner);
+  append(signals.hot);
   append(signals.worker_sockets);
   append(signals.weak);
   append(signals.info);

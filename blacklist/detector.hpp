@@ -26,6 +26,9 @@ inline constexpr int kConfidenceKnown = 95;
 inline constexpr int kConfidencePoolProtocol = 95;
 inline constexpr int kConfidencePoolShape = 90;  // hashing jobs received and difficulty-meeting hashes sent
 inline constexpr int kConfidenceCpuAndWasm = 90;
+// A profile found a module's hash code busy, in a module with mining structure: mining, however
+// throttled (90 with the CPU rule, as CPU and Wasm).
+inline constexpr int kConfidenceHotMiningCode = 85;
 inline constexpr int kConfidenceCpuAndPoolJob = 85;
 inline constexpr int kConfidenceCpuAndKeywords = 85;
 // Suspicious, never cryptojacking: CPU and a worker's socket are what multiplayer games, collaborative
@@ -34,6 +37,8 @@ inline constexpr int kConfidenceCpuAndWorkerSocket = 50;
 inline constexpr int kConfidenceWasmAlone = 45;
 inline constexpr int kConfidencePoolJobAlone = 45;
 inline constexpr int kConfidenceCpuAlone = 40;
+// Busy, and the profile shows the busy code is plainly not a hash (a physics step, a search).
+inline constexpr int kConfidenceCpuNotHash = 25;
 inline constexpr int kConfidenceKeywordsAlone = 35;
 inline constexpr int kConfidenceIpListed = 20;
 inline constexpr int kConfidenceOversize = 15;

@@ -161,6 +161,22 @@ nlohmann::json script_json(const ScriptRecord& script) {
   return item;
 }
 
+nlohmann::json hot_code_json(const HotCodeRecord& hot) {
+  nlohmann::json item{{"target_type", hot.target_type},
+                      {"target_url", hot.target_url},
+                      {"language", hot.language},
+                      {"script_url", hot.script_url},
+                      {"function", hot.function},
+                      {"line", hot.line},
+                      {"column", hot.column},
+                      {"share", std::round(hot.share * 1000) / 1000},
+                      {"code", hot.code},
+                      {"why", hot.why},
+                      {"round", hot.round}};
+  if (!hot.wasm_sha256.empty()) item["wasm_sha256"] = hot.wasm_sha256;
+  return item;
+}
+
 template <typename Record, typename ToJson>
 nlohmann::json array_of(const std::vector<Record>& records, ToJson to_item) {
   nlohmann::json out = nlohmann::json::array();
@@ -195,6 +211,8 @@ nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
       {"websockets", array_of(evidence.websockets, socket_json)},
       {"http_channels", array_of(evidence.http_channels, http_channel_json)},
       {"scripts", array_of(evidence.scripts, script_json)},
+      {"profiles", evidence.profiles},
+      {"hot_code", array_of(evidence.hot_code, hot_code_json)},
       {"remote_ips", evidence.remote_ips},
       {"targets", array_of(evidence.targets, target_json)},
       {"counters", evidence.counters},

@@ -42,6 +42,15 @@ struct CpuSample {
   double wait_seconds = 0;
 };
 
+// Where a Wasm module's hash code is (blacklist/wasm.hpp HashFunction): module byte offsets of one
+// function body, so a profiler's sample can be blamed on it.
+struct WasmHashFunction {
+  std::uint32_t index = 0;
+  std::uint32_t begin = 0;
+  std::uint32_t end = 0;
+  std::string what;  // "CryptoNight main loop …", "keccak rounds …", "bitwise-heavy (31%)"
+};
+
 // A script or WebAssembly module as Debugger.scriptParsed reported it.
 struct ScriptRecord {
   std::string url;           // may be empty (inline / eval)
@@ -50,6 +59,8 @@ struct ScriptRecord {
   std::string language;      // "JavaScript" or "WebAssembly"
   std::string target_type;   // page, iframe, worker, shared_worker, service_worker, ...
   std::string target_url;
+  int start_line = 0;  // where an inline script starts in its document (0-based, as CDP gives it)
+  int start_column = 0;
   // fetched: `source` holds it; oversize: over the fetch cap; unavailable: fetch failed or budget spent;
   // duplicate: same hash already fetched for this visit; cached: same hash scanned on an earlier site
   // of this crawl, findings copied (ScanCache), source not read.
@@ -70,6 +81,7 @@ struct ScriptRecord {
   double wasm_score = 0;
   std::vector<std::string> wasm_primitives;
   std::string wasm_summary;
+  std::vector<WasmHashFunction> wasm_hash_functions;  // bounded (wasm::kMaxHashFunctions); never in JSON
 };
 
 struct FrameRecord {
@@ -127,6 +139,24 @@ struct HttpChannelRecord {
   PoolTraffic pool;
 };
 
+// A function a short profile of one target found busy (crawler/code_profiler). What the code is
+// (`code`) is judged by blacklist/hot_code: "mining hash" (hash code in a module with mining
+// structure), "hash", "not a hash", or "unknown" (its source could not be read).
+struct HotCodeRecord {
+  std::string target_type;  // the target it ran in
+  std::string target_url;
+  std::string language;     // "WebAssembly" or "JavaScript"
+  std::string script_url;   // the module's or script's URL
+  std::string wasm_sha256;  // Wasm: the module
+  std::string function;     // as V8 names it: "wasm-function[9]", "$hash", "step", "(anonymous)"
+  int line = 0;             // 0-based, as V8 gives it; Wasm: always 0
+  int column = 0;           // 0-based; Wasm: the function's module byte offset
+  double share = 0;         // of the profile's samples (wall time): about the share of one core
+  std::string code;
+  std::string why;
+  int round = 1;  // which profiling round of the visit found it
+};
+
 struct TargetRecord {
   std::string type;
   std::string url;
@@ -146,6 +176,8 @@ struct Evidence {
   std::vector<std::string> remote_ips;  // distinct, bounded
   std::vector<TargetRecord> targets;
   std::vector<CpuSample> cpu_samples;
+  std::vector<HotCodeRecord> hot_code;  // bounded (crawler/code_profiler), hottest first per profile
+  int profiles = 0;                     // profiling rounds taken (each: every JavaScript target at once)
   double sample_period_seconds = 0;
   // The CPU rule the visit was judged with (so a stored visit can be drawn against its threshold).
   double cpu_threshold_percent = 0;

@@ -8,6 +8,7 @@
 #include <bitset>
 #include <functional>
 #include <initializer_list>
+#include <iterator>
 #include <utility>
 
 #include <fmt/format.h>
@@ -702,6 +703,12 @@ void add_to_module(const FunctionProfile& profile, ModuleProfile& module, bool k
     module.scratchpad_function = profile.index;
     module.scratchpad_mask = profile.scratchpad_mask;
   }
+  if (auto what = hash_function_kind(profile); !what.empty()) {
+    if (module.hash_functions.size() < kMaxHashFunctions)
+      module.hash_functions.push_back(
+          {profile.index, profile.begin, profile.begin + profile.body_bytes, std::move(what)});
+    else ++module.hash_functions_not_kept;
+  }
   if (!profile.complete) {
     if (module.incomplete_functions++ == 0)
       module.first_problem = fmt::format("function {}: {}", profile.index, profile.problem);
@@ -732,6 +739,7 @@ bool read_code(Reader& section, ModuleProfile& module, bool keep_functions) {
     profile = FunctionProfile{};
     profile.index = module.imported_functions + i;
     profile.body_bytes = size;
+    profile.begin = static_cast<std::uint32_t>(body_offset);
     if (size > kMaxBodyBytes) {
       profile.complete = false;
       profile.problem =
@@ -873,7 +881,8 @@ double jh_score(const FunctionProfile& profile) {
 }
 
 // Bitwise, shift and rotate instructions: what hashing is made of, and ordinary code has little of.
-std::uint64_t crypto_operations(const std::array<std::uint64_t, kOperationCount>& counts) {
+template <typename Count>
+std::uint64_t crypto_operations(const std::array<Count, kOperationCount>& counts) {
   std::uint64_t total = 0;
   for (Operation operation :
        {Operation::i32_xor, Operation::i64_xor, Operation::i32_and, Operation::i64_and, Operation::i32_or,
@@ -1078,6 +1087,22 @@ std::array<std::string, kPrimitiveCount> find_primitives(const ModuleProfile& pr
   return how;
 }
 
+// The one line the verdict's evidence shows.
+std::string summarize(const Fingerprint& result, const ModuleProfile& profile, const std::string& matched) {
+  std::string summary = fmt::format(
+      "{}: {} distinct hash primitive{}{}; crypto density {:.0f}%; score {:.2f}; {} functions, {} instructions",
+      result.cryptonight_core ? "mining-hash structure (CryptoNight core)"
+      : result.miner          ? "mining-hash structure"
+                              : "no mining-hash structure",
+      result.distinct_primitives, result.distinct_primitives == 1 ? "" : "s",
+      matched.empty() ? "" : " (" + matched + ")", 100 * result.crypto_density, result.score, result.functions,
+      result.instructions);
+  if (profile.incomplete_functions > 0)
+    summary += fmt::format("; {} function{} only partly decoded (first: {})", profile.incomplete_functions,
+                           profile.incomplete_functions == 1 ? "" : "s", profile.first_problem);
+  return summary;
+}
+
 }  // namespace
 
 Fingerprint fingerprint(const ModuleProfile& profile) {
@@ -1128,21 +1153,33 @@ Fingerprint fingerprint(const ModuleProfile& profile) {
     matched += fmt::format("{}scratchpad loop (mask 0x{:X}: a {} KiB pad) in function {}", matched.empty() ? "" : "; ",
                            profile.scratchpad_mask, (profile.scratchpad_mask + 16) / 1024, profile.scratchpad_function);
   if (result.cryptonight_core) result.scratchpad_function = profile.scratchpad_function;
+  result.hash_functions = profile.hash_functions;
 
-  result.summary = fmt::format(
-      "{}: {} distinct hash primitive{}{}; crypto density {:.0f}%; score {:.2f}; {} functions, {} instructions",
-      result.cryptonight_core ? "mining-hash structure (CryptoNight core)"
-      : result.miner          ? "mining-hash structure"
-                              : "no mining-hash structure",
-      result.distinct_primitives, result.distinct_primitives == 1 ? "" : "s",
-      matched.empty() ? "" : " (" + matched + ")", 100 * result.crypto_density, result.score, result.functions,
-      result.instructions);
-  if (profile.incomplete_functions > 0)
-    result.summary += fmt::format("; {} function{} only partly decoded (first: {})", profile.incomplete_functions,
-                                  profile.incomplete_functions == 1 ? "" : "s", profile.first_problem);
+  result.summary = summarize(result, profile, matched);
   return result;
 }
 
 Fingerprint fingerprint(std::string_view module_bytes) { return fingerprint(read_module(module_bytes)); }
+
+std::string hash_function_kind(const FunctionProfile& profile) {
+  const auto count = [&](Operation operation) { return profile.operations[static_cast<std::size_t>(operation)]; };
+  if (profile.scratchpad_masks > 0 && count(Operation::i64_mul) > 0 && count(Operation::loop) > 0)
+    return fmt::format("CryptoNight main loop (scratchpad mask 0x{:X})", profile.scratchpad_mask);
+  std::size_t best = 0;
+  for (std::size_t p = 1; p < kPrimitiveCount; ++p)
+    if (profile.scores[p] > profile.scores[best]) best = p;
+  if (profile.scores[best] >= kPrimitiveMatchScore)
+    return fmt::format("{} rounds ({:.2f})", to_string(static_cast<Primitive>(best)), profile.scores[best]);
+  const Signatures& constants = profile.signatures;
+  if (constants.keccak_constants_seen() >= kMinKeccakConstants) return "Keccak round constants";
+  if (!constants.blowfish && constants.blake_words_seen() >= kMinBlakeConstants) return "BLAKE constants";
+  if (constants.skein_parity) return "Skein constants";
+  const std::uint64_t crypto = crypto_operations(profile.operations);
+  const double density =
+      profile.instructions == 0 ? 0.0 : static_cast<double>(crypto) / static_cast<double>(profile.instructions);
+  if (profile.instructions >= kHashFunctionMinInstructions && density >= kHashFunctionMinDensity)
+    return fmt::format("bitwise-heavy ({:.0f}%)", 100 * density);
+  return {};
+}
 
 }  // namespace blacklist::wasm

@@ -29,6 +29,7 @@ inline constexpr std::uint32_t kMaxBodyBytes = 7'654'321;  // V8's limit on one 
 inline constexpr std::uint32_t kMaxLocals = 50'000;        // V8's limit on locals per function (body-level)
 inline constexpr std::uint32_t kMaxNestingDepth = 1024;    // open blocks/loops/ifs in one body (body-level)
 inline constexpr std::size_t kMaxKeptFunctions = 4096;     // per-function profiles returned when asked
+inline constexpr std::size_t kMaxHashFunctions = 256;      // hash functions named per module (the rest counted)
 
 // ---- Decision thresholds (the why is at each use in wasm.cpp).
 inline constexpr double kPrimitiveMatchScore = 0.75;      // a function "is" a primitive from this score on
@@ -98,10 +99,11 @@ std::string_view to_string(Primitive primitive);
 struct FunctionProfile {
   std::uint32_t index = 0;  // in the function index space (imported functions first)
   std::uint32_t body_bytes = 0;
-  std::uint32_t instructions = 0;                                // every opcode decoded, `end` included
-  std::uint32_t loop_instructions = 0;                           // those inside at least one `loop` (tight loops)
-  bool complete = true;                                          // false: decoding stopped early, counts cover a prefix
-  std::string problem;                                           // why, when not complete (with the module byte offset)
+  std::uint32_t begin = 0;              // module byte offset of the body (after its size), as V8's profiler reports it
+  std::uint32_t instructions = 0;       // every opcode decoded, `end` included
+  std::uint32_t loop_instructions = 0;  // those inside at least one `loop` (tight loops)
+  bool complete = true;                 // false: decoding stopped early, counts cover a prefix
+  std::string problem;                  // why, when not complete (with the module byte offset)
   std::array<std::uint32_t, kOperationCount> operations{};       // the histogram
   std::array<std::uint32_t, kOperationCount> loop_operations{};  // the same, inside loops only
   std::array<std::uint32_t, 32> rotations32{};  // i32 rotate left by k (rotr by k counts as rotl by 32-k)
@@ -122,6 +124,22 @@ struct FunctionProfile {
 // Scores one profile against every primitive (the reader fills FunctionProfile::scores with this).
 // Each score is the weakest of the primitive's structural features, as observed / expected, capped at 1.
 std::array<double, kPrimitiveCount> score_function(const FunctionProfile& profile);
+
+// A function whose body is hash code, located so a profiler's sample can be blamed on it. `what`
+// says why, strongest reason first: "CryptoNight main loop", "<primitive> rounds", "<primitive>
+// constants", or "bitwise-heavy (N%)".
+struct HashFunction {
+  std::uint32_t index = 0;
+  std::uint32_t begin = 0;  // module byte offsets of the body: [begin, end)
+  std::uint32_t end = 0;
+  std::string what;
+};
+// Why a function is hash code, or empty when it is not (see HashFunction). A body whose instructions
+// are mostly bitwise, shift and rotate work is hash-like, whatever it hashes: a CRC is as much as a
+// Keccak round, which is why a *mining* verdict needs the module's structure as well.
+std::string hash_function_kind(const FunctionProfile& profile);
+inline constexpr double kHashFunctionMinDensity = 0.25;  // bitwise/shift/rotate share of a hash-like body
+inline constexpr std::uint32_t kHashFunctionMinInstructions = 64;
 
 struct PrimitiveMatch {
   double score = 0;            // the best function's score for this primitive
@@ -150,6 +168,8 @@ struct ModuleProfile {
   std::uint32_t scratchpad_function = 0;
   std::int64_t scratchpad_mask = 0;
   std::uint32_t data_segments = 0;
+  std::vector<HashFunction> hash_functions;  // the first kMaxHashFunctions, in index order
+  std::uint32_t hash_functions_not_kept = 0;
 };
 
 // Reads `module_bytes` (a core Wasm module, version 1). Sections other than import, function and
@@ -176,7 +196,8 @@ struct Fingerprint {
   std::uint64_t functions = 0;
   std::uint64_t instructions = 0;
   std::uint32_t incomplete_functions = 0;
-  std::string summary;  // one line, for the verdict's evidence
+  std::string summary;                       // one line, for the verdict's evidence
+  std::vector<HashFunction> hash_functions;  // where the hash code is (ModuleProfile::hash_functions)
 };
 
 // A primitive is found when a function scores ≥ kPrimitiveMatchScore for it, or by its specification's

@@ -37,6 +37,9 @@ inline constexpr char kBrowserClose[] = "Browser.close";
 inline constexpr char kGetProcessInfo[] = "SystemInfo.getProcessInfo";
 inline constexpr char kPageReload[] = "Page.reload";
 inline constexpr char kDebuggerResume[] = "Debugger.resume";
+inline constexpr char kProfilerEnable[] = "Profiler.enable";
+inline constexpr char kProfilerDisable[] = "Profiler.disable";
+inline constexpr char kProfilerStart[] = "Profiler.start";
 }  // namespace method_names
 
 using RuntimeRunIfWaitingForDebugger = NoParamsCommand<method_names::kRunIfWaiting>;
@@ -46,6 +49,9 @@ using DebuggerEnable = NoParamsCommand<method_names::kDebuggerEnable>;
 using BrowserClose = NoParamsCommand<method_names::kBrowserClose>;
 using PageReload = NoParamsCommand<method_names::kPageReload>;
 using DebuggerResume = NoParamsCommand<method_names::kDebuggerResume>;
+using ProfilerEnable = NoParamsCommand<method_names::kProfilerEnable>;
+using ProfilerDisable = NoParamsCommand<method_names::kProfilerDisable>;
+using ProfilerStart = NoParamsCommand<method_names::kProfilerStart>;
 
 // A mouse event as a visitor's hand makes it: a move, or a wheel scroll (deltaY) at (x, y).
 struct InputDispatchMouseEvent {
@@ -207,6 +213,45 @@ struct DebuggerGetScriptSource {
   static Result parse(const Json& reply) {
     return {reply.value("scriptSource", std::string()), reply.value("bytecode", std::string())};
   }
+};
+
+// V8's sampling interval, in microseconds; set before Profiler.start.
+struct ProfilerSetSamplingInterval {
+  static constexpr std::string_view kMethod = "Profiler.setSamplingInterval";
+  int interval_us = 1000;
+  using Result = Empty;
+  Json params() const { return {{"interval", interval_us}}; }
+  static Result parse(const Json&) { return {}; }
+};
+
+// One function of a CPU profile with the samples taken while it was on top of the stack (self
+// time). V8 reports Wasm functions as "wasm-function[N]" (or their name-section name) with line 0
+// and the function's module byte offset as the column.
+struct ProfiledFunction {
+  std::string function_name;
+  std::string script_id;
+  std::string url;
+  int line = -1;  // 0-based; -1 for V8's pseudo-frames
+  int column = -1;
+  std::uint64_t samples = 0;
+};
+
+// Stops the profiler and reads its profile, folded into self samples per function. The pseudo-frames
+// "(root)", "(idle)", "(program)" and "(garbage collector)" count in `total_samples` only, so a
+// function's samples / total is its share of the profile's wall time. At most kMaxNodes call-tree
+// nodes are read (a hostile page can grow the tree); `truncated` says when more were dropped.
+struct ProfilerStop {
+  static constexpr std::string_view kMethod = "Profiler.stop";
+  static constexpr std::size_t kMaxNodes = 100'000;
+  using Params = Empty;
+  struct Result {
+    std::vector<ProfiledFunction> functions;  // those with self samples, most samples first
+    std::uint64_t total_samples = 0;
+    double duration_seconds = 0;
+    bool truncated = false;
+  };
+  Json params() const { return Json::object(); }
+  static Result parse(const Json& reply);
 };
 
 struct ProcessInfo {

@@ -23,6 +23,7 @@ void copy_findings(const blacklist::ScriptRecord& from, blacklist::ScriptRecord&
   to.wasm_score = from.wasm_score;
   to.wasm_primitives = from.wasm_primitives;
   to.wasm_summary = from.wasm_summary;
+  to.wasm_hash_functions = from.wasm_hash_functions;
 }
 
 }  // namespace
@@ -71,6 +72,8 @@ void ScriptCollector::on_script_parsed(const cdp::TargetInfo& target, const cdp:
   script.language = params.value("scriptLanguage", std::string("JavaScript"));
   script.target_type = target.type;
   script.target_url = target.url;
+  script.start_line = params.value("startLine", 0);
+  script.start_column = params.value("startColumn", 0);
   const bool wasm = script.language == "WebAssembly";
   // JS length is in UTF-16 units, at most 3 UTF-8 bytes each; the fetcher re-checks the real size.
   if (!wasm && script.length > limits.max_script_source_bytes) {
@@ -88,6 +91,7 @@ void ScriptCollector::on_script_parsed(const cdp::TargetInfo& target, const cdp:
     script.source_state = "pending";
     queue_.push_back({target.session_id, params.value("scriptId", std::string()), scripts.size(), wasm});
   }
+  by_id_.emplace(std::make_pair(target.session_id, params.value("scriptId", std::string())), scripts.size());
   scripts.push_back(std::move(script));
   if (!queue_.empty() && !fetcher_running_) {
     fetcher_running_ = true;
@@ -145,6 +149,18 @@ asio::awaitable<void> ScriptCollector::read_one(SourceFetch job) {
   copy_findings(reading.findings, script);
   script.source_state = "fetched";
   if (options_.cache) options_.cache->remember(script);
+}
+
+const blacklist::ScriptRecord* ScriptCollector::find(const std::string& session_id,
+                                                     const std::string& script_id) const {
+  const auto found = by_id_.find({session_id, script_id});
+  if (found == by_id_.end()) return nullptr;
+  const auto& scripts = visit_.evidence().scripts;
+  const blacklist::ScriptRecord& script = scripts[found->second];
+  if (script.language != "WebAssembly" || script.source_state != "duplicate") return &script;
+  for (const auto& other : scripts)
+    if (other.source_state == "fetched" && other.sha256 == script.sha256) return &other;
+  return &script;
 }
 
 asio::awaitable<SourceReading> ScriptCollector::scan(std::string text, bool wasm) {

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <set>
 #include <string>
 
@@ -54,6 +55,11 @@ class ScriptCollector {
   // The connection is gone: the fetcher stops before its next source.
   void stop() { stopped_ = true; }
 
+  // The record of the script `script_id` parsed on `session_id` (null: not recorded). A Wasm
+  // module read by another target (its record says "duplicate") is answered with the record that
+  // was read: the same bytes, the same findings.
+  const blacklist::ScriptRecord* find(const std::string& session_id, const std::string& script_id) const;
+
  private:
   struct SourceFetch {
     std::string session_id;
@@ -73,6 +79,7 @@ class ScriptCollector {
   bool fetcher_running_ = false;
   bool stopped_ = false;
   std::set<std::string> fetched_hashes_;
+  std::map<std::pair<std::string, std::string>, std::size_t> by_id_;  // (session, script id) → record
   std::uint64_t source_bytes_ = 0;
 };
 

@@ -94,6 +94,8 @@ void TargetTracker::expect_page(std::string target_id) {
 }
 
 void TargetTracker::on_wired(const cdp::TargetInfo& target, bool instrumented) {
+  if (instrumented && (target.type == "page" || target.type == "iframe" || cdp::is_worker_type(target.type)))
+    script_targets_.push_back(target);
   if (!instrumented || target.type != "page") return;
   wired_pages_.emplace(target.target_id, target.session_id);  // bounded: instrumented targets only
   if (!page_target_id_.empty() && target.target_id == page_target_id_ && page_session_id_.empty()) {
@@ -102,7 +104,10 @@ void TargetTracker::on_wired(const cdp::TargetInfo& target, bool instrumented) {
   }
 }
 
-void TargetTracker::on_detached(const cdp::TargetInfo& target) { loading_.erase(target.session_id); }
+void TargetTracker::on_detached(const cdp::TargetInfo& target) {
+  loading_.erase(target.session_id);
+  std::erase_if(script_targets_, [&](const cdp::TargetInfo& t) { return t.session_id == target.session_id; });
+}
 
 void TargetTracker::on_load(const cdp::TargetInfo& target) {
   if (!page_session_id_.empty() && target.session_id == page_session_id_) {

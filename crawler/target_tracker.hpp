@@ -54,6 +54,9 @@ class TargetTracker : public cdp::TargetListener {
   bool target_starting(Clock::time_point now, std::chrono::milliseconds settle) const;
   // The site's popups, in attach order (instrumented pages other than ours).
   const std::vector<std::string>& popup_sessions() const { return popup_sessions_; }
+  // The instrumented targets that run JavaScript (pages, frames, workers) and are still attached,
+  // in attach order: what a profile of the site covers.
+  const std::vector<cdp::TargetInfo>& script_targets() const { return script_targets_; }
   // A popup is being reloaded (the second look): it counts as loading again.
   void reloading(const std::string& session_id, Clock::time_point now);
 
@@ -81,6 +84,7 @@ class TargetTracker : public cdp::TargetListener {
   std::map<std::string, std::size_t> records_;      // session id → evidence().targets index
   std::map<std::string, std::string> wired_pages_;  // target id → session id, instrumented pages
   std::vector<std::string> popup_sessions_;
+  std::vector<cdp::TargetInfo> script_targets_;  // bounded: instrumented targets only
   // Popups and frames attached after navigation that have not loaded yet: session id → since when.
   std::map<std::string, Clock::time_point> loading_;
   Clock::time_point last_change_{};  // the page last gained (or reloaded, or loaded) a target

@@ -27,6 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cdp/commands.hpp"
+#include "crawler/code_profiler.hpp"
 #include "crawler/cpu_sampler.hpp"
 #include "crawler/http_collector.hpp"
 #include "crawler/navigation.hpp"
@@ -136,6 +137,7 @@ class Visit : public std::enable_shared_from_this<Visit> {
   std::optional<NetworkCollector> network_;
   std::optional<HttpCollector> http_;
   std::optional<CpuSampler> cpu_;
+  std::optional<CodeProfiler> profiler_;
 };
 
 asio::awaitable<void> Visit::run() {
@@ -198,6 +200,8 @@ void Visit::make_parts() {
   scripts_->register_events(events_);
   network_->register_events(events_);
   http_->register_events(events_);
+  if (options_.profile_hot_code)
+    profiler_.emplace(context_, connection, *targets_, *scripts_, options_.cpu_rule, CodeProfiler::Options{});
 }
 
 // Step 2: our context, and our page in it, wired and waiting.
@@ -306,6 +310,7 @@ asio::awaitable<void> Visit::sample_until_settled() {
     const bool stop = co_await signal_.wait_for([this] { return stopped(); }, std::min(next, deadline()));
     if (stop || Clock::now() >= deadline()) break;
     co_await cpu_->sample();
+    if (profiler_) profiler_->consider();
     const auto assessment = detector_.assess(evidence(), options_.cpu_rule, intervals_left());
     if (assessment.keep_watching) watched_ = true;
     if (may_settle(assessment)) {
@@ -342,9 +347,11 @@ asio::awaitable<void> Visit::sample_until_settled() {
 // keywords or Wasm may change the verdict), nor, for a verdict short of cryptojacking, just after a
 // target attached: a popup or worker opened a moment ago has not had time to start (measured: an idle
 // opener settled in 0.4 s, before its popup's miner ran). A mining verdict cannot get any stronger,
-// so it does not wait.
+// so it does not wait. A profile being taken holds a benign verdict back the same way: the code it
+// finds hot may be a miner's.
 bool Visit::may_settle(const blacklist::Assessment& assessment) const {
   if (scripts_->busy()) return false;
+  if (profiler_ && profiler_->busy() && !assessment.mining && options_.early_stop) return false;
   if (!options_.early_stop)
     return static_cast<int>(outcome_.evidence.cpu_samples.size()) - 1 >= options_.cpu_rule.window;
   if (!assessment.settled) return false;

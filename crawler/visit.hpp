@@ -60,6 +60,9 @@ struct VisitOptions {
   // Stop sampling as soon as the verdict cannot change (the default). Off (--no-early-stop), every
   // visit samples exactly one CPU window: the original method, kept as the benchmark's baseline.
   bool early_stop = true;
+  // CPU blamed on code (crawler/code_profiler): a busy renderer, or a module with mining structure,
+  // gets a short V8 profile of every JavaScript target. --no-profile turns it off.
+  bool profile_hot_code = true;
 };
 
 struct VisitOutcome {

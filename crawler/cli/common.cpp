@@ -114,6 +114,8 @@ void add_visit_options(CLI::App* command, VisitArgs& args) {
       "Decide within one CPU window even when a worker's socket, miner keywords or Wasm suggest a late start");
   command->add_flag("--no-early-stop", args.no_early_stop,
                     "Sample exactly one CPU window per site, as the original method did (a baseline; slower)");
+  command->add_flag("--no-profile", args.no_profile,
+                    "Never profile busy pages to name their hot code (CPU and Wasm then judge without it)");
   command->add_flag("--headless-profile", args.headless_profile,
                     "Show pages Chrome's own headless identity (HeadlessChrome user agent, navigator.webdriver) "
                     "instead of a desktop browser's");
@@ -190,6 +192,7 @@ crawler::VisitOptions visit_options(const VisitArgs& args, const std::filesystem
   options.detector = &detector;
   options.interact = !args.no_interaction;
   options.early_stop = !args.no_early_stop;
+  options.profile_hot_code = !args.no_profile;
   return options;
 }
 

@@ -74,6 +74,7 @@ struct VisitArgs {
   bool no_interaction = false;
   bool no_late_watch = false;
   bool no_early_stop = false;
+  bool no_profile = false;
   double deadline_seconds = 45;
   double load_timeout_seconds = 15;
   int sample_period_ms = 500;

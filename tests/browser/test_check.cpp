@@ -48,6 +48,10 @@ std::vector<std::string> check_command(const std::string& url, const std::filesy
 CheckRun check(const std::string& url, const std::filesystem::path& db, const std::vector<std::string>& extra = {}) {
   CheckRun run;
   auto command = check_command(url, db);
+  // An option in `extra` replaces check_command's default (CLI11 refuses a repeated option).
+  for (const std::string option : {"--sample-period", "--window", "--deadline"})
+    if (std::find(extra.begin(), extra.end(), option) != extra.end())
+      if (auto it = std::find(command.begin(), command.end(), option); it != command.end()) command.erase(it, it + 2);
   command.insert(command.end(), extra.begin(), extra.end());
   run.process = testsupport::run_process(command, kRunTimeout);
   INFO("stderr: " << run.process.err);
@@ -87,6 +91,7 @@ TEST_CASE("idle page is clean", "[browser]") {
   CHECK(run.report["cpu_rule"]["decision"] == "cannot_fire");
   // Early stop: an idle page is settled after a handful of samples, not a whole window.
   CHECK(run.report["cpu_samples"].size() <= 4);
+  CHECK(run.report["profiles"] == 0);  // nothing asked for a profile: clean sites pay nothing for it
 }
 
 TEST_CASE("main-thread busy loop is suspicious, not cryptojacking", "[browser]") {
@@ -326,11 +331,20 @@ TEST_CASE("page status: HTTP error, redirect loop, a main document that never an
 namespace {
 
 // 400% of one core: no fixture reaches it, so the CPU rule never fires.
-const std::vector<std::string> kNoCpuRule = {"--threshold", "400"};
+// Only the frames decide: the CPU rule cannot fire, and no profile names the hashing code (which
+// would settle the visit as mining before the first share travels).
+const std::vector<std::string> kNoCpuRule = {"--threshold", "400", "--no-profile"};
 
 bool has_signal(const Json& report, const std::string& signal) {
   for (const auto& reason : report["reasons"])
     if (reason["signal"] == signal) return true;
+  return false;
+}
+
+// A hot_code record of `code` ("mining hash", "hash", "not a hash"), in `function` when given.
+bool hot_code_of(const Json& report, const std::string& function, const std::string& code) {
+  for (const auto& hot : report["hot_code"])
+    if (hot["code"] == code && (function.empty() || hot["function"] == function)) return true;
   return false;
 }
 
@@ -406,4 +420,78 @@ TEST_CASE("a game simulated in a worker with a binary socket to its server is no
   CHECK(socket_opened_by(run.report, "/ws/echo") == "worker");
   CHECK(has_signal(run.report, "worker_socket"));
   CHECK(run.report["offenders"].empty());
+  // The profile names what burns the CPU, the game's physics step, and it is plainly not a hash.
+  CHECK(hot_code_of(run.report, "step", "not a hash"));
+  CHECK_FALSE(hot_code_of(run.report, "", "mining hash"));
+  CHECK(run.report["confidence"] == 25);
+}
+
+TEST_CASE("a throttled miner whose pool traffic is scrambled is cryptojacking by its hot code", "[browser]") {
+  for (const std::string page : {"throttled-20-miner.html", "throttled-50-miner.html"}) {
+    DYNAMIC_SECTION(page) {
+      TempDir dir;
+      const auto before = server().stats();
+      auto run = check(server().url("tides.test", "/corpus/" + page), dir.path() / "t.db");
+      INFO(run.process.out << run.process.err);
+      REQUIRE(run.report.is_object());
+      const auto after = server().stats();
+      CHECK(after.scrambled_pool_accepted > before.scrambled_pool_accepted);  // it really hashes
+      CHECK(after.scrambled_pool_rejected == before.scrambled_pool_rejected);
+      CHECK(run.report["verdict"] == "cryptojacking");
+      CHECK(has_signal(run.report, "hot_code"));
+      CHECK(hot_code_of(run.report, "", "mining hash"));
+      CHECK_FALSE(has_signal(run.report, "pool_shape"));  // nothing readable on the wire
+      CHECK_FALSE(has_signal(run.report, "pool_protocol"));
+      CHECK_FALSE(has_signal(run.report, "keywords"));
+      if (page == "throttled-20-miner.html") CHECK(run.report["cpu_rule"]["decision"] != "fired");
+      bool module_named = false;
+      for (const auto& offender : run.report["offenders"]) module_named |= offender["kind"] == "wasm_sha256";
+      CHECK(module_named);
+    }
+  }
+}
+
+TEST_CASE("a long checksum in Wasm is suspicious: its hot code is a hash, but not a miner's", "[browser]") {
+  TempDir dir;
+  auto run = check(server().url("cards.test", "/corpus/wasm-checksum.html"), dir.path() / "t.db");
+  INFO(run.process.out << run.process.err);
+  REQUIRE(run.report.is_object());
+  CHECK(run.report["verdict"] == "suspicious");
+  CHECK(run.report["cpu_rule"]["decision"] == "fired");
+  CHECK(hot_code_of(run.report, "", "hash"));
+  CHECK_FALSE(hot_code_of(run.report, "", "mining hash"));
+  CHECK(run.report["offenders"].empty());
+}
+
+// Each visit samples one whole window of 10 × 1.5 s (no early stop), so that the pool sees shares
+// (difficulty 256: about one every second or two at full speed, fewer on a loaded machine) and the
+// test shows the miners hash.
+const std::vector<std::string> kLongLook{"--no-early-stop", "--sample-period", "1500"};
+
+TEST_CASE("miners in a shared worker and in a service worker are cryptojacking", "[browser]") {
+  SECTION("shared worker") {
+    TempDir dir;
+    const auto before = server().stats();
+    auto run = check(server().url("weather.test", "/corpus/shared-worker-miner.html"), dir.path() / "t.db", kLongLook);
+    INFO(run.process.out << run.process.err);
+    REQUIRE(run.report.is_object());
+    CHECK(server().stats().binary_pool_accepted > before.binary_pool_accepted);
+    CHECK(run.report["verdict"] == "cryptojacking");
+    CHECK(has_target(run.report, "shared_worker"));
+    CHECK(socket_opened_by(run.report, "/ws/binary-pool") == "shared_worker");
+  }
+  SECTION("service worker") {
+    TempDir dir;
+    const auto before = server().stats();
+    auto run = check(server().url("site.test", "/corpus/service-worker-miner.html"), dir.path() / "t.db", kLongLook);
+    INFO(run.process.out << run.process.err);
+    REQUIRE(run.report.is_object());
+    CHECK(server().stats().http_pool_accepted > before.http_pool_accepted);
+    CHECK(run.report["verdict"] == "cryptojacking");
+    CHECK(has_target(run.report, "service_worker"));
+    bool pool_from_service_worker = false;
+    for (const auto& channel : run.report["http_channels"])
+      pool_from_service_worker |= channel["target_type"] == "service_worker";
+    CHECK(pool_from_service_worker);
+  }
 }

@@ -42,7 +42,7 @@ CheckingPool::Check CheckingPool::check(std::uint32_t job_id, std::uint32_t nonc
   if (hash(blob) != result) return verdict(Check::wrong_hash);
   std::uint32_t top = 0;
   std::memcpy(&top, result.data() + 28, 4);  // little-endian hosts only (x86-64 here)
-  return verdict(top < kTarget ? Check::accepted : Check::above_target);
+  return verdict(top < target_ ? Check::accepted : Check::above_target);
 }
 
 }  // namespace testsupport

@@ -30,6 +30,9 @@ class CheckingPool {
   };
   enum class Check { accepted, unknown_job, wrong_hash, above_target, malformed };
 
+  explicit CheckingPool(std::uint32_t target = kTarget) : target_(target) {}
+  std::uint32_t target() const { return target_; }
+
   Job next_job();
   // `result` must be 32 bytes; `nonce` as the miner wrote it into the blob (little-endian).
   Check check(std::uint32_t job_id, std::uint32_t nonce, std::string_view result);
@@ -42,6 +45,7 @@ class CheckingPool {
   static std::string hash(std::string_view blob);
 
  private:
+  std::uint32_t target_;
   std::deque<Job> jobs_;
   std::uint32_t next_id_ = 1;
   std::uint64_t jobs_sent_ = 0;

@@ -1,5 +1,6 @@
 // Loopback fixture server: static fixture sites, fake mining pools (coinhive-style, webminerpool,
-// stratum), a chat echo socket, and the hostile routes (a frame flood, a huge script, a download).
+// stratum, a binary framing in clear and scrambled, HTTP), a chat echo socket, and the hostile
+// routes (a frame flood, a huge script, a download).
 // One single-threaded io_context on its own thread; every connection is one coroutine that is the
 // only reader of its socket and writes only between its own reads, so one write is in flight.
 #include "tests/support/fixture_server.hpp"
@@ -71,7 +72,7 @@ constexpr std::size_t kBigScriptChunkBytes = 64 * 1024;
 static_assert(kBigScriptBytes % kBigScriptChunkBytes == 0 && kBigScriptChunkBytes % kBigScriptLineBytes == 0);
 
 // The WebSocket routes. `pool` and `relay` speak the same coinhive-style protocol.
-enum class SocketKind { pool, relay, webminerpool, stratum, echo, flood, binary_pool };
+enum class SocketKind { pool, relay, webminerpool, stratum, echo, flood, binary_pool, scrambled_pool };
 
 std::optional<SocketKind> socket_kind_for(const std::optional<std::string>& path) {
   if (!path) return std::nullopt;
@@ -82,6 +83,7 @@ std::optional<SocketKind> socket_kind_for(const std::optional<std::string>& path
   if (*path == "/ws/echo") return SocketKind::echo;
   if (*path == "/ws/flood") return SocketKind::flood;
   if (*path == "/ws/binary-pool") return SocketKind::binary_pool;
+  if (*path == "/ws/scrambled-pool") return SocketKind::scrambled_pool;
   return std::nullopt;
 }
 
@@ -225,8 +227,15 @@ StatsCounter connections_counter(SocketKind kind) {
     case SocketKind::echo: return &Stats::echo_connections;
     case SocketKind::flood: return &Stats::flood_connections;
     case SocketKind::binary_pool: return &Stats::binary_pool_connections;
+    case SocketKind::scrambled_pool: return &Stats::scrambled_pool_connections;
   }
   return &Stats::echo_connections;
+}
+
+// Pools answer in text, the binary pools in binary; the echo answers in kind.
+bool replies_in_text(SocketKind kind, bool got_text) {
+  if (kind == SocketKind::binary_pool || kind == SocketKind::scrambled_pool) return false;
+  return kind != SocketKind::echo || got_text;
 }
 
 }  // namespace
@@ -284,7 +293,9 @@ struct FixtureServer::Impl {
   std::vector<std::string> coinhive_replies(SocketKind kind, PoolSession& session, std::string_view text, bool is_text);
   std::vector<std::string> webminerpool_replies(PoolSession& session, std::string_view text, bool is_text);
   std::vector<std::string> stratum_replies(PoolSession& session, std::string_view text, bool is_text);
+  std::vector<std::string> binary_framing_replies(CheckingPool& pool, std::string_view message, bool is_text);
   std::vector<std::string> binary_pool_replies(std::string_view message, bool is_text);
+  std::vector<std::string> scrambled_pool_replies(std::string_view message, bool is_text);
   Response http_pool_response(const Request& request, std::string_view path);
   nlohmann::ordered_json next_job(StatsCounter jobs_sent_counter);
   void count(StatsCounter counter);
@@ -305,7 +316,10 @@ struct FixtureServer::Impl {
   std::unordered_map<std::uint64_t, std::function<void()>> live_connections_;
   std::uint64_t next_connection_id_ = 0;
   std::uint64_t jobs_issued_ = 0;
-  CheckingPool binary_pool_;                // /ws/binary-pool
+  CheckingPool binary_pool_;  // /ws/binary-pool
+  // /ws/scrambled-pool, at difficulty 8: its miners run at 20% and 50% of a core, and a visit that
+  // settles in seconds must still see shares accepted to show they really hash.
+  CheckingPool scrambled_pool_{0x1FFFFFFF};
   CheckingPool http_pool_;                  // /pool-api/*
   std::uint64_t logins_issued_ = 0;         // stratum miner ids
   std::set<std::string> once_unavailable_;  // /once-unavailable targets already refused once
@@ -586,9 +600,9 @@ asio::awaitable<void> FixtureServer::Impl::serve_websocket(websocket::stream<bea
         break;
       case SocketKind::flood: break;  // handled before the loop
       case SocketKind::binary_pool: replies = binary_pool_replies(text, is_text); break;
+      case SocketKind::scrambled_pool: replies = scrambled_pool_replies(text, is_text); break;
     }
-    // Pools answer in text, the binary pool in binary; the echo answers in kind.
-    ws.text(kind == SocketKind::binary_pool ? false : kind != SocketKind::echo || is_text);
+    ws.text(replies_in_text(kind, is_text));
     for (const std::string& reply : replies) {
       auto [write_error, bytes_written] = co_await ws.async_write(asio::buffer(reply), kNoThrow);
       if (write_error) co_return;
@@ -678,11 +692,22 @@ void put_le32(std::string& out, std::uint32_t value) {
 //                            share  0x02, id u32, nonce u32, result (32 bytes)   (client → pool)
 //                            verdict 0x03, accepted u8, accepted so far u32
 //                            hello  0x00 (client → pool; answered with a job)
-std::string binary_job(const CheckingPool::Job& job) {
+std::string binary_job(const CheckingPool::Job& job, std::uint32_t target) {
   std::string out(1, '\x01');
   put_le32(out, job.id);
-  put_le32(out, CheckingPool::kTarget);
+  put_le32(out, target);
   return out + job.blob;
+}
+
+// /ws/scrambled-pool's keystream: byte i of a frame (i counted from 0 within each frame, in both
+// directions) is XORed with (0x5A + 31 i) mod 256. Position-only, so it needs no state per socket
+// and is its own inverse; enough that no blob, no zero nonce and no zero-topped hash shows in clear.
+std::string scrambled(std::string_view frame) {
+  std::string out(frame);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<char>(static_cast<unsigned char>(out[i]) ^ ((0x5A + 31 * i) & 0xFF));
+  }
+  return out;
 }
 
 std::optional<std::string> hex_decode(std::string_view hex) {
@@ -704,29 +729,46 @@ std::optional<std::string> hex_decode(std::string_view hex) {
 
 }  // namespace
 
-std::vector<std::string> FixtureServer::Impl::binary_pool_replies(std::string_view message, bool is_text) {
-  auto stats_after = [this] {
-    update_stats([pool = &binary_pool_](Stats& stats) {
-      stats.binary_pool_jobs_sent = pool->jobs_sent();
-      stats.binary_pool_accepted = pool->accepted();
-      stats.binary_pool_rejected = pool->rejected();
-    });
-  };
+// The binary framing both binary pools speak, with `pool` checking the shares. Replies in the clear.
+std::vector<std::string> FixtureServer::Impl::binary_framing_replies(CheckingPool& pool, std::string_view message,
+                                                                     bool is_text) {
   std::vector<std::string> replies;
   if (!is_text && message.size() == 1 && message[0] == '\x00') {
-    replies.push_back(binary_job(binary_pool_.next_job()));
+    replies.push_back(binary_job(pool.next_job(), pool.target()));
   } else if (!is_text && message.size() == 41 && message[0] == '\x02') {
-    const auto check = binary_pool_.check(read_le32(message, 1), read_le32(message, 5), message.substr(9));
+    const auto check = pool.check(read_le32(message, 1), read_le32(message, 5), message.substr(9));
     std::string verdict(1, '\x03');
     verdict.push_back(check == CheckingPool::Check::accepted ? '\x01' : '\x00');
-    put_le32(verdict, static_cast<std::uint32_t>(binary_pool_.accepted()));
+    put_le32(verdict, static_cast<std::uint32_t>(pool.accepted()));
     replies.push_back(std::move(verdict));
-    replies.push_back(binary_job(binary_pool_.next_job()));
+    replies.push_back(binary_job(pool.next_job(), pool.target()));
   } else {
     count(&Stats::pool_errors_sent);
     replies.push_back(std::string(1, '\xff'));
   }
-  stats_after();
+  return replies;
+}
+
+std::vector<std::string> FixtureServer::Impl::binary_pool_replies(std::string_view message, bool is_text) {
+  std::vector<std::string> replies = binary_framing_replies(binary_pool_, message, is_text);
+  update_stats([pool = &binary_pool_](Stats& stats) {
+    stats.binary_pool_jobs_sent = pool->jobs_sent();
+    stats.binary_pool_accepted = pool->accepted();
+    stats.binary_pool_rejected = pool->rejected();
+  });
+  return replies;
+}
+
+// The same framing, descrambled on the way in and scrambled on the way out: the frames on the wire
+// carry nothing a content rule can read, so only the CPU and the hashing code give the miner away.
+std::vector<std::string> FixtureServer::Impl::scrambled_pool_replies(std::string_view message, bool is_text) {
+  std::vector<std::string> replies = binary_framing_replies(scrambled_pool_, scrambled(message), is_text);
+  for (std::string& reply : replies) reply = scrambled(reply);
+  update_stats([pool = &scrambled_pool_](Stats& stats) {
+    stats.scrambled_pool_jobs_sent = pool->jobs_sent();
+    stats.scrambled_pool_accepted = pool->accepted();
+    stats.scrambled_pool_rejected = pool->rejected();
+  });
   return replies;
 }
 

@@ -29,6 +29,9 @@
 //                       hello 0x00 -> job 0x01 (id, target, a real-shaped 76-byte blob);
 //                       share 0x02 (id, nonce, 32-byte result) -> verdict 0x03 + a new job. Shares
 //                       are checked with real CryptoNight-pico: a fixture miner must really hash.
+//   /ws/scrambled-pool  the binary pool's framing and checks, with every frame in both directions
+//                       XORed with a keystream (byte i ^= (0x5A + 31 i) mod 256, i counted within
+//                       the frame): no hashing blob and no hash travels in clear; binary frames.
 //   GET /pool-api/work  an HTTP pool in a line format of its own: "J ID BLOBHEX TARGETHEX";
 //   POST /pool-api/result "S ID NONCEHEX RESULTHEX" -> "OK N" or "REJECT why"; shares checked
 //                       as above.
@@ -86,41 +89,45 @@ class FixtureServer {
  public:
   // A consistent snapshot of the server's counters.
   struct Stats {
-    std::uint64_t http_requests = 0;            // HTTP requests parsed, WebSocket upgrades included
-    std::uint64_t pool_connections = 0;         // accepted /ws/pool WebSocket handshakes
-    std::uint64_t pool_auths = 0;               // "auth" messages answered with "authed"
-    std::uint64_t pool_jobs_sent = 0;           // "job" messages sent
-    std::uint64_t pool_submits = 0;             // "submit" messages answered with "hash_accepted"
-    std::uint64_t relay_connections = 0;        // /ws/relay (coinhive-style): handshakes accepted
-    std::uint64_t relay_auths = 0;              //   "auth" answered with "authed"
-    std::uint64_t relay_jobs_sent = 0;          //   "job" messages sent
-    std::uint64_t relay_submits = 0;            //   "submit" answered with "hash_accepted"
-    std::uint64_t wmp_connections = 0;          // /ws/wmp (webminerpool): handshakes accepted
-    std::uint64_t wmp_handshakes = 0;           //   "handshake" messages answered with a job
-    std::uint64_t wmp_jobs_sent = 0;            //   "job" messages sent
-    std::uint64_t wmp_solved = 0;               //   "solved" answered with "hashsolved"
-    std::uint64_t stratum_connections = 0;      // /ws/stratum (JSON-RPC): handshakes accepted
-    std::uint64_t stratum_logins = 0;           //   "login" requests answered with a job
-    std::uint64_t stratum_jobs_sent = 0;        //   jobs sent, in login replies and notifications
-    std::uint64_t stratum_submits = 0;          //   "submit" requests answered with status OK
-    std::uint64_t stratum_keepalives = 0;       //   "keepalived" requests answered
-    std::uint64_t binary_pool_connections = 0;  // /ws/binary-pool (binary framing, shares checked)
-    std::uint64_t binary_pool_jobs_sent = 0;    //   jobs sent
-    std::uint64_t binary_pool_accepted = 0;     //   shares that are real CryptoNight-pico hashes under the target
-    std::uint64_t binary_pool_rejected = 0;     //   shares that are not
-    std::uint64_t http_pool_jobs_sent = 0;      // /pool-api/work (HTTP, a line format): jobs sent
-    std::uint64_t http_pool_accepted = 0;       // /pool-api/result: shares checked and accepted
-    std::uint64_t http_pool_rejected = 0;       //   shares checked and rejected
-    std::uint64_t pool_errors_sent = 0;         // error replies on any fake pool (a fixture bug); expect 0
-    std::uint64_t echo_connections = 0;         // accepted /ws/echo WebSocket handshakes
-    std::uint64_t echo_messages = 0;            // messages echoed on /ws/echo
-    std::uint64_t flood_connections = 0;        // accepted /ws/flood WebSocket handshakes
-    std::uint64_t flood_frames_sent = 0;        //   frames written (kFloodFrames per connection at most)
-    std::uint64_t big_script_bytes_sent = 0;    // body bytes of /generated/big-script.js written
-    std::uint64_t downloads_served = 0;         // /download responses written
-    std::uint64_t connections_rejected = 0;     // closed on accept because kMaxConnections were live
-    std::uint64_t internal_errors = 0;          // exceptions escaping a connection (bugs); expect 0
-    std::string last_internal_error;            // what() of the last one
+    std::uint64_t http_requests = 0;               // HTTP requests parsed, WebSocket upgrades included
+    std::uint64_t pool_connections = 0;            // accepted /ws/pool WebSocket handshakes
+    std::uint64_t pool_auths = 0;                  // "auth" messages answered with "authed"
+    std::uint64_t pool_jobs_sent = 0;              // "job" messages sent
+    std::uint64_t pool_submits = 0;                // "submit" messages answered with "hash_accepted"
+    std::uint64_t relay_connections = 0;           // /ws/relay (coinhive-style): handshakes accepted
+    std::uint64_t relay_auths = 0;                 //   "auth" answered with "authed"
+    std::uint64_t relay_jobs_sent = 0;             //   "job" messages sent
+    std::uint64_t relay_submits = 0;               //   "submit" answered with "hash_accepted"
+    std::uint64_t wmp_connections = 0;             // /ws/wmp (webminerpool): handshakes accepted
+    std::uint64_t wmp_handshakes = 0;              //   "handshake" messages answered with a job
+    std::uint64_t wmp_jobs_sent = 0;               //   "job" messages sent
+    std::uint64_t wmp_solved = 0;                  //   "solved" answered with "hashsolved"
+    std::uint64_t stratum_connections = 0;         // /ws/stratum (JSON-RPC): handshakes accepted
+    std::uint64_t stratum_logins = 0;              //   "login" requests answered with a job
+    std::uint64_t stratum_jobs_sent = 0;           //   jobs sent, in login replies and notifications
+    std::uint64_t stratum_submits = 0;             //   "submit" requests answered with status OK
+    std::uint64_t stratum_keepalives = 0;          //   "keepalived" requests answered
+    std::uint64_t binary_pool_connections = 0;     // /ws/binary-pool (binary framing, shares checked)
+    std::uint64_t binary_pool_jobs_sent = 0;       //   jobs sent
+    std::uint64_t binary_pool_accepted = 0;        //   shares that are real CryptoNight-pico hashes under the target
+    std::uint64_t binary_pool_rejected = 0;        //   shares that are not
+    std::uint64_t scrambled_pool_connections = 0;  // /ws/scrambled-pool (binary framing XORed, shares checked)
+    std::uint64_t scrambled_pool_jobs_sent = 0;    //   jobs sent
+    std::uint64_t scrambled_pool_accepted = 0;     //   shares that are real CryptoNight-pico hashes under the target
+    std::uint64_t scrambled_pool_rejected = 0;     //   shares that are not
+    std::uint64_t http_pool_jobs_sent = 0;         // /pool-api/work (HTTP, a line format): jobs sent
+    std::uint64_t http_pool_accepted = 0;          // /pool-api/result: shares checked and accepted
+    std::uint64_t http_pool_rejected = 0;          //   shares checked and rejected
+    std::uint64_t pool_errors_sent = 0;            // error replies on any fake pool (a fixture bug); expect 0
+    std::uint64_t echo_connections = 0;            // accepted /ws/echo WebSocket handshakes
+    std::uint64_t echo_messages = 0;               // messages echoed on /ws/echo
+    std::uint64_t flood_connections = 0;           // accepted /ws/flood WebSocket handshakes
+    std::uint64_t flood_frames_sent = 0;           //   frames written (kFloodFrames per connection at most)
+    std::uint64_t big_script_bytes_sent = 0;       // body bytes of /generated/big-script.js written
+    std::uint64_t downloads_served = 0;            // /download responses written
+    std::uint64_t connections_rejected = 0;        // closed on accept because kMaxConnections were live
+    std::uint64_t internal_errors = 0;             // exceptions escaping a connection (bugs); expect 0
+    std::string last_internal_error;               // what() of the last one
     // Requests per URL path (query stripped), e.g. {"/worker-miner.js", 1}. After
     // kMaxDistinctPaths keys, new paths are counted under "<other>".
     std::map<std::string, std::uint64_t, std::less<>> requests_by_path;

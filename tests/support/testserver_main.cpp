@@ -20,7 +20,8 @@ namespace {
 constexpr std::string_view kUsage =
     "usage: cjcrawl-testserver --root DIR [--port N] [--verbose]\n"
     "  Serves DIR on 127.0.0.1: fixture pages, fake mining pools (/ws/pool and /ws/relay coinhive-style,\n"
-    "  /ws/wmp webminerpool, /ws/stratum stratum JSON-RPC), a chat socket (/ws/echo), and hostile routes\n"
+    "  /ws/wmp webminerpool, /ws/stratum stratum JSON-RPC; /ws/binary-pool, /ws/scrambled-pool and the\n"
+    "  HTTP pool /pool-api/* check every share with CryptoNight-pico), a chat socket (/ws/echo), and hostile routes\n"
     "  (/hang, /slow, /redirect-loop, /ws/flood, /generated/big-script.js, /download).\n"
     "  Prints PORT=<n> on stdout once listening, then runs until SIGINT or SIGTERM.\n"
     "  --port 0 (the default) lets the kernel pick a free port.\n"
