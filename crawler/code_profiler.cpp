@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -39,7 +39,13 @@ CodeProfiler::CodeProfiler(VisitContext& visit, cdp::Connection& connection, con
                            const ScriptCollector& scripts, const blacklist::CpuRule& rule, Options options)
     : visit_(visit), connection_(connection), targets_(targets), scripts_(scripts), rule_(rule), options_(options) {}
 
+void CodeProfiler::stop() {
+  stopped_ = true;
+  if (waiting_) waiting_->cancel();
+}
+
 void CodeProfiler::consider() {
+  if (stopped_) return;
   auto why = trigger();
   if (why.empty()) return;
   running_ = true;
@@ -71,15 +77,20 @@ boost::asio::awaitable<void> CodeProfiler::run_round(std::string why) {
   spdlog::debug("profiling round {}: {}", round, why);
   std::vector<cdp::TargetInfo> started;
   for (const auto& target : pick_targets(targets_.script_targets(), options_.max_targets)) {
+    if (stopped_) break;
     const bool ok = co_await start_profile(target);
     if (ok) started.push_back(target);
   }
-  if (!started.empty()) {
+  if (!started.empty() && !stopped_) {
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, options_.duration);
-    co_await timer.async_wait(boost::asio::use_awaitable);
+    waiting_ = &timer;
+    boost::system::error_code cancelled;  // (stop() cancels the wait)
+    co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, cancelled));
+    waiting_ = nullptr;
   }
   std::size_t js_sources = 0;
-  for (const auto& target : started) co_await stop_and_blame(target, round, js_sources);
+  for (const auto& target : started)
+    if (!stopped_) co_await stop_and_blame(target, round, js_sources);
   last_round_end_ = Clock::now();
   running_ = false;
   visit_.notify();

@@ -20,6 +20,7 @@
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "blacklist/cpu_rule.hpp"
 #include "blacklist/hot_code.hpp"
@@ -54,6 +55,9 @@ class CodeProfiler {
   void consider();
   // A round is running: its findings may still change the verdict.
   bool busy() const { return running_; }
+  // The visit is ending: a round's wait is cut short and nothing more is sent, so the visit's
+  // close grace is never spent waiting for a profile.
+  void stop();
 
  private:
   std::string trigger() const;  // why a round should start now, or ""
@@ -71,6 +75,8 @@ class CodeProfiler {
   const blacklist::CpuRule& rule_;
   Options options_;
   bool running_ = false;
+  bool stopped_ = false;
+  boost::asio::steady_timer* waiting_ = nullptr;  // the round's wait, while it waits
   int rounds_ = 0;
   Clock::time_point last_round_end_{};
 };

@@ -174,6 +174,7 @@ asio::awaitable<bool> Visit::setup_browser() {
       self->connection_done_ = true;
       self->scripts_->stop();  // sources can no longer be read
       self->http_->stop();
+      if (self->profiler_) self->profiler_->stop();
       self->signal_.notify();
     }
   });
@@ -416,6 +417,7 @@ asio::awaitable<std::string> Visit::release_browser() {
   }
   if (scripts_) scripts_->stop();
   if (http_) http_->stop();
+  if (profiler_) profiler_->stop();
   // Child tasks see their targets go (or the connection close); wait for them so none outlives what
   // it references, and so none talks to the next site's targets.
   if (!retire.empty()) co_await browser_->close();

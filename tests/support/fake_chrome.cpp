@@ -103,7 +103,9 @@ FakeChrome::Target FakeChrome::open_popup(const Target& opener, std::string url)
   return popup;
 }
 
-void FakeChrome::script(const Target& target, std::string url, std::string source, std::string language) {
+void FakeChrome::set_profile(const Target& target, Json profile) { profiles_[target.session_id] = std::move(profile); }
+
+std::string FakeChrome::script(const Target& target, std::string url, std::string source, std::string language) {
   const std::string id = "script-" + std::to_string(next_id_++);
   const bool wasm = language == "WebAssembly";
   const std::string hash = wasm ? std::string(kEmptySha256) : util::sha256_hex(source);
@@ -113,6 +115,7 @@ void FakeChrome::script(const Target& target, std::string url, std::string sourc
       "Debugger.scriptParsed",
       {{"scriptId", id}, {"url", std::move(url)}, {"hash", hash}, {"length", length}, {"scriptLanguage", language}},
       target.session_id);
+  return id;
 }
 
 void FakeChrome::http_exchange(const Target& target, std::string type, std::string url, std::string request_body,
@@ -261,6 +264,14 @@ void FakeChrome::on_command(const Json& command) {
     const auto found = response_bodies_.find(session + "/" + command["params"].value("requestId", std::string()));
     if (found == response_bodies_.end()) peer_->reply_error(command, -32000, "No resource with given identifier found");
     else peer_->reply(command, {{"body", base64(found->second)}, {"base64Encoded", true}});
+  } else if (method == "Profiler.stop") {
+    const auto found = profiles_.find(session);
+    peer_->reply(
+        command,
+        {{"profile",
+          found != profiles_.end()
+              ? found->second
+              : Json{{"nodes", Json::array()}, {"samples", Json::array()}, {"startTime", 0}, {"endTime", 0}}}});
   } else if (method == "Page.reload") {
     const Target page = targets_.at(session);
     peer_->reply(command);
@@ -273,7 +284,8 @@ void FakeChrome::on_command(const Json& command) {
   } else if (method == "Network.enable" || method == "Debugger.enable" || method == "Debugger.setSkipAllPauses" ||
              method == "Page.enable" || method == "Runtime.runIfWaitingForDebugger" ||
              method == "Browser.setDownloadBehavior" || method == "Input.dispatchMouseEvent" ||
-             method == "Page.handleJavaScriptDialog" || method == "Debugger.resume") {
+             method == "Page.handleJavaScriptDialog" || method == "Debugger.resume" || method == "Profiler.enable" ||
+             method == "Profiler.disable" || method == "Profiler.start" || method == "Profiler.setSamplingInterval") {
     peer_->reply(command);
   } else {
     peer_->reply_error(command, kMethodNotFound, "'" + method + "' wasn't found");

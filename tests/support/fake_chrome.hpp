@@ -58,7 +58,10 @@ class FakeChrome : public std::enable_shared_from_this<FakeChrome> {
   // ---- the site's doings
   Target attach(const Target& parent, std::string type, std::string url);  // a worker or an iframe
   Target open_popup(const Target& opener, std::string url);                // a page in the same context
-  void script(const Target& target, std::string url, std::string source, std::string language = "JavaScript");
+  // Returns the script id Chrome gave it.
+  std::string script(const Target& target, std::string url, std::string source, std::string language = "JavaScript");
+  // What Profiler.stop answers on `target`'s session from now on (default: an empty profile).
+  void set_profile(const Target& target, Json profile);
   void websocket(const Target& target, std::string request_id, std::string url);
   void frame(const Target& target, const std::string& request_id, const std::string& payload, bool sent);
   // One HTTP request of `type` (XHR, Fetch, EventSource, ...) with an optional body, answered with
@@ -96,6 +99,7 @@ class FakeChrome : public std::enable_shared_from_this<FakeChrome> {
     bool wasm = false;
   };
   std::map<std::string, Source> sources_;               // by script id
+  std::map<std::string, Json> profiles_;                // by session id
   std::map<std::string, std::string> response_bodies_;  // by session id + request id
   struct Cpu {
     double cores = 0;

@@ -5,8 +5,11 @@
 // targets; and the renderer CPU arithmetic.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,6 +17,8 @@
 
 #include "blacklist/detector.hpp"
 #include "blacklist/rules.hpp"
+#include "blacklist/wasm.hpp"
+#include "crawler/code_profiler.hpp"
 #include "crawler/cpu_sampler.hpp"
 #include "crawler/http_collector.hpp"
 #include "crawler/network_collector.hpp"
@@ -316,4 +321,101 @@ TEST_CASE("CPU part: renderer demand counts the site's renderers only, each from
   // A counter that goes backwards (a pid reused) adds nothing rather than taking back.
   CHECK(cpu.update(reading({{popup, 0.10}})) == Approx(1.75));
   CHECK(cpu.waited_seconds() == Approx(0.0));  // no /proc for these pids: plain CPU time
+}
+
+namespace {
+
+// A V8 profile of one target: `hits` samples on each (function, script, column), the rest idle.
+Json profile_of(const std::vector<std::tuple<std::string, std::string, int, int>>& hits, int total) {
+  Json nodes = Json::array({{{"id", 1}, {"callFrame", {{"functionName", "(root)"}, {"scriptId", "0"}}}},
+                            {{"id", 2}, {"callFrame", {{"functionName", "(idle)"}, {"scriptId", "0"}}}}});
+  Json samples = Json::array();
+  int id = 3;
+  for (const auto& [function, script_id, column, count] : hits) {
+    nodes.push_back(
+        {{"id", id},
+         {"callFrame",
+          {{"functionName", function}, {"scriptId", script_id}, {"lineNumber", 0}, {"columnNumber", column}}}});
+    for (int i = 0; i < count; ++i) samples.push_back(id);
+    ++id;
+  }
+  while (static_cast<int>(samples.size()) < total) samples.push_back(2);
+  return {{"nodes", nodes}, {"samples", samples}, {"startTime", 0}, {"endTime", 1'500'000}};
+}
+
+std::string corpus_build(const std::string& file) {
+  std::ifstream in(std::string(CJCRAWL_SOURCE_DIR) + "/tests/fixtures/wasm/builds/" + file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("profiler part: a busy worker's hot code is named and judged, and nothing is profiled unasked",
+          "[visit][parts]") {
+  PageInFakeChrome site;
+  auto& io = site.io;
+  blacklist::Evidence evidence;
+  crawler::VisitLimits limits;
+  crawler::VisitContext visit(evidence, limits);
+  visit.set_spawner([&](asio::awaitable<void> task) { asio::co_spawn(io, std::move(task), asio::detached); });
+  cdp::Connection& connection = site.browser->connection();
+  crawler::TargetTracker tracker(visit, connection);
+  crawler::ScriptCollector scripts(visit, connection, {&detector(), nullptr, nullptr});
+  cdp::EventRegistry events;
+  tracker.register_events(events);
+  scripts.register_events(events);
+  tracker.watch_context(site.page.context_id);
+  site.browser->take_events(&events, &tracker, nullptr);
+  const blacklist::CpuRule rule;  // 50% of a core
+  crawler::CodeProfiler::Options options;
+  options.duration = std::chrono::milliseconds(5);
+  crawler::CodeProfiler profiler(visit, connection, tracker, scripts, rule, options);
+
+  const auto worker = site.chrome->attach(site.page, "worker", "https://a.test/w.js");
+  REQUIRE(testsupport::run_until(io, [&] { return !tracker.script_targets().empty(); }));
+  const std::string tick = "function tick(v) { return v.map((x) => x * 2 + 1); }";  // a map and a sum: no hash
+  const auto tick_id = site.chrome->script(worker, "https://a.test/w.js", tick);
+  REQUIRE(testsupport::run_until(io, [&] { return evidence.scripts.size() == 1 && !scripts.busy(); }));
+
+  // An idle page with nothing suspicious is never profiled.
+  evidence.cpu_samples = {{0, 0}, {0.5, 0.05}};
+  profiler.consider();
+  CHECK_FALSE(profiler.busy());
+  CHECK(site.chrome->commands("Profiler.start").empty());
+
+  // A CryptoNight module arrives: the fingerprint asks for a profile. Most of the worker's samples
+  // are in its main loop, some in the page's own code.
+  const std::string module = corpus_build("cn_pico.emcc.O3.wasm");
+  const auto print = blacklist::wasm::fingerprint(module);
+  REQUIRE(print.cryptonight_core);
+  std::uint32_t loop_offset = 0;
+  for (const auto& function : print.hash_functions)
+    if (function.index == print.scratchpad_function) loop_offset = function.begin + 10;
+  const auto module_id = site.chrome->script(worker, "https://a.test/core.wasm", module, "WebAssembly");
+  REQUIRE(testsupport::run_until(io, [&] { return evidence.scripts.size() == 2 && !scripts.busy(); }));
+  REQUIRE(evidence.scripts[1].wasm_miner);
+  site.chrome->set_profile(
+      worker,
+      profile_of({{"wasm-function[9]", module_id, static_cast<int>(loop_offset), 22}, {"tick", tick_id, 9, 10}}, 100));
+  profiler.consider();
+  CHECK(profiler.busy());
+  REQUIRE(testsupport::run_until(io, [&] { return !profiler.busy(); }));
+  CHECK(evidence.profiles == 1);
+  CHECK(site.chrome->commands("Profiler.start", worker.session_id).size() == 1);
+  REQUIRE(evidence.hot_code.size() == 2);
+  const auto& hot = evidence.hot_code[0];
+  CHECK(hot.code == "mining hash");
+  CHECK(hot.share == Approx(0.22));
+  CHECK(hot.language == "WebAssembly");
+  CHECK(hot.wasm_sha256 == evidence.scripts[1].sha256);
+  CHECK(hot.target_type == "worker");
+  CHECK(evidence.hot_code[1].function == "tick");
+  CHECK(evidence.hot_code[1].code == "not a hash");  // its text was read back and measured
+  const auto judgement = detector().judge(evidence, rule, blacklist::decide(rule, evidence.cpu_samples, rule.window));
+  CHECK(judgement.verdict == blacklist::Verdict::cryptojacking);
+
+  // A second round only after a pause, and never once mining code was found.
+  profiler.consider();
+  CHECK_FALSE(profiler.busy());
+  site.close();
 }
