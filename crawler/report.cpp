@@ -59,6 +59,14 @@ std::string human_summary(const blacklist::Evidence& evidence, const blacklist::
         fmt::format("  cpu      {}  {} samples × {} ms, threshold {:g}%, {} of {} needed; {}\n",
                     cpu_sparkline(percents), percents.size(), static_cast<int>(evidence.sample_period_seconds * 1000),
                     rule.threshold_percent, rule.required(), rule.window, blacklist::to_string(cpu.decision));
+  constexpr std::size_t kHotListed = 4;
+  for (std::size_t i = 0; i < std::min(evidence.hot_code.size(), kHotListed); ++i) {
+    const auto& hot = evidence.hot_code[i];
+    const std::string where =
+        hot.language == "WebAssembly" ? "module " + hot.wasm_sha256.substr(0, 16) : terminal_safe(hot.script_url, 160);
+    out += fmt::format("  {}  {:.0f}% {} ({} in {}): {}\n", i == 0 ? "hot    " : "       ", 100 * hot.share,
+                       terminal_safe(hot.function, 80), where, hot.target_type, hot.code);
+  }
   for (std::size_t i = 0; i < evidence.websockets.size(); ++i) {
     const auto& socket = evidence.websockets[i];
     out += fmt::format("  {}  {} ({}) sent {} / received {} frames\n", i == 0 ? "sockets" : "       ",

@@ -10,6 +10,7 @@
 #include "blacklist/hot_code.hpp"
 #include "blacklist/wasm.hpp"
 #include "cdp/commands.hpp"
+#include "crawler/report.hpp"
 
 using namespace blacklist;
 
@@ -227,4 +228,20 @@ TEST_CASE("hot mining-hash code is cryptojacking however throttled, and busy cod
     CHECK(judgement.confidence == kConfidenceCpuNotHash);
     CHECK(judgement.offenders.empty());
   }
+}
+
+TEST_CASE("the human summary shows the hot code, with a page's names made safe for a terminal", "[hot_code][report]") {
+  auto evidence = busy_page(20);
+  evidence.hot_code.push_back(hot("mining hash", 0.21, "wasm-function[9]"));
+  auto hostile = hot("not a hash", 0.05, "\x1b]0;owned\x07step");
+  hostile.language = "JavaScript";
+  hostile.script_url = "https://victim.example/game.js";
+  evidence.hot_code.push_back(hostile);
+  const auto judgement = judge(evidence);
+  const auto summary = crawler::human_summary(evidence, judgement, kRule, decide(kRule, evidence.cpu_samples, 10));
+  INFO(summary);
+  CHECK(summary.find("hot      21% wasm-function[9] (module c0ffee in worker): mining hash") != std::string::npos);
+  CHECK(summary.find("(https://victim.example/game.js in worker): not a hash") != std::string::npos);
+  CHECK(summary.find('\x1b') == std::string::npos);
+  CHECK(summary.find('\x07') == std::string::npos);
 }
