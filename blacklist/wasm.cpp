@@ -1084,6 +1084,10 @@ std::array<std::string, kPrimitiveCount> find_primitives(const ModuleProfile& pr
   add(Primitive::blake, !constants.blowfish && constants.blake_words_seen() >= kMinBlakeConstants,
       fmt::format("{} constants in code", constants.blake_words_seen()));
   add(Primitive::skein, constants.skein_parity, "Threefish parity constant");
+  add(Primitive::groestl, constants.groestl_tables, "T-tables in data");
+  add(Primitive::jh, constants.jh_table, "constants in data");
+  add(Primitive::jh, constants.jh_words_seen() >= kMinJhConstants,
+      fmt::format("{} constants in code", constants.jh_words_seen()));
   return how;
 }
 
@@ -1174,6 +1178,7 @@ std::string hash_function_kind(const FunctionProfile& profile) {
   if (constants.keccak_constants_seen() >= kMinKeccakConstants) return "Keccak round constants";
   if (!constants.blowfish && constants.blake_words_seen() >= kMinBlakeConstants) return "BLAKE constants";
   if (constants.skein_parity) return "Skein constants";
+  if (constants.jh_words_seen() >= kMinJhConstants) return "JH constants";
   const std::uint64_t crypto = crypto_operations(profile.operations);
   const double density =
       profile.instructions == 0 ? 0.0 : static_cast<double>(crypto) / static_cast<double>(profile.instructions);

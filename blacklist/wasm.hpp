@@ -38,6 +38,7 @@ inline constexpr double kMinerMinCryptoDensity = 0.10;    // share of bitwise/sh
 inline constexpr double kCryptoDensitySaturation = 0.25;  // density at which its share of the score is full
 inline constexpr int kMinKeccakConstants = 6;             // distinct round constants (of the 18 above 0xFFFF) in code
 inline constexpr int kMinBlakeConstants = 8;              // distinct π words (of 16) in code
+inline constexpr int kMinJhConstants = 2;                 // distinct JH words (of 10) in code
 
 // Instruction classes counted per function. Names in to_string() follow the Wasm text format.
 enum class Operation : std::uint8_t {

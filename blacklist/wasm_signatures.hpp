@@ -1,6 +1,7 @@
 // blacklist/wasm_signatures.hpp — the constants that hash specifications fix, found wherever a
 // compiler puts them: Keccak's round constants, AES's S-box and T-tables, BLAKE-256's π words,
-// Threefish's key-schedule parity (Skein), and CryptoNight's scratchpad masks. Instruction counts
+// Threefish's key-schedule parity (Skein), Groestl's T-tables, JH's constants, and CryptoNight's
+// scratchpad masks. Instruction counts
 // (wasm.hpp) change with every optimisation level — a Keccak round unrolled at -O3 is a loop over a
 // table at -Oz — but these values do not: a table lands in a data segment, an unrolled round's
 // constants in `i64.const`s, a scratchpad index mask in an `i32.const` before an `and`.
@@ -22,10 +23,14 @@ struct Signatures {
   bool aes_tables = false;                   // data: an AES T-table (any rotation, either byte order)
   bool aes_sbox = false;                     // data: the AES S-box (also Groestl's)
   bool blake_table = false;                  // data: BLAKE-256's first eight π words (32-bit LE)
+  bool groestl_tables = false;               // data: a Groestl T-table (64-bit entries, or 32-bit halves)
+  bool jh_table = false;                     // data: JH's C0, S-boxes or bit-sliced round constants
+  std::uint32_t jh_words = 0;                // bit i: one of JH's distinctive 64-bit words as a constant
 
   void merge(const Signatures& other);
   int keccak_constants_seen() const;
   int blake_words_seen() const;
+  int jh_words_seen() const;
 };
 
 void note_i32_constant(std::int32_t value, Signatures& out);

@@ -46,6 +46,8 @@ asio::awaitable<util::Status> TargetManager::start() {
 void TargetManager::set_listener(TargetListener* listener) {
   listener_ = listener;
   ++generation_;
+  reported_sessions_.clear();
+  spare_sessions_.clear();
 }
 
 void TargetManager::handle(const TargetInfo& origin, std::string_view method, const Json& params) {
@@ -54,21 +56,52 @@ void TargetManager::handle(const TargetInfo& origin, std::string_view method, co
   const TargetInfo* target = session_id.empty() ? nullptr : connection_.target(session_id);
   if (!target) return;
   if (method == "Target.attachedToTarget") {
-    // Between visits (no listener), Chrome's own targets (the first about:blank) and stragglers of a
-    // disposed context attach here: resumed, or they would wait for ever.
-    if (!listener_ && !target->waiting_for_debugger) return;
-    const bool instrument = listener_ && listener_->on_attached(*target);
-    auto keep_alive = owner_.lock();
-    if (!keep_alive) return;
-    ++wirings_in_flight_;
-    asio::co_spawn(connection_.executor(), wire(*target, instrument, generation_),
-                   [this, keep_alive](std::exception_ptr failure) {
-                     --wirings_in_flight_;
-                     if (failure) spdlog::error("wiring a target failed (a bug)");
-                   });
+    attach(*target);
   } else if (method == "Target.detachedFromTarget") {
-    if (listener_) listener_->on_detached(*target);
+    detach(*target);
   }
+}
+
+void TargetManager::attach(const TargetInfo& target) {
+  // Between visits (no listener), Chrome's own targets (the first about:blank) and stragglers of a
+  // disposed context attach here: resumed, or they would wait for ever.
+  if (!listener_ && !target.waiting_for_debugger) return;
+  bool instrument = false;
+  if (listener_) {
+    const auto [reported, first] = reported_sessions_.try_emplace(target.target_id, target.session_id);
+    if (!first && reported->second != target.session_id) {
+      ++duplicate_attachments_;
+      spare_sessions_.insert_or_assign(target.target_id, target.session_id);
+    } else {
+      instrument = listener_->on_attached(target);
+    }
+  }
+  auto keep_alive = owner_.lock();
+  if (!keep_alive) return;
+  ++wirings_in_flight_;
+  asio::co_spawn(connection_.executor(), wire(target, instrument, generation_),
+                 [this, keep_alive](std::exception_ptr failure) {
+                   --wirings_in_flight_;
+                   if (failure) spdlog::error("wiring a target failed (a bug)");
+                 });
+}
+
+void TargetManager::detach(const TargetInfo& target) {
+  if (!listener_) return;
+  if (const auto spare = spare_sessions_.find(target.target_id);
+      spare != spare_sessions_.end() && spare->second == target.session_id) {
+    spare_sessions_.erase(spare);  // never reported, so nothing to tell
+    return;
+  }
+  listener_->on_detached(target);
+  const auto reported = reported_sessions_.find(target.target_id);
+  if (reported == reported_sessions_.end() || reported->second != target.session_id) return;
+  reported_sessions_.erase(reported);
+  const auto spare = spare_sessions_.find(target.target_id);
+  if (spare == spare_sessions_.end()) return;
+  const TargetInfo* successor = connection_.target(spare->second);
+  spare_sessions_.erase(spare);
+  if (successor) attach(*successor);  // the target lives on: its spare session takes over
 }
 
 template <class Command>

@@ -14,6 +14,12 @@
 // that is not instrumented is only resumed: a target left waiting for the debugger never runs.
 // Target life reaches the listener as events: attached (decide), wired, detached.
 //
+// One target, one session: Chrome may attach the same target twice, once to the browser session and
+// once to a page's (observed: a service worker registered by the page arrives both ways). The first
+// session is the one reported and instrumented; a second is only resumed and kept as a spare, so the
+// target's traffic is never seen twice. Should the first detach while the target lives on (a page's
+// session ends with the page), the spare takes its place: reported as attached, and instrumented.
+//
 // The browser's contexts and pages are made here too (Target.createBrowserContext, createTarget,
 // disposeBrowserContext), so nothing else touches the Target domain.
 #pragma once
@@ -23,6 +29,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -71,10 +78,14 @@ class TargetManager {
   boost::asio::awaitable<util::Status> dispose_context(std::string context_id, std::chrono::milliseconds timeout);
 
   std::size_t wirings_in_flight() const { return wirings_in_flight_; }
+  // Second sessions of an already attached target, resumed only (see above).
+  std::uint64_t duplicate_attachments() const { return duplicate_attachments_; }
 
  private:
   struct Wiring;
   boost::asio::awaitable<void> wire(TargetInfo target, bool instrument, std::uint64_t generation);
+  void attach(const TargetInfo& target);
+  void detach(const TargetInfo& target);
   template <class Command>
   void send_step(const std::shared_ptr<Wiring>& wiring, Command command);
 
@@ -83,6 +94,11 @@ class TargetManager {
   TargetListener* listener_ = nullptr;
   std::uint64_t generation_ = 0;  // bumped by every set_listener
   std::size_t wirings_in_flight_ = 0;
+  // For the current listener: target id → its reported session, and → a spare session. Bounded by
+  // the targets a visit attaches (cleared with every listener).
+  std::unordered_map<std::string, std::string> reported_sessions_;
+  std::unordered_map<std::string, std::string> spare_sessions_;
+  std::uint64_t duplicate_attachments_ = 0;
 };
 
 }  // namespace cdp

@@ -76,6 +76,25 @@ FakeChrome::Target FakeChrome::add_target(std::string type, std::string url, std
                 std::move(parent),
                 pid};
   renderers_[pid];  // known from now on (at 0 cores unless set)
+  announce(target);
+  return target;
+}
+
+FakeChrome::Target FakeChrome::attach_again(const Target& target, std::string parent_session_id) {
+  Target again = target;
+  again.session_id = "S" + std::to_string(next_id_++);
+  again.parent_session_id = std::move(parent_session_id);
+  announce(again);
+  return again;
+}
+
+void FakeChrome::detach(const Target& target) {
+  if (targets_.erase(target.session_id) == 0) return;
+  peer_->event("Target.detachedFromTarget", {{"sessionId", target.session_id}, {"targetId", target.target_id}},
+               target.parent_session_id);
+}
+
+void FakeChrome::announce(const Target& target) {
   targets_[target.session_id] = target;
   Json info{{"targetId", target.target_id},
             {"type", target.type},
@@ -85,7 +104,6 @@ FakeChrome::Target FakeChrome::add_target(std::string type, std::string url, std
   peer_->event("Target.attachedToTarget",
                {{"sessionId", target.session_id}, {"targetInfo", info}, {"waitingForDebugger", true}},
                target.parent_session_id);
-  return target;
 }
 
 FakeChrome::Target FakeChrome::attach(const Target& parent, std::string type, std::string url) {

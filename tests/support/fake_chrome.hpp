@@ -58,6 +58,10 @@ class FakeChrome : public std::enable_shared_from_this<FakeChrome> {
   // ---- the site's doings
   Target attach(const Target& parent, std::string type, std::string url);  // a worker or an iframe
   Target open_popup(const Target& opener, std::string url);                // a page in the same context
+  // The same target attached a second time, on a new session under `parent_session_id` ("" for the
+  // browser's auto-attach), as Chrome attaches a page's service worker both ways.
+  Target attach_again(const Target& target, std::string parent_session_id);
+  void detach(const Target& target);  // that one session ends (the target may live on in another)
   // Returns the script id Chrome gave it.
   std::string script(const Target& target, std::string url, std::string source, std::string language = "JavaScript");
   // What Profiler.stop answers on `target`'s session from now on (default: an empty profile).
@@ -86,6 +90,7 @@ class FakeChrome : public std::enable_shared_from_this<FakeChrome> {
   void on_command(const Json& command);
   bool answer_target_command(const Json& command, const std::string& method);
   Target add_target(std::string type, std::string url, std::string context, std::string parent, std::int64_t pid);
+  void announce(const Target& target);  // Target.attachedToTarget, paused
   void navigate(const Json& command, const Target& page);
   Json process_info();
   void dispose(const std::string& context_id);

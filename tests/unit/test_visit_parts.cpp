@@ -419,3 +419,43 @@ TEST_CASE("profiler part: a busy worker's hot code is named and judged, and noth
   CHECK_FALSE(profiler.busy());
   site.close();
 }
+
+TEST_CASE("target layer: a target attached twice is one target; its spare session takes over when the first ends",
+          "[visit][parts][targets]") {
+  PageInFakeChrome fake;
+  struct Recorder : cdp::TargetListener {
+    std::vector<std::string> attached, detached;
+    bool on_attached(const cdp::TargetInfo& target) override {
+      attached.push_back(target.session_id);
+      return true;
+    }
+    void on_detached(const cdp::TargetInfo& target) override { detached.push_back(target.session_id); }
+  } recorder;
+  auto& targets = fake.browser->targets();
+  targets.set_listener(&recorder);
+  const auto sent = [&](const char* method, const FakeChrome::Target& on) {
+    return fake.chrome->commands(method, on.session_id).size();
+  };
+
+  // Chrome attaches a page's service worker to the page's session and to the browser's.
+  const auto first = fake.chrome->attach(fake.page, "service_worker", "http://site.test/sw.js");
+  const auto second = fake.chrome->attach_again(first, "");
+  REQUIRE(testsupport::run_until(fake.io, [&] { return sent("Runtime.runIfWaitingForDebugger", second) == 1; }));
+  REQUIRE(testsupport::run_until(fake.io, [&] { return sent("Runtime.runIfWaitingForDebugger", first) == 1; }));
+  CHECK(recorder.attached == std::vector<std::string>{first.session_id});  // one target, reported once
+  CHECK(sent("Network.enable", first) == 1);
+  CHECK(sent("Network.enable", second) == 0);  // only resumed: its traffic is never seen twice
+  CHECK(targets.duplicate_attachments() == 1);
+
+  // The page's session ends, the worker lives on: the spare is reported and instrumented.
+  fake.chrome->detach(first);
+  REQUIRE(testsupport::run_until(fake.io, [&] { return sent("Network.enable", second) == 1; }));
+  CHECK(recorder.detached == std::vector<std::string>{first.session_id});
+  CHECK(recorder.attached == std::vector<std::string>{first.session_id, second.session_id});
+  fake.chrome->detach(second);
+  REQUIRE(testsupport::run_until(fake.io, [&] { return recorder.detached.size() == 2; }));
+  CHECK(recorder.detached.back() == second.session_id);
+
+  targets.set_listener(nullptr);
+  fake.close();
+}

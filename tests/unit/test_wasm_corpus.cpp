@@ -6,6 +6,8 @@
 // specification constants alone: each signature on its own, with its look-alikes.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -53,7 +55,7 @@ std::string little_endian64(std::uint64_t value) {
 TEST_CASE("every miner build in the corpus shows CryptoNight's core, and no benign build is a miner",
           "[wasm][corpus]") {
   const auto builds = manifest();
-  REQUIRE(builds.size() == 200);
+  REQUIRE(builds.size() == 210);
   int miners = 0;
   for (const auto& build : builds) {
     INFO(build.file);
@@ -63,8 +65,17 @@ TEST_CASE("every miner build in the corpus shows CryptoNight's core, and no beni
     CHECK(print.miner == build.miner);
     CHECK(print.cryptonight_core == build.miner);
     miners += build.miner ? 1 : 0;
+    // Every miner carries JH (the spec's C0 and S-boxes, or the bit-sliced round constants); the
+    // build with Monero's table-driven Groestl shows Groestl by its T-table. (The byte-form Groestl
+    // of the other miners is AES's S-box and arithmetic: nothing tells it from AES.)
+    const auto has = [&](const char* primitive) {
+      return std::find(print.primitives.begin(), print.primitives.end(), primitive) != print.primitives.end();
+    };
+    if (build.miner) CHECK(has("jh"));
+    if (build.file.starts_with("cn_monero.")) CHECK(has("groestl"));
+    if (!build.miner) CHECK_FALSE((has("groestl") || has("jh")));
   }
-  CHECK(miners == 90);
+  CHECK(miners == 100);
 }
 
 TEST_CASE("specification constants are found wherever they sit, and their look-alikes are not", "[wasm][corpus]") {
@@ -110,6 +121,34 @@ TEST_CASE("specification constants are found wherever they sit, and their look-a
     Signatures data;
     scan_data(little_endian64(0x1BD11BDAA9FC1A22ULL), data);
     CHECK(data.skein_parity);
+  }
+  SECTION("Groestl: a T-table in 64-bit entries or 32-bit halves, never an AES T-table") {
+    Signatures monero_layout;  // GROESTL_T[0..3]: 0xa5f432c6, 0xc6a597f4, 0x84976ff8, 0xf884eb97 (LE words)
+    scan_data(std::string("\xc6\x32\xf4\xa5\xf4\x97\xa5\xc6\xf8\x6f\x97\x84\x97\xeb\x84\xf8", 16), monero_layout);
+    CHECK(monero_layout.groestl_tables);
+    CHECK_FALSE(monero_layout.aes_tables);
+    Signatures aes;
+    scan_data(std::string("\xa5\x63\x63\xc6\x84\x7c\x7c\xf8", 8), aes);
+    CHECK(aes.aes_tables);
+    CHECK_FALSE(aes.groestl_tables);
+  }
+  SECTION("JH: C0 past SHA-512's first word, the bit-sliced round constants, in data or code") {
+    Signatures sha512_iv;  // SHA-512's IV starts with the same 64 bits of sqrt(2), then sqrt(3)'s
+    scan_data(little_endian64(0x08c9bcf367e6096aULL) + little_endian64(0x3ba7ca8485ae67bbULL), sha512_iv);
+    note_i64_constant(0x6a09e667f3bcc908LL, sha512_iv);
+    CHECK_FALSE(sha512_iv.jh_table);
+    CHECK(sha512_iv.jh_words_seen() == 0);
+    Signatures c0;
+    scan_data(std::string("\x6a\x09\xe6\x67\xf3\xbc\xc9\x08\xb2\xfb\x13\x66\xea\x95\x7d\x3e", 16), c0);
+    CHECK(c0.jh_table);
+    Signatures bitsliced;
+    scan_data(std::string("\x72\xd5\xde\xa2\xdf\x15\xf8\x67\x7b\x84\x15\x0a\xb7\x23\x15\x57", 16), bitsliced);
+    CHECK(bitsliced.jh_table);
+    Signatures code;
+    note_i64_constant(static_cast<std::int64_t>(0x67f815dfa2ded572ULL), code);
+    CHECK(code.jh_words_seen() == 1);
+    note_i64_constant(static_cast<std::int64_t>(0x571523b70a15847bULL), code);
+    CHECK(code.jh_words_seen() == 2);
   }
   SECTION("scratchpad masks: 16-byte blocks of a 128 KiB to 4 MiB pad, nothing else") {
     for (std::int64_t mask : {0x1FFF0, 0x3FFF0, 0xFFFF0, 0x1FFFF0, 0x3FFFF0}) CHECK(is_scratchpad_mask(mask));
