@@ -159,25 +159,163 @@ std::string scripts_table(const nlohmann::json& evidence) {
   return html;
 }
 
-std::string detection_card(const db::VisitRow& row) {
-  auto evidence = nlohmann::json::parse(row.evidence_json, nullptr, false);
-  if (evidence.is_discarded()) evidence = nlohmann::json::object();
+// What the profiler found burning the CPU: the hot functions, judged.
+std::string hot_code_table(const nlohmann::json& evidence) {
+  const auto& hot = json_array(evidence, "hot_code");
+  if (hot.empty()) return "";
+  std::string html =
+      "<h4>Hot code</h4><table class=\"hot\"><tr><th>share of a core</th><th>function</th><th>script or module</th>"
+      "<th>in</th><th>what it is</th><th>why</th></tr>";
+  std::size_t shown = 0;
+  for (const auto& record : hot) {
+    if (shown++ == kDashboardMaxHotCode) break;
+    const std::string module = json_text(record, "wasm_sha256");
+    html += fmt::format(
+        "<tr><td>{:.0f}%</td><td class=\"url\">{}</td><td class=\"url\">{}</td><td>{}</td><td><b>{}</b></td>"
+        "<td>{}</td></tr>",
+        100 * json_number(record, "share"), html_escape(json_text(record, "function")),
+        html_escape(module.empty() ? json_text(record, "script_url") : "Wasm module " + module),
+        html_escape(json_text(record, "target_type")), html_escape(json_text(record, "code")),
+        html_escape(json_text(record, "why")));
+  }
+  html += "</table>";
+  if (hot.size() > kDashboardMaxHotCode)
+    html += fmt::format("<p class=\"muted\">and {} more hot functions</p>", hot.size() - kDashboardMaxHotCode);
+  return html;
+}
+
+// Pool traffic on channels other than WebSockets (HTTP bodies, server-sent events).
+std::string http_channels_table(const nlohmann::json& evidence) {
+  const auto& channels = json_array(evidence, "http_channels");
+  if (channels.empty()) return "";
+  std::string html =
+      "<h4>Other pool traffic (HTTP)</h4><table class=\"channels\"><tr><th>endpoint</th><th>from</th>"
+      "<th>messages</th><th>hashing jobs</th><th>shares</th></tr>";
+  std::size_t shown = 0;
+  for (const auto& channel : channels) {
+    if (shown++ == kDashboardMaxSockets) break;
+    const auto pool = channel.is_object() && channel.contains("pool") ? channel["pool"] : nlohmann::json::object();
+    const auto shape = pool.is_object() && pool.contains("shape") ? pool["shape"] : nlohmann::json::object();
+    html += fmt::format("<tr><td class=\"url\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                        html_escape(json_text(channel, "endpoint")), html_escape(json_text(channel, "target_type")),
+                        json_number(channel, "messages"), json_number(shape, "jobs"), json_number(shape, "shares"));
+  }
+  html += "</table>";
+  if (channels.size() > kDashboardMaxSockets)
+    html += fmt::format("<p class=\"muted\">and {} more channels</p>", channels.size() - kDashboardMaxSockets);
+  return html;
+}
+
+// Every script and module the visit read (a report shows them all, up to a bound).
+std::string all_scripts_table(const nlohmann::json& evidence) {
+  const auto& scripts = json_array(evidence, "scripts");
+  if (scripts.empty()) return "<h4>Scripts and modules</h4><p class=\"muted\">None.</p>";
+  std::string html =
+      "<h4>Scripts and modules</h4><table class=\"all-scripts\"><tr><th>URL</th><th>kind</th><th>in</th>"
+      "<th>bytes</th><th>SHA-256</th><th>finding</th></tr>";
+  std::size_t shown = 0;
+  for (const auto& script : scripts) {
+    if (shown++ == kReportMaxScripts) break;
+    std::string finding = "—";
+    if (script.is_object() && script.contains("wasm")) finding = json_text(script["wasm"], "summary");
+    else if (script.is_object() && script.contains("keywords"))
+      finding = fmt::format("keywords, score {}", json_number(script["keywords"], "score"));
+    const std::string url = json_text(script, "url");
+    html += fmt::format("<tr><td class=\"url\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"url\">{}</td>"
+                        "<td>{}</td></tr>",
+                        html_escape(url.empty() ? "(inline)" : url), html_escape(json_text(script, "language")),
+                        html_escape(json_text(script, "target_type")), json_number(script, "length"),
+                        html_escape(json_text(script, "sha256")), html_escape(finding));
+  }
+  html += "</table>";
+  if (scripts.size() > kReportMaxScripts)
+    html += fmt::format("<p class=\"muted\">and {} more</p>", scripts.size() - kReportMaxScripts);
+  return html;
+}
+
+std::string chart_of(const nlohmann::json& evidence) {
   const auto& rule = evidence.is_object() && evidence.contains("cpu_rule") ? evidence["cpu_rule"] : nlohmann::json();
   // Visits stored before the rule was recorded: the default threshold, said so.
   const double threshold = json_number(rule, "threshold_percent", 0);
   std::string chart = cpu_chart_svg(json_array(evidence, "cpu_samples"), threshold > 0 ? threshold : 50);
   if (chart.empty()) chart = "<p class=\"muted\">No CPU samples.</p>";
   else if (threshold <= 0) chart += "<p class=\"muted\">Threshold not recorded with this visit; 50% drawn.</p>";
+  return chart;
+}
+
+nlohmann::json parsed_evidence(const db::VisitRow& row) {
+  auto evidence = nlohmann::json::parse(row.evidence_json, nullptr, false);
+  return evidence.is_object() ? evidence : nlohmann::json::object();
+}
+
+std::string detection_card(const db::VisitRow& row) {
+  const auto evidence = parsed_evidence(row);
   const std::string& shown_url = row.final_url.empty() ? row.url : row.final_url;
   return fmt::format(
       "<section class=\"card\" id=\"visit-{id}\"><h3>{badge} <span class=\"url\">{url}</span></h3>"
       "<p class=\"meta\">visit {id} · {time} · confidence {confidence} · status {status} · "
-      "<a href=\"/api/visits/{id}\">evidence JSON</a></p>{reasons}<h4>CPU</h4>{chart}{sockets}{scripts}</section>\n",
+      "<a href=\"/api/visits/{id}\">evidence JSON</a></p>{reasons}<h4>CPU</h4>{chart}{hot}{sockets}{channels}{scripts}"
+      "</section>\n",
       fmt::arg("id", row.id), fmt::arg("badge", verdict_badge(row.verdict)), fmt::arg("url", html_escape(shown_url)),
       fmt::arg("time", time_text(row.started_at_ms)), fmt::arg("confidence", row.confidence),
       fmt::arg("status", html_escape(row.status)), fmt::arg("reasons", reasons_list(evidence)),
-      fmt::arg("chart", chart), fmt::arg("sockets", sockets_table(evidence)),
+      fmt::arg("chart", chart_of(evidence)), fmt::arg("hot", hot_code_table(evidence)),
+      fmt::arg("sockets", sockets_table(evidence)), fmt::arg("channels", http_channels_table(evidence)),
       fmt::arg("scripts", scripts_table(evidence)));
+}
+
+constexpr std::string_view kStyle = R"css(
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}
+h1{font-size:1.4em}h3{font-size:1.05em;margin:.2em 0}h4{margin:.8em 0 .2em;font-size:.95em}
+.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.8em 1em;margin:1em 0}
+.badge{padding:.1em .5em;border-radius:4px;color:#fff;font-size:.85em}
+.bad{background:#c0392b}.warn{background:#d68910}.ok{background:#1e8449}
+.url{font-family:ui-monospace,monospace;word-break:break-all}
+.muted{color:#777}.meta{color:#555;font-size:.9em}
+table{border-collapse:collapse;font-size:.9em}td,th{border-bottom:1px solid #eee;padding:.2em .5em;text-align:left}
+.strength{font-size:.8em;color:#555;border:1px solid #ccc;border-radius:3px;padding:0 .3em}
+.cpu-chart{background:#fff;border:1px solid #eee}
+.cpu-chart .trace{fill:none;stroke:#2e86c1;stroke-width:1.5}
+.cpu-chart .threshold{stroke:#c0392b;stroke-dasharray:6 4;stroke-width:1.5}
+.cpu-chart circle{fill:#2e86c1}.cpu-chart circle.over{fill:#c0392b}
+.cpu-chart text{font-size:11px;fill:#555}
+.verdict{font-size:1.3em}.added li{font-family:ui-monospace,monospace;word-break:break-all}
+)css";
+
+std::string page(std::string_view title, std::string_view body, bool csp_meta) {
+  // A file opened from disk has no server to send the policy: the document carries it.
+  const std::string policy =
+      csp_meta ? "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
+                 "'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'\">"
+               : "";
+  return fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{}<meta name=\"viewport\" "
+      "content=\"width=device-width\"><title>{}</title><style>{}</style></head><body>{}</body></html>\n",
+      policy, html_escape(title), kStyle, body);
+}
+
+std::string listings_table(const std::vector<db::Store::EntryListing>& listings) {
+  std::string html =
+      "<table class=\"listings\"><tr><th>source</th><th>first listed</th><th>last listed</th><th>state</th>"
+      "<th>why</th></tr>";
+  for (const auto& listing : listings)
+    html += fmt::format(
+        "<tr><td class=\"url\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", html_escape(listing.source),
+        time_text(listing.first_listed_ms), time_text(listing.last_listed_ms),
+        listing.removed_ms ? "left the feeds " + time_text(listing.removed_ms) : std::string("listed"),
+        html_escape(listing.removed_ms ? listing.removed_reason : listing.reason));
+  return html + "</table>";
+}
+
+std::string rechecks_table(const std::vector<db::Store::EntryRecheck>& rechecks) {
+  if (rechecks.empty()) return "<p class=\"muted\">Never rechecked.</p>";
+  std::string html =
+      "<table class=\"rechecks\"><tr><th>time</th><th>outcome</th><th>not seen in a row</th><th>visit</th></tr>";
+  for (const auto& recheck : rechecks)
+    html += fmt::format("<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>", time_text(recheck.at_ms),
+                        html_escape(recheck.outcome), recheck.dropped ? " (left the feeds)" : "", recheck.not_seen,
+                        recheck.visit_id);
+  return html + "</table>";
 }
 
 std::string recent_table(const std::vector<db::VisitRow>& rows) {
@@ -209,22 +347,6 @@ std::string summary_block(const db::Store::Summary& summary) {
       summary.visits, summary.detections, active, summary.generation, kinds, feeds);
 }
 
-constexpr std::string_view kStyle = R"css(
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}
-h1{font-size:1.4em}h3{font-size:1.05em;margin:.2em 0}h4{margin:.8em 0 .2em;font-size:.95em}
-.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.8em 1em;margin:1em 0}
-.badge{padding:.1em .5em;border-radius:4px;color:#fff;font-size:.85em}
-.bad{background:#c0392b}.warn{background:#d68910}.ok{background:#1e8449}
-.url{font-family:ui-monospace,monospace;word-break:break-all}
-.muted{color:#777}.meta{color:#555;font-size:.9em}
-table{border-collapse:collapse;font-size:.9em}td,th{border-bottom:1px solid #eee;padding:.2em .5em;text-align:left}
-.strength{font-size:.8em;color:#555;border:1px solid #ccc;border-radius:3px;padding:0 .3em}
-.cpu-chart{background:#fff;border:1px solid #eee}
-.cpu-chart .trace{fill:none;stroke:#2e86c1;stroke-width:1.5}
-.cpu-chart .threshold{stroke:#c0392b;stroke-dasharray:6 4;stroke-width:1.5}
-.cpu-chart circle{fill:#2e86c1}.cpu-chart circle.over{fill:#c0392b}
-.cpu-chart text{font-size:11px;fill:#555}
-)css";
 
 }  // namespace
 
@@ -317,6 +439,53 @@ std::string cpu_chart_svg(const nlohmann::json& samples, double threshold_percen
                        points[i].first, points[i].second);
   }
   return svg + "</svg>";
+}
+
+std::string render_entry_page(const db::Store::EntryProof& proof) {
+  const auto& entry = proof.entry;
+  std::string visits;
+  for (const auto& row : proof.visits) visits += detection_card(row);
+  if (visits.empty()) visits = "<p class=\"muted\">No visit named this entry (it came from a list or a review).</p>";
+  const std::string body = fmt::format(
+      "<h1>Blacklist entry {id}</h1><section class=\"card\"><h3><span class=\"badge {css}\">{state}</span> {kind} "
+      "<span class=\"url\">{value}</span></h3><p class=\"meta\">first confirmed {first} · last confirmed {last} · "
+      "{hits} cryptojacking visit(s) · confidence {confidence} · not seen on the last {not_seen} recheck(s) · "
+      "<a href=\"/api/entries/{id}\">proof JSON</a></p><h4>Who lists it</h4>{listings}<h4>Rechecks</h4>{rechecks}"
+      "</section><h2>The visits that named it ({shown} of {count}, newest first)</h2>{visits}",
+      fmt::arg("id", proof.id), fmt::arg("css", proof.active ? "bad" : "ok"),
+      fmt::arg("state", proof.active ? "in the feeds" : "left the feeds"), fmt::arg("kind", html_escape(entry.kind)),
+      fmt::arg("value", html_escape(entry.value)), fmt::arg("first", time_text(entry.first_seen_ms)),
+      fmt::arg("last", time_text(entry.last_seen_ms)), fmt::arg("hits", entry.hits),
+      fmt::arg("confidence", entry.confidence), fmt::arg("not_seen", proof.not_seen),
+      fmt::arg("listings", listings_table(proof.listings)), fmt::arg("rechecks", rechecks_table(proof.rechecks)),
+      fmt::arg("shown", proof.visits.size()), fmt::arg("count", proof.visit_count), fmt::arg("visits", visits));
+  return page(fmt::format("cjcrawl — entry {}", proof.id), body, false);
+}
+
+std::string render_report(const db::VisitRow& row, const std::vector<blacklist::Offender>& added) {
+  const auto evidence = parsed_evidence(row);
+  const std::string& shown_url = row.final_url.empty() ? row.url : row.final_url;
+  std::string added_html;
+  for (const auto& offender : added)
+    added_html += fmt::format("<li>{}: {}</li>", html_escape(offender.kind), html_escape(offender.value));
+  added_html = added_html.empty() ? "<p class=\"muted\">Nothing: only a cryptojacking verdict adds entries.</p>"
+                                  : "<ul class=\"added\">" + added_html + "</ul>";
+  const std::string body = fmt::format(
+      "<h1>cjcrawl report</h1><section class=\"card\"><p class=\"verdict\">{badge} <span class=\"url\">{url}</span>"
+      "</p><p class=\"meta\">checked {time} · confidence {confidence} · status {status}{reason} · visit {id} in the "
+      "database · {elapsed:.1f} s</p><h4>Why</h4>{reasons}<h4>CPU</h4>{chart}{hot}{sockets}{channels}{scripts}"
+      "<h4>Added to the blacklist</h4>{added}</section><p class=\"muted\">Written by cjcrawl. The page's own text "
+      "is shown escaped; this file runs no script and loads nothing.</p>",
+      fmt::arg("badge", verdict_badge(row.verdict)), fmt::arg("url", html_escape(shown_url)),
+      fmt::arg("time", time_text(row.started_at_ms)), fmt::arg("confidence", row.confidence),
+      fmt::arg("status", html_escape(row.status)),
+      fmt::arg("reason", row.status_reason.empty() ? "" : " (" + html_escape(row.status_reason) + ")"),
+      fmt::arg("id", row.id), fmt::arg("elapsed", static_cast<double>(row.elapsed_ms) / 1000),
+      fmt::arg("reasons", reasons_list(evidence)), fmt::arg("chart", chart_of(evidence)),
+      fmt::arg("hot", hot_code_table(evidence)), fmt::arg("sockets", sockets_table(evidence)),
+      fmt::arg("channels", http_channels_table(evidence)), fmt::arg("scripts", all_scripts_table(evidence)),
+      fmt::arg("added", added_html));
+  return page("cjcrawl report — " + shown_url, body, true);
 }
 
 std::string render_dashboard(const DashboardData& data) {

@@ -241,6 +241,7 @@ std::string gzip_compress(std::string_view data, int level) {
 namespace {
 
 constexpr std::size_t kMaxQueryBytes = 256;  // /api/entries?q=
+constexpr int kProofVisits = 20;             // visits an entry's proof shows (the count says how many in all)
 constexpr int kDefaultPageSize = 100;
 
 const std::set<std::string, std::less<>> kKinds{"page",        "domain", "script_url",  "script_path",
@@ -396,6 +397,7 @@ struct FeedService::State {
                                      const boost::urls::url_view& url);
   asio::awaitable<HttpResponse> entries(const boost::urls::url_view& url);
   asio::awaitable<HttpResponse> visit(std::string_view id_text);
+  asio::awaitable<HttpResponse> entry(std::string_view id_text, bool html);
   asio::awaitable<HttpResponse> dashboard();
   HttpResponse health();
 };
@@ -443,10 +445,16 @@ asio::awaitable<HttpResponse> FeedService::handle(HttpRequest request) {
       response = co_await state_->feed(request, path.substr(6), url);
     } else if (path == "/api/entries") {
       response = co_await state_->entries(url);
+    } else if (path.starts_with("/api/entries/")) {
+      response = co_await state_->entry(path.substr(13), false);
+    } else if (path.starts_with("/entries/")) {
+      response = co_await state_->entry(path.substr(9), true);
     } else if (path.starts_with("/api/visits/")) {
       response = co_await state_->visit(path.substr(12));
     } else {
-      response = problem(404, "no such page; try /, /feed/hosts, /api/entries, /api/visits/<id> or /healthz");
+      response = problem(
+          404, "no such page; try /, /feed/hosts, /api/entries, /api/entries/<id>, /entries/<id>, /api/visits/<id> or "
+               "/healthz");
     }
   } catch (const std::exception& error) {
     spdlog::error("serve {}: {}", printable(request.target), error.what());
@@ -639,6 +647,85 @@ asio::awaitable<HttpResponse> FeedService::State::visit(std::string_view id_text
   co_return json_response(200, visit_json);
 }
 
+namespace {
+
+nlohmann::json parsed_or_text(const std::string& text) {
+  auto value = nlohmann::json::parse(text, nullptr, false);
+  return value.is_discarded() ? nlohmann::json(text) : value;
+}
+
+// /api/entries/ID: the entry, who lists it and why, its rechecks, and the visits that named it.
+nlohmann::json proof_json(const db::Store::EntryProof& proof) {
+  nlohmann::json listings = nlohmann::json::array();
+  for (const auto& listing : proof.listings)
+    listings.push_back({{"source", listing.source},
+                        {"first_listed_ms", listing.first_listed_ms},
+                        {"last_listed_ms", listing.last_listed_ms},
+                        {"removed_ms", listing.removed_ms ? nlohmann::json(listing.removed_ms) : nlohmann::json()},
+                        {"reason", listing.reason},
+                        {"removed_reason", listing.removed_reason}});
+  nlohmann::json rechecks = nlohmann::json::array();
+  for (const auto& recheck : proof.rechecks)
+    rechecks.push_back({{"at_ms", recheck.at_ms},
+                        {"outcome", recheck.outcome},
+                        {"not_seen", recheck.not_seen},
+                        {"dropped", recheck.dropped},
+                        {"visit_id", recheck.visit_id},
+                        {"recheck_id", recheck.crawl_id}});
+  nlohmann::json visits = nlohmann::json::array();
+  for (const auto& row : proof.visits)
+    visits.push_back({{"id", row.id},
+                      {"started_at_ms", row.started_at_ms},
+                      {"url", row.url},
+                      {"final_url", row.final_url},
+                      {"status", row.status},
+                      {"verdict", row.verdict},
+                      {"confidence", row.confidence},
+                      {"evidence", parsed_or_text(row.evidence_json)},
+                      {"cpu_trace", parsed_or_text(row.cpu_samples_json)}});
+  return {{"id", proof.id},
+          {"kind", proof.entry.kind},
+          {"value", proof.entry.value},
+          {"active", proof.active},
+          {"first_confirmed_ms", proof.entry.first_seen_ms},
+          {"last_confirmed_ms", proof.entry.last_seen_ms},
+          {"hits", proof.entry.hits},
+          {"confidence", proof.entry.confidence},
+          {"not_seen", proof.not_seen},
+          {"listings", std::move(listings)},
+          {"rechecks", std::move(rechecks)},
+          {"visit_count", proof.visit_count},
+          {"visits", std::move(visits)}};
+}
+
+HttpResponse html_response(std::string html) {
+  HttpResponse response;
+  response.content_type = "text/html; charset=utf-8";
+  response.headers.emplace_back("Cache-Control", "no-cache");
+  // No script runs on the page at all; styles are inline, the charts inline SVG.
+  response.headers.emplace_back("Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+                                "base-uri 'none'; form-action 'self'");
+  response.body = std::make_shared<const std::string>(std::move(html));
+  return response;
+}
+
+}  // namespace
+
+asio::awaitable<HttpResponse> FeedService::State::entry(std::string_view id_text, bool html) {
+  std::int64_t id = 0;
+  const auto [end, error] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+  if (error != std::errc() || end != id_text.data() + id_text.size() || id <= 0)
+    co_return problem(404, "an entry id is a positive number (see /api/entries)");
+  auto job = [this, id] { return worker_store->entry_proof(id, kProofVisits); };
+  auto read = co_await worker.run(std::move(job));
+  if (!read) co_return unavailable("/api/entries", read.error());
+  if (!*read) co_return problem(404, fmt::format("no entry {}", id));
+  if (html) co_return html_response(render_entry_page(**read));
+  auto proof = proof_json(**read);  // named: see visit()
+  co_return json_response(200, proof);
+}
+
 asio::awaitable<HttpResponse> FeedService::State::dashboard() {
   const int detections = limits.dashboard_detections;
   const int recent = limits.dashboard_recent;
@@ -657,16 +744,7 @@ asio::awaitable<HttpResponse> FeedService::State::dashboard() {
   };
   auto rendered = co_await worker.run(std::move(job));
   if (!rendered) co_return unavailable("/", rendered.error());
-  std::string html = std::move(rendered).value();
-  HttpResponse response;
-  response.content_type = "text/html; charset=utf-8";
-  response.headers.emplace_back("Cache-Control", "no-cache");
-  // No script runs on the page at all; styles are inline, the charts inline SVG.
-  response.headers.emplace_back("Content-Security-Policy",
-                                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
-                                "base-uri 'none'; form-action 'self'");
-  response.body = std::make_shared<const std::string>(std::move(html));
-  co_return response;
+  co_return html_response(std::move(rendered).value());
 }
 
 }  // namespace crawler

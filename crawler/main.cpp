@@ -55,12 +55,16 @@ int main(int argc, char** argv) {
 
   cli::CheckArgs check;
   cli::CrawlArgs crawl;
+  cli::RecheckArgs recheck;
+  cli::AllowArgs allow;
   cli::CrawlsArgs crawls;
   cli::ImportArgs import;
   cli::ExportArgs exporting;
   cli::ServeArgs serving;
   auto* check_command = cli::add_check(app, check);
   auto* crawl_command = cli::add_crawl(app, crawl);
+  auto* recheck_command = cli::add_recheck(app, recheck);
+  auto* allow_command = cli::add_allow(app, allow);
   auto* crawls_command = cli::add_crawls(app, crawls);
   auto* import_command = cli::add_import(app, import);
   auto* export_command = cli::add_export(app, exporting);
@@ -90,6 +94,8 @@ int main(int argc, char** argv) {
   }
   if (check_command->parsed()) return cli::run_check(check);
   if (crawl_command->parsed()) return cli::run_crawl(crawl);
+  if (recheck_command->parsed()) return cli::run_recheck(recheck);
+  if (allow_command->parsed()) return cli::run_allow(allow);
   if (crawls_command->parsed()) return cli::run_crawls(crawls);
   if (import_command->parsed()) return cli::run_import(import);
   if (export_command->parsed()) return cli::run_export(exporting);

@@ -126,6 +126,57 @@ CREATE TABLE crawl_sites (
 CREATE INDEX crawl_sites_by_seq ON crawl_sites(crawl_id, seq);
 )sql",
     },
+    Migration{
+        "v4: proof (the visits that named each entry), rechecks and their outcomes, reviewed exceptions",
+        R"sql(
+ALTER TABLE blacklist ADD COLUMN not_seen INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE entry_sources ADD COLUMN reason TEXT;
+ALTER TABLE entry_sources ADD COLUMN removed_reason TEXT;
+DROP TRIGGER blacklist_update_generation;
+CREATE TRIGGER blacklist_update_generation
+  AFTER UPDATE OF kind, value, first_seen_ms, last_seen_ms, hits, confidence, evidence_json ON blacklist
+  BEGIN UPDATE meta SET value = value + 1 WHERE key = 'generation'; END;
+DROP TRIGGER entry_sources_update_generation;
+CREATE TRIGGER entry_sources_update_generation AFTER UPDATE OF removed_ms, reason ON entry_sources
+  BEGIN UPDATE meta SET value = value + 1 WHERE key = 'generation'; END;
+CREATE TABLE entry_visits (
+  entry_id INTEGER NOT NULL REFERENCES blacklist(id) ON DELETE CASCADE,
+  visit_id INTEGER NOT NULL REFERENCES visits(id) ON DELETE CASCADE,
+  PRIMARY KEY (entry_id, visit_id)
+) WITHOUT ROWID;
+CREATE INDEX entry_visits_by_visit ON entry_visits(visit_id, entry_id);
+INSERT OR IGNORE INTO entry_visits (entry_id, visit_id)
+  SELECT b.id, v.id FROM blacklist b JOIN visits v ON v.id = json_extract(b.evidence_json, '$.visit_id')
+  WHERE json_valid(b.evidence_json);
+INSERT OR IGNORE INTO entry_visits (entry_id, visit_id)
+  SELECT b.id, v.id FROM visits v, json_each(v.evidence_json, '$.offenders') o
+  JOIN blacklist b ON b.kind = json_extract(o.value, '$.kind') AND b.value = json_extract(o.value, '$.value')
+  WHERE v.verdict = 'cryptojacking' AND json_valid(v.evidence_json);
+CREATE TABLE rechecks (
+  crawl_id INTEGER PRIMARY KEY REFERENCES crawls(id) ON DELETE CASCADE,
+  confirmed_before_ms INTEGER NOT NULL,
+  drop_after INTEGER NOT NULL
+);
+CREATE TABLE recheck_pages (
+  crawl_id INTEGER NOT NULL REFERENCES rechecks(crawl_id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  entry_id INTEGER NOT NULL REFERENCES blacklist(id) ON DELETE CASCADE,
+  url TEXT NOT NULL,
+  PRIMARY KEY (crawl_id, position)
+) WITHOUT ROWID;
+CREATE TABLE entry_rechecks (
+  entry_id INTEGER NOT NULL REFERENCES blacklist(id) ON DELETE CASCADE,
+  visit_id INTEGER NOT NULL REFERENCES visits(id) ON DELETE CASCADE,
+  crawl_id INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  not_seen INTEGER NOT NULL,
+  dropped INTEGER NOT NULL DEFAULT 0,
+  at_ms INTEGER NOT NULL,
+  PRIMARY KEY (entry_id, visit_id)
+) WITHOUT ROWID;
+CREATE INDEX entry_rechecks_by_crawl ON entry_rechecks(crawl_id, outcome);
+)sql",
+    },
 };
 static_assert(kMigrations.size() == Store::kSchemaVersion, "Store::kSchemaVersion must equal the number of migrations");
 
@@ -143,14 +194,21 @@ ON CONFLICT (kind, value) DO UPDATE SET
   last_seen_ms = excluded.last_seen_ms,
   hits = hits + 1,
   confidence = max(coalesce(confidence, 0), excluded.confidence),
-  evidence_json = excluded.evidence_json
+  evidence_json = excluded.evidence_json,
+  not_seen = 0
 )sql";
 
 // The crawl lists what it blacklists: the entry becomes (or stays) active through the 'crawl' source.
 constexpr std::string_view kListByCrawl = R"sql(
 INSERT INTO entry_sources (entry_id, source_id, first_listed_ms, last_listed_ms)
 SELECT b.id, s.id, ?3, ?3 FROM blacklist b, sources s WHERE b.kind = ?1 AND b.value = ?2 AND s.name = 'crawl'
-ON CONFLICT (entry_id, source_id) DO UPDATE SET last_listed_ms = excluded.last_listed_ms, removed_ms = NULL
+ON CONFLICT (entry_id, source_id) DO UPDATE SET last_listed_ms = excluded.last_listed_ms, removed_ms = NULL,
+  removed_reason = NULL
+)sql";
+
+// The proof: the visit named the entry.
+constexpr std::string_view kLinkVisit = R"sql(
+INSERT OR IGNORE INTO entry_visits (entry_id, visit_id) SELECT id, ?3 FROM blacklist WHERE kind = ?1 AND value = ?2
 )sql";
 
 // Active entries: listed by at least one source right now.
@@ -390,11 +448,15 @@ util::Result<std::int64_t> SqliteStore::record_visit(const blacklist::Evidence& 
         upsert.run();
       };
       Statement listed = database_.prepare(kListByCrawl);
+      Statement linked = database_.prepare(kLinkVisit);
       for (const auto& offender : offenders) {
         add(offender.kind, offender.value);
         listed.reset();
         listed.bind_text(1, offender.kind).bind_text(2, offender.value).bind_int64(3, now_ms);
         listed.run();
+        linked.reset();
+        linked.bind_text(1, offender.kind).bind_text(2, offender.value).bind_int64(3, visit_id);
+        linked.run();
       }
     }
 
@@ -414,6 +476,7 @@ util::Result<std::int64_t> SqliteStore::record_visit(const blacklist::Evidence& 
           .bind_text(8, site->line)
           .bind_int64(9, now_ms);
       record.run();
+      apply_recheck(*site, visit_id, evidence.status, judgement.verdict, now_ms);
     }
 
     transaction.commit();
@@ -444,20 +507,24 @@ util::Status SqliteStore::record_skipped(std::int64_t crawl_id, const std::vecto
   });
 }
 
+std::int64_t SqliteStore::insert_crawl(const CrawlRow& crawl) {
+  Statement insert = database_.prepare(
+      "INSERT INTO crawls (started_ms, input_path, input_digest, selection, total, state, options_json) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6)");
+  insert.bind_int64(1, crawl.started_ms)
+      .bind_text(2, crawl.input_path)
+      .bind_text(3, crawl.input_digest)
+      .bind_text(4, crawl.selection)
+      .bind_int64(5, crawl.total)
+      .bind_text(6, crawl.options_json);
+  insert.run();
+  return database_.last_insert_rowid();
+}
+
 util::Result<std::int64_t> SqliteStore::begin_crawl(const CrawlRow& crawl) {
   return guarded([&]() -> std::int64_t {
     Transaction transaction(database_);
-    Statement insert = database_.prepare(
-        "INSERT INTO crawls (started_ms, input_path, input_digest, selection, total, state, options_json) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6)");
-    insert.bind_int64(1, crawl.started_ms)
-        .bind_text(2, crawl.input_path)
-        .bind_text(3, crawl.input_digest)
-        .bind_text(4, crawl.selection)
-        .bind_int64(5, crawl.total)
-        .bind_text(6, crawl.options_json);
-    insert.run();
-    const auto id = database_.last_insert_rowid();
+    const auto id = insert_crawl(crawl);
     transaction.commit();
     return id;
   });
@@ -694,6 +761,8 @@ util::Result<std::int64_t> SqliteStore::generation() const {
 }
 
 std::vector<ExportEntry> SqliteStore::export_entries_now(const ExportFilter& filter) const {
+  // Allow entries pass every filter: a reviewed exception wins over every source, so it must reach
+  // every feed that could carry what it covers.
   // Kinds travel as one bound parameter: "\nkind\nkind\n", tested with instr().
   std::string kinds;
   for (const auto& kind : filter.kinds) kinds += "\n" + kind;
@@ -704,10 +773,11 @@ SELECT b.kind, b.value, coalesce(b.first_seen_ms, 0), coalesce(b.last_seen_ms, 0
 FROM blacklist b
 JOIN entry_sources e ON e.entry_id = b.id AND e.removed_ms IS NULL
 JOIN sources s ON s.id = e.source_id
-WHERE (?1 = '' OR instr(?1, char(10) || b.kind || char(10)) > 0)
-  AND coalesce(b.last_seen_ms, 0) >= ?2 AND coalesce(b.confidence, 0) >= ?3
+WHERE b.kind = 'allow' OR ((?1 = '' OR instr(?1, char(10) || b.kind || char(10)) > 0)
+  AND coalesce(b.last_seen_ms, 0) >= ?2 AND coalesce(b.confidence, 0) >= ?3)
 GROUP BY b.id
-HAVING ?4 = 'all' OR (?4 = 'crawl' AND max(s.name = 'crawl')) OR (?4 = 'import' AND max(s.name != 'crawl'))
+HAVING b.kind = 'allow' OR ?4 = 'all' OR (?4 = 'crawl' AND max(s.name = 'crawl'))
+    OR (?4 = 'import' AND max(s.name != 'crawl'))
 ORDER BY b.kind, b.value
 )sql");
   select.bind_text(1, kinds)

@@ -63,6 +63,15 @@ class SqliteStore final : public Store {
                                                     std::int64_t now_ms) override;
   util::Status note_source_fetch(std::string_view name, std::string_view error, std::int64_t now_ms) override;
 
+  util::Result<std::vector<RecheckPage>> pages_due(std::int64_t confirmed_before_ms) const override;
+  util::Result<std::int64_t> begin_recheck(const CrawlRow& crawl, const std::vector<RecheckPage>& pages,
+                                           std::int64_t confirmed_before_ms, int drop_after) override;
+  util::Result<std::vector<RecheckPage>> recheck_pages(std::int64_t crawl_id) const override;
+  util::Result<std::optional<CrawlRow>> latest_recheck() const override;
+  util::Result<RecheckTally> recheck_tally(std::int64_t crawl_id) const override;
+  util::Result<std::int64_t> allow(std::string_view value, std::string_view reason, std::int64_t now_ms) override;
+  util::Result<std::optional<EntryProof>> entry_proof(std::int64_t id, int limit) override;
+
   util::Result<std::int64_t> generation() const override;
   util::Result<std::vector<ExportEntry>> export_entries(const ExportFilter& filter) const override;
   util::Result<FeedSnapshot> feed_snapshot(const ExportFilter& filter) override;
@@ -82,6 +91,11 @@ class SqliteStore final : public Store {
   std::int64_t current_generation() const;
   std::vector<SourceRow> sources_now() const;
   std::vector<ExportEntry> export_entries_now(const ExportFilter& filter) const;
+  // A recheck site's outcome, inside record_visit's transaction (sqlite_proof.cpp).
+  void apply_recheck(const CrawlSite& site, std::int64_t visit_id, blacklist::Status status,
+                     blacklist::Verdict verdict, std::int64_t now_ms);
+  void drop_page(std::int64_t entry_id, const std::string& reason, std::int64_t now_ms);
+  std::int64_t insert_crawl(const CrawlRow& crawl);  // a crawls row, 'running'; its id
 
   Database database_;
 };

@@ -63,7 +63,7 @@ class Store {
  public:
   // The schema this binary writes. A store with a newer version is refused (schema_too_new); an
   // older one is migrated forward by a writer.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   virtual ~Store() = default;
 
@@ -173,6 +173,76 @@ class Store {
                                                             int confidence, std::int64_t now_ms) = 0;
   // A fetch that changed nothing (HTTP 304: error empty) or failed (error set), noted on the source.
   virtual util::Status note_source_fetch(std::string_view name, std::string_view error, std::int64_t now_ms) = 0;
+
+  // ---- Proof, rechecks and reviewed exceptions.
+  //
+  // Proof: every cryptojacking visit is linked to each entry it named, in the visit's transaction; an
+  // entry's last_seen_ms is when a visit last confirmed it.
+  //
+  // A recheck is a crawl (input_path "recheck") over the pages behind page entries the crawl lists.
+  // Each site's outcome is applied in its visit's transaction (record_visit with `site`), so a resumed
+  // recheck never counts a page twice:
+  //   confirmed    (verdict cryptojacking): the page's not-seen streak resets, its last confirmation
+  //                moves, and a page the crawl had dropped is listed again;
+  //   not_seen     (status ok, any other verdict): the streak grows by one; at `drop_after` the crawl
+  //                stops listing the page, and every entry only that page's visits named (sockets,
+  //                scripts, domains, Wasm hashes), each with why and when (entry_sources keeps them);
+  //   undetermined (any other status: unreachable, DNS, timeout...): recorded, nothing else changes.
+  // Entries other sources list are never touched: they follow their source.
+  struct RecheckPage {
+    std::int64_t position = 0;  // 1-based, in the recheck's order
+    std::int64_t entry_id = 0;
+    std::string url;
+  };
+  // Page entries the crawl lists now, last confirmed before `confirmed_before_ms`, oldest first.
+  virtual util::Result<std::vector<RecheckPage>> pages_due(std::int64_t confirmed_before_ms) const = 0;
+  // A new recheck: its crawl row (from id-less `crawl`) and its pages, in one transaction; its id.
+  virtual util::Result<std::int64_t> begin_recheck(const CrawlRow& crawl, const std::vector<RecheckPage>& pages,
+                                                   std::int64_t confirmed_before_ms, int drop_after) = 0;
+  virtual util::Result<std::vector<RecheckPage>> recheck_pages(std::int64_t crawl_id) const = 0;
+  // The newest recheck, or nullopt.
+  virtual util::Result<std::optional<CrawlRow>> latest_recheck() const = 0;
+  struct RecheckTally {
+    std::int64_t confirmed = 0;
+    std::int64_t not_seen = 0;
+    std::int64_t undetermined = 0;
+    std::int64_t dropped = 0;  // pages that left the feeds in this recheck
+  };
+  virtual util::Result<RecheckTally> recheck_tally(std::int64_t crawl_id) const = 0;
+
+  // A reviewed false positive: an allow entry for `value` (a host or a URL, already checked) listed by
+  // the 'review' source with `reason`. Allow entries win over every source in the feeds. Recording
+  // the same value again replaces the reason. The entry's id.
+  virtual util::Result<std::int64_t> allow(std::string_view value, std::string_view reason, std::int64_t now_ms) = 0;
+
+  // Everything that backs one entry.
+  struct EntryListing {
+    std::string source;
+    std::int64_t first_listed_ms = 0;
+    std::int64_t last_listed_ms = 0;
+    std::int64_t removed_ms = 0;  // 0: listed now
+    std::string reason;           // why it was listed (a review's reason), or ""
+    std::string removed_reason;   // why it was dropped, or ""
+  };
+  struct EntryRecheck {
+    std::int64_t visit_id = 0;
+    std::int64_t crawl_id = 0;
+    std::string outcome;       // confirmed, not_seen, undetermined
+    std::int64_t not_seen = 0;  // the streak after it
+    bool dropped = false;       // this recheck dropped the page
+    std::int64_t at_ms = 0;
+  };
+  struct EntryProof {
+    std::int64_t id = 0;
+    BlacklistEntry entry;
+    bool active = false;  // listed by some source now
+    std::int64_t not_seen = 0;
+    std::vector<EntryListing> listings;
+    std::vector<EntryRecheck> rechecks;  // newest first, at most `limit`
+    std::vector<VisitRow> visits;        // the visits that named it, newest first, at most `limit`
+    std::int64_t visit_count = 0;        // all of them
+  };
+  virtual util::Result<std::optional<EntryProof>> entry_proof(std::int64_t id, int limit) = 0;
 
   // ---- The blacklist, read.
 

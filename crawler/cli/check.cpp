@@ -1,6 +1,11 @@
 // crawler/cli/check.cpp — `cjcrawl check URL`: one site in a sandboxed Chrome of its own, a verdict,
 // the visit recorded. Exit 0 not cryptojacking, 3 cryptojacking, 1 could not check, 2 usage error,
 // 130 interrupted (README "Exit codes").
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +16,7 @@
 
 #include "cdp/chrome_process.hpp"
 #include "crawler/cli/commands.hpp"
+#include "crawler/dashboard.hpp"
 #include "crawler/report.hpp"
 #include "crawler/url_input.hpp"
 #include "util/clock.hpp"
@@ -53,12 +59,42 @@ CheckRun visit_candidates(const CheckArgs& args, const std::vector<std::string>&
   return run;
 }
 
+// --report's folder must exist before anything runs: a visit is not wasted on a typo.
+util::Status check_report_path(const std::string& path) {
+  if (path.empty()) return {};
+  const auto parent = std::filesystem::absolute(path).parent_path();
+  std::error_code error;
+  if (!std::filesystem::is_directory(parent, error))
+    return usage(fmt::format("--report {}: no folder {} to write it in", terminal_safe(path), terminal_safe(parent.string())));
+  if (std::filesystem::is_directory(path, error)) return usage(fmt::format("--report {}: is a folder", terminal_safe(path)));
+  return {};
+}
+
+// The report, written beside its final name and renamed, so a reader never sees half of it.
+util::Status write_report(const std::string& path, const std::string& html) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out || !(out << html) || !out.flush())
+      return util::make_error(util::ErrorCode::io, "cannot write the report " + temporary, std::strerror(errno), errno);
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    std::remove(temporary.c_str());
+    return util::make_error(util::ErrorCode::io, "cannot write the report " + path, std::strerror(error), error);
+  }
+  return {};
+}
+
 }  // namespace
 
 CLI::App* add_check(CLI::App& app, CheckArgs& args) {
   auto* command = app.add_subcommand("check", "Visit one site in sandboxed headless Chrome and give a verdict");
   command->add_option("URL", args.input, "http(s) URL or bare host name")->required();
   command->add_flag("--json", args.json, "Print one JSON object (schema in README) instead of the summary");
+  command->add_option("--report", args.report_path,
+                      "Also write a self-contained HTML report (verdict, reasons, CPU chart, hot code, pool traffic, "
+                      "scripts, what was blacklisted) to FILE.html; it runs no script and loads nothing");
   add_visit_options(command, args.visit);
   return command;
 }
@@ -66,6 +102,7 @@ CLI::App* add_check(CLI::App& app, CheckArgs& args) {
 int run_check(const CheckArgs& args) {
   // Validate everything before launching anything.
   if (auto checked = check_visit_args(args.visit); !checked) return report(checked.error());
+  if (auto checked = check_report_path(args.report_path); !checked) return report(checked.error());
   const auto candidates = crawler::parse_input(args.input);
   if (!candidates) return usage_error(fmt::format("{}: {}", args.input, candidates.error().message));
   auto found = find_rules_and_chrome(args.visit);
@@ -93,6 +130,14 @@ int run_check(const CheckArgs& args) {
   if (!recorded)
     return database_error(fmt::format("the visit could not be recorded in {}", args.visit.db_path), recorded.error());
 
+  if (!args.report_path.empty()) {
+    auto row = store->visit(*recorded);
+    if (!row || !*row)
+      return database_error(fmt::format("cannot read visit {} back from {}", *recorded, args.visit.db_path),
+                            row ? util::make_error(util::ErrorCode::not_found, "no such visit", "") : row.error());
+    if (auto written = write_report(args.report_path, crawler::render_report(**row, judgement.offenders)); !written)
+      return report(written.error());
+  }
   if (args.json)
     std::cout << crawler::report_json(outcome->evidence, judgement, args.visit.rule, outcome->cpu)
                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)

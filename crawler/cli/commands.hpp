@@ -19,6 +19,7 @@ namespace crawler::cli {
 struct CheckArgs {
   std::string input;
   bool json = false;
+  std::string report_path;  // --report FILE.html: a self-contained report of the visit
   VisitArgs visit;
 };
 CLI::App* add_check(CLI::App& app, CheckArgs& args);
@@ -43,6 +44,25 @@ struct CrawlArgs {
 };
 CLI::App* add_crawl(CLI::App& app, CrawlArgs& args);
 int run_crawl(const CrawlArgs& args);
+
+// `cjcrawl recheck` — the pages behind crawl-found entries visited again; entries not seen on
+// --drop-after consecutive rechecks leave the feeds (crawl.cpp, with the crawl's slots).
+struct RecheckArgs {
+  double older_than_days = 30;
+  int drop_after = 2;
+  CrawlArgs slots;  // input_path, limit, shard and crawl_id unused; resume: continue the newest recheck
+};
+CLI::App* add_recheck(CLI::App& app, RecheckArgs& args);
+int run_recheck(const RecheckArgs& args);
+
+// `cjcrawl allow HOST|URL --reason TEXT` — a reviewed false positive (allow.cpp).
+struct AllowArgs {
+  std::string value;
+  std::string reason;
+  std::string db_path = default_db_path();
+};
+CLI::App* add_allow(CLI::App& app, AllowArgs& args);
+int run_allow(const AllowArgs& args);
 
 // `cjcrawl crawls` — the crawls in the database (crawls.cpp).
 struct CrawlsArgs {

@@ -247,7 +247,7 @@ crawler::CrawlOptions crawl_options(const CrawlArgs& args, int concurrency, cons
 }
 
 // The crawl's state recorded, the summary printed, and the exit code.
-int finish(db::Store& store, const CrawlArgs& args, std::int64_t crawl_id, const Progress& progress,
+int finish(db::Store& store, const std::string& resume_command, std::int64_t crawl_id, const Progress& progress,
            const crawler::CrawlSummary& summary, std::uint64_t scripts_not_read) {
   const bool complete = !summary.interrupted && !summary.aborted && summary.not_checked == 0 &&
                         progress.done + summary.recorded == progress.selected;
@@ -257,25 +257,20 @@ int finish(db::Store& store, const CrawlArgs& args, std::int64_t crawl_id, const
   print_summary(summary, crawl_id, state, scripts_not_read);
   if (summary.aborted) return failure(fmt::format("crawl aborted: {}", summary.abort_reason));
   if (summary.interrupted) {
-    fmt::print(stderr, "cjcrawl: interrupted; `cjcrawl crawl {} --resume` continues where this stopped\n",
-               args.input_path);
+    fmt::print(stderr, "cjcrawl: interrupted; `{}` continues where this stopped\n", resume_command);
     return kExitInterrupted;
   }
   if (!complete)
-    fmt::print(stderr, "cjcrawl: {} site(s) not recorded; `cjcrawl crawl {} --resume` retries them\n",
-               progress.selected - progress.done - summary.recorded, args.input_path);
+    fmt::print(stderr, "cjcrawl: {} site(s) not recorded; `{}` retries them\n",
+               progress.selected - progress.done - summary.recorded, resume_command);
   return complete ? kExitClean : kExitCouldNotCheck;
 }
 
-}  // namespace
-
-CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
-  auto* command = app.add_subcommand(
-      "crawl", "Crawl a list of sites (URLs, domains or rank,domain CSV) through N sandboxed Chromes");
-  command->add_option("INPUT", args.input_path, "List file, or - for standard input")->required();
+// The options a crawl and a recheck share: how the slots run.
+void add_slot_options(CLI::App* command, CrawlArgs& args) {
   command->add_option(
       "--out", args.out,
-      "Write one JSON line per site here (default: stdout); a new crawl starts the file afresh, --resume appends");
+      "Write one JSON line per site here (default: stdout); a new run starts the file afresh, --resume appends");
   command
       ->add_option("--concurrency", args.concurrency,
                    "Slots, each one Chrome visiting one site at a time (default: cores)")
@@ -283,10 +278,6 @@ CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
   command->add_option("--retries", args.retries, "Extra visits after a crash or a network error")
       ->check(in_range(0, 5))
       ->capture_default_str();
-  command->add_option("--limit", args.limit, "Crawl at most N sites (after --shard)");
-  command->add_option("--shard", args.shard, "I/N: only this machine's share of the list (0/N to N-1/N)");
-  command->add_flag("--resume", args.resume, "Continue the crawl of this same input (path and content)");
-  command->add_option("--crawl-id", args.crawl_id, "Continue this crawl (see `cjcrawl crawls`)");
   command->add_option("--failure-budget", args.failure_budget, "Consecutive failures that stop a slot")
       ->check(in_range(1, 1'000'000))
       ->capture_default_str();
@@ -308,8 +299,23 @@ CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
       ->capture_default_str();
   command->add_flag("-q,--quiet", args.quiet, "No progress line");
   add_visit_options(command, args.visit);
+}
+
+
+}  // namespace
+
+CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
+  auto* command = app.add_subcommand(
+      "crawl", "Crawl a list of sites (URLs, domains or rank,domain CSV) through N sandboxed Chromes");
+  command->add_option("INPUT", args.input_path, "List file, or - for standard input")->required();
+  command->add_option("--limit", args.limit, "Crawl at most N sites (after --shard)");
+  command->add_option("--shard", args.shard, "I/N: only this machine's share of the list (0/N to N-1/N)");
+  command->add_flag("--resume", args.resume, "Continue the crawl of this same input (path and content)");
+  command->add_option("--crawl-id", args.crawl_id, "Continue this crawl (see `cjcrawl crawls`)");
+  add_slot_options(command, args);
   return command;
 }
+
 
 int run_crawl(const CrawlArgs& args) {
   // Step 1: the arguments and the list. Bad lines are reported with their line numbers and kept.
@@ -362,7 +368,153 @@ int run_crawl(const CrawlArgs& args) {
   };
   const auto summary = crawler::run_crawl(*store, detector, crawl.row.id, list.targets, options, on_line,
                                           progress.selected, progress.done);
-  return finish(*store, args, crawl.row.id, progress, summary, scan_cache.hits());
+  return finish(*store, fmt::format("cjcrawl crawl {} --resume", args.input_path), crawl.row.id, progress, summary,
+                scan_cache.hits());
+}
+
+// ---- recheck: the same slots over the pages behind crawl-found entries.
+
+namespace {
+
+constexpr std::int64_t kDayMs = 24LL * 60 * 60 * 1000;
+
+// The recheck this run continues (--resume and an unfinished one exists) or starts; nullopt when
+// nothing is due.
+util::Result<std::optional<CrawlRecord>> choose_recheck(db::Store& store, const RecheckArgs& args,
+                                                        const blacklist::KnownEntries& known, int concurrency) {
+  const std::string doing = fmt::format("the database {}", args.slots.visit.db_path);
+  if (args.slots.resume) {
+    auto latest = store.latest_recheck();
+    if (!latest) return database_failure(doing, latest.error());
+    if (*latest && (*latest)->state != "completed") {
+      auto positions = store.crawl_positions((*latest)->id);
+      if (!positions) return database_failure(doing, positions.error());
+      CrawlRecord record{**latest, std::move(positions).value()};
+      std::sort(record.recorded.begin(), record.recorded.end());
+      return std::optional<CrawlRecord>{std::move(record)};
+    }
+    fmt::print(stderr, "cjcrawl: --resume: no unfinished recheck; starting a new one\n");
+  }
+  const std::int64_t now = util::wall_ms();
+  const auto before = now - static_cast<std::int64_t>(args.older_than_days * static_cast<double>(kDayMs));
+  auto due = store.pages_due(before);
+  if (!due) return database_failure(doing, due.error());
+  // A reviewed exception is not rechecked: it is out of the feeds whatever the page does.
+  std::vector<db::Store::RecheckPage> pages;
+  std::string digest_input;
+  for (auto& page : *due) {
+    if (known.allowed(page.url)) continue;
+    page.position = static_cast<std::int64_t>(pages.size()) + 1;
+    digest_input += page.url + "\n";
+    pages.push_back(std::move(page));
+  }
+  if (pages.empty()) return std::optional<CrawlRecord>{};
+  db::Store::CrawlRow row;
+  row.started_ms = now;
+  row.input_path = "recheck";
+  row.input_digest = crawler::input_digest(digest_input);
+  row.selection = fmt::format("older-than={}d drop-after={}", args.older_than_days, args.drop_after);
+  row.total = static_cast<std::int64_t>(pages.size());
+  row.options_json = nlohmann::json{{"concurrency", concurrency},
+                                    {"retries", args.slots.retries},
+                                    {"older_than_days", args.older_than_days},
+                                    {"drop_after", args.drop_after}}
+                         .dump();
+  auto id = store.begin_recheck(row, pages, before, args.drop_after);
+  if (!id) return database_failure(doing, id.error());
+  row.id = *id;
+  return std::optional<CrawlRecord>{CrawlRecord{row, {}}};
+}
+
+// The recheck's pages not yet recorded, as crawl targets (the position is the "line").
+util::Result<std::vector<crawler::CrawlTarget>> recheck_targets(db::Store& store, const RecheckArgs& args,
+                                                                const CrawlRecord& recheck) {
+  auto pages = store.recheck_pages(recheck.row.id);
+  if (!pages) return database_failure(fmt::format("the database {}", args.slots.visit.db_path), pages.error());
+  std::vector<crawler::CrawlTarget> targets;
+  for (auto& page : *pages) {
+    if (std::binary_search(recheck.recorded.begin(), recheck.recorded.end(), page.position)) continue;
+    crawler::CrawlTarget target;
+    target.line = static_cast<std::size_t>(page.position);
+    target.key = page.url;
+    target.input = std::move(page.url);
+    targets.push_back(std::move(target));
+  }
+  return targets;
+}
+
+}  // namespace
+
+CLI::App* add_recheck(CLI::App& app, RecheckArgs& args) {
+  auto* command = app.add_subcommand(
+      "recheck",
+      "Visit again the pages behind crawl-found entries; a page not seen mining on --drop-after consecutive "
+      "rechecks leaves the feeds, with the entries only it named");
+  command
+      ->add_option("--older-than", args.older_than_days,
+                   "Recheck pages last confirmed more than DAYS ago (0: every crawl-found page)")
+      ->check(in_range(0.0, 36'500.0, "days"))
+      ->capture_default_str();
+  command
+      ->add_option("--drop-after", args.drop_after,
+                   "Consecutive rechecks that do not see a page mining before it leaves the feeds")
+      ->check(in_range(1, 100, "rechecks"))
+      ->capture_default_str();
+  command->add_flag("--resume", args.slots.resume, "Continue the newest recheck if it did not complete");
+  add_slot_options(command, args.slots);
+  return command;
+}
+
+int run_recheck(const RecheckArgs& args) {
+  // Step 1: the arguments, the rules and Chrome, the store.
+  if (auto checked = check_visit_args(args.slots.visit); !checked) return report(checked.error());
+  const int concurrency = args.slots.concurrency.value_or(cores());
+  auto found = find_rules_and_chrome(args.slots.visit);
+  if (!found) return report(found.error());
+  const auto store = open_database(args.slots.visit.db_path, db::OpenMode::write);
+  if (!store) return kExitCouldNotCheck;
+  auto known = store->known_entries();
+  if (!known) return database_error(fmt::format("the database {}", args.slots.visit.db_path), known.error());
+
+  // Step 2: the recheck, new or continued, and the pages it has left.
+  auto chosen = choose_recheck(*store, args, *known, concurrency);
+  if (!chosen) return report(chosen.error());
+  if (!*chosen) {
+    fmt::print(stderr, "cjcrawl: nothing to recheck: no page the crawl lists was last confirmed more than {} day(s) ago\n",
+               args.older_than_days);
+    return kExitClean;
+  }
+  const CrawlRecord& recheck = **chosen;
+  auto targets = recheck_targets(*store, args, recheck);
+  if (!targets) return report(targets.error());
+  Progress progress;
+  progress.selected = static_cast<std::size_t>(recheck.row.total);
+  progress.done = recheck.recorded.size();
+  auto opened = open_output(*store, args.slots, recheck);
+  if (!opened) return report(opened.error());
+  std::FILE* out = opened->get();
+  fmt::print(stderr, "cjcrawl: recheck {} ({}): {} page(s), {} already recorded, {} to visit\n", recheck.row.id,
+             recheck.row.selection, progress.selected, progress.done, targets->size());
+
+  // Step 3: the visits, each outcome applied with its visit; then the tally.
+  const blacklist::Detector detector(std::move(found->rules), std::move(known).value(),
+                                     !args.slots.visit.no_late_watch);
+  auto running = store->set_crawl_state(recheck.row.id, "running", 0);
+  if (!running) return database_error(fmt::format("the database {}", args.slots.visit.db_path), running.error());
+  blacklist::ScanCache scan_cache(static_cast<std::size_t>(args.slots.script_cache));
+  const auto options = crawl_options(args.slots, concurrency, found->chrome, detector, scan_cache);
+  const auto on_line = [&](const std::string& line) {
+    return std::fprintf(out, "%s\n", line.c_str()) >= 0 && std::fflush(out) == 0;
+  };
+  const auto summary = crawler::run_crawl(*store, detector, recheck.row.id, *targets, options, on_line,
+                                          progress.selected, progress.done);
+  const int code = finish(*store, "cjcrawl recheck --resume", recheck.row.id, progress, summary, scan_cache.hits());
+  if (auto tally = store->recheck_tally(recheck.row.id); tally)
+    fmt::print(stderr,
+               "cjcrawl: recheck {}: {} confirmed, {} not seen, {} undetermined (not ok: they count neither way); "
+               "{} page(s) left the feeds\n",
+               recheck.row.id, tally->confirmed, tally->not_seen, tally->undetermined, tally->dropped);
+  return code;
 }
 
 }  // namespace crawler::cli

@@ -431,3 +431,96 @@ TEST_CASE("serve: the dashboard shows detections with reasons and a CPU chart, i
   image.read(magic, 8);
   CHECK(std::string(magic + 1, 3) == "PNG");
 }
+
+TEST_CASE("check --report and the entry page: no script, no request, page strings as text, the chart of the JSON",
+          "[serve][report][browser]") {
+  static testsupport::FixtureServer fixtures(std::filesystem::path(CJCRAWL_FIXTURES) / "sites");
+  TempDir dir;
+  const auto db = dir.path() / "visits.db";
+  const auto report = dir.path() / "report.html";
+  const std::string resolver =
+      "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
+  const auto run = testsupport::run_process(
+      {CJCRAWL_BINARY, "check", fixtures.url("site.test", "/hostile/report-markup.html"), "--json", "--db", db.string(),
+       "--sample-period", "200", "--window", "10", "--report", report.string(), resolver},
+      std::chrono::seconds(90));
+  INFO(run.err);
+  REQUIRE(run.exit_code == 3);
+  const auto json = Json::parse(run.out);
+  const double threshold = json["cpu_rule"]["threshold_percent"];
+  int over = 0;
+  for (const auto& sample : json["cpu_samples"]) over += sample["cpu_percent"].get<double>() > threshold;
+  bool markup_script = false;
+  for (const auto& script : json["scripts"])
+    markup_script |= script["url"].get<std::string>().find("<img/src=x/onerror=alert(1)>") != std::string::npos;
+  REQUIRE(markup_script);  // the fixture did put markup where the report shows it
+
+  // The same questions of both pages: what ran, what was fetched, what became markup.
+  const std::string inspect = R"js(JSON.stringify({
+    scripts: document.scripts.length,
+    resources: performance.getEntriesByType('resource').length,
+    active: document.querySelectorAll('[onerror],[onload],[onclick],iframe,img,object,embed,link[rel=stylesheet]').length,
+    markupAsText: document.body.textContent.includes('<img/src=x/onerror=alert(1)>'),
+    bidi: /[\u202a-\u202e\u2066-\u2069]/.test(document.body.textContent),
+    charts: document.querySelectorAll('svg.cpu-chart').length,
+    over: document.querySelector('svg.cpu-chart') ? document.querySelector('svg.cpu-chart').querySelectorAll('circle.over').length : -1,
+    threshold: document.querySelector('svg.cpu-chart line.threshold') ? 1 : 0,
+    verdict: document.querySelector('.badge') && document.querySelector('.badge').textContent,
+    added: document.querySelectorAll('ul.added li').length,
+    text: document.body.textContent.length
+  }))js";
+  const auto artifacts = std::filesystem::path(CJCRAWL_ARTIFACTS);
+  std::filesystem::create_directories(artifacts);
+  const auto inspect_page = [&](const std::string& url, const std::filesystem::path& png) {
+    asio::io_context io;
+    auto future = asio::co_spawn(io, load_and_inspect(url, inspect, png), asio::use_future);
+    io.run();
+    return Json::parse(future.get());
+  };
+
+  // Opened as a person would open a sent file, but over loopback HTTP (the crawler's Chrome refuses
+  // file: URLs); the server sends no policy, so what holds is the file's own.
+  testsupport::FixtureServer files(dir.path());
+  const auto file = inspect_page(files.url("127.0.0.1", "/report.html"), artifacts / "report.png");
+  INFO(file.dump(2));
+  CHECK(file["scripts"] == 0);
+  CHECK(file["resources"] == 0);
+  CHECK(file["active"] == 0);
+  CHECK(file["markupAsText"] == true);
+  CHECK(file["bidi"] == false);
+  CHECK(file["charts"] == 1);
+  CHECK(file["threshold"] == 1);
+  CHECK(file["over"] == over);
+  CHECK(file["verdict"] == "cryptojacking");
+  CHECK(file["added"].get<int>() >= 2);  // the page and the socket or the worker script
+  CHECK(std::filesystem::file_size(artifacts / "report.png") > 10'000);
+  CHECK_FALSE(std::filesystem::exists(report.string() + ".tmp"));
+
+  // The page entry's proof, as JSON and as a page, from the server.
+  Server server(db);
+  Client api(server.port());
+  REQUIRE(api.send(get_request("/api/entries?kind=page", "Connection: close\r\n")));
+  const auto entries = Json::parse(body_of(api.response()));
+  REQUIRE(entries["entries"].size() == 1);
+  const auto id = entries["entries"][0]["id"].get<std::int64_t>();
+  Client proof_client(server.port());
+  REQUIRE(proof_client.send(get_request("/api/entries/" + std::to_string(id), "Connection: close\r\n")));
+  const auto proof = Json::parse(body_of(proof_client.response()));
+  CHECK(proof["active"] == true);
+  CHECK(proof["visit_count"] == 1);
+  REQUIRE(proof["visits"].size() == 1);
+  CHECK(proof["visits"][0]["verdict"] == "cryptojacking");
+  CHECK(proof["listings"][0]["source"] == "crawl");
+
+  const auto entry_page = inspect_page("http://127.0.0.1:" + std::to_string(server.port()) + "/entries/" +
+                                           std::to_string(id),
+                                       artifacts / "entry.png");
+  INFO(entry_page.dump(2));
+  CHECK(entry_page["scripts"] == 0);
+  CHECK(entry_page["resources"] == 0);
+  CHECK(entry_page["active"] == 0);
+  CHECK(entry_page["bidi"] == false);
+  CHECK(entry_page["charts"] == 1);
+  CHECK(entry_page["over"] == over);
+  CHECK(std::filesystem::file_size(artifacts / "entry.png") > 10'000);
+}

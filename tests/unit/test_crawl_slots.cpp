@@ -124,6 +124,24 @@ class SlowStore final : public db::Store {
   util::Status note_source_fetch(std::string_view name, std::string_view error, std::int64_t now) override {
     return inner_.note_source_fetch(name, error, now);
   }
+  util::Result<std::vector<RecheckPage>> pages_due(std::int64_t before) const override {
+    return inner_.pages_due(before);
+  }
+  util::Result<std::int64_t> begin_recheck(const CrawlRow& crawl, const std::vector<RecheckPage>& pages,
+                                           std::int64_t before, int drop_after) override {
+    return inner_.begin_recheck(crawl, pages, before, drop_after);
+  }
+  util::Result<std::vector<RecheckPage>> recheck_pages(std::int64_t id) const override {
+    return inner_.recheck_pages(id);
+  }
+  util::Result<std::optional<CrawlRow>> latest_recheck() const override { return inner_.latest_recheck(); }
+  util::Result<RecheckTally> recheck_tally(std::int64_t id) const override { return inner_.recheck_tally(id); }
+  util::Result<std::int64_t> allow(std::string_view value, std::string_view reason, std::int64_t now) override {
+    return inner_.allow(value, reason, now);
+  }
+  util::Result<std::optional<EntryProof>> entry_proof(std::int64_t id, int limit) override {
+    return inner_.entry_proof(id, limit);
+  }
   util::Result<std::int64_t> generation() const override { return inner_.generation(); }
   util::Result<std::vector<db::ExportEntry>> export_entries(const ExportFilter& filter) const override {
     return inner_.export_entries(filter);
