@@ -81,7 +81,8 @@ std::vector<std::string> groestl_needles() {
     for (const int step : {1, 7}) {
       std::string entries[2];
       for (int x = 0; x < 2; ++x)
-        for (int i = 0; i < 8; ++i) entries[x].push_back(static_cast<char>(gf_multiply(kAesSbox[x], row[(start + step * i) % 8])));
+        for (int i = 0; i < 8; ++i)
+          entries[x].push_back(static_cast<char>(gf_multiply(kAesSbox[x], row[(start + step * i) % 8])));
       needles.push_back(entries[0] + entries[1]);
       needles.push_back(entries[0].substr(0, 4) + entries[1].substr(0, 4));
     }

@@ -221,11 +221,12 @@ std::string all_scripts_table(const nlohmann::json& evidence) {
     else if (script.is_object() && script.contains("keywords"))
       finding = fmt::format("keywords, score {}", json_number(script["keywords"], "score"));
     const std::string url = json_text(script, "url");
-    html += fmt::format("<tr><td class=\"url\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"url\">{}</td>"
-                        "<td>{}</td></tr>",
-                        html_escape(url.empty() ? "(inline)" : url), html_escape(json_text(script, "language")),
-                        html_escape(json_text(script, "target_type")), json_number(script, "length"),
-                        html_escape(json_text(script, "sha256")), html_escape(finding));
+    html += fmt::format(
+        "<tr><td class=\"url\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"url\">{}</td>"
+        "<td>{}</td></tr>",
+        html_escape(url.empty() ? "(inline)" : url), html_escape(json_text(script, "language")),
+        html_escape(json_text(script, "target_type")), json_number(script, "length"),
+        html_escape(json_text(script, "sha256")), html_escape(finding));
   }
   html += "</table>";
   if (scripts.size() > kReportMaxScripts)
@@ -299,11 +300,11 @@ std::string listings_table(const std::vector<db::Store::EntryListing>& listings)
       "<table class=\"listings\"><tr><th>source</th><th>first listed</th><th>last listed</th><th>state</th>"
       "<th>why</th></tr>";
   for (const auto& listing : listings)
-    html += fmt::format(
-        "<tr><td class=\"url\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", html_escape(listing.source),
-        time_text(listing.first_listed_ms), time_text(listing.last_listed_ms),
-        listing.removed_ms ? "left the feeds " + time_text(listing.removed_ms) : std::string("listed"),
-        html_escape(listing.removed_ms ? listing.removed_reason : listing.reason));
+    html +=
+        fmt::format("<tr><td class=\"url\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    html_escape(listing.source), time_text(listing.first_listed_ms), time_text(listing.last_listed_ms),
+                    listing.removed_ms ? "left the feeds " + time_text(listing.removed_ms) : std::string("listed"),
+                    html_escape(listing.removed_ms ? listing.removed_reason : listing.reason));
   return html + "</table>";
 }
 
@@ -346,7 +347,6 @@ std::string summary_block(const db::Store::Summary& summary) {
       "entries (generation {}):</p><ul class=\"kinds\">{}</ul><p>Feeds: {}</p></section>",
       summary.visits, summary.detections, active, summary.generation, kinds, feeds);
 }
-
 
 }  // namespace
 

@@ -453,8 +453,9 @@ asio::awaitable<HttpResponse> FeedService::handle(HttpRequest request) {
       response = co_await state_->visit(path.substr(12));
     } else {
       response = problem(
-          404, "no such page; try /, /feed/hosts, /api/entries, /api/entries/<id>, /entries/<id>, /api/visits/<id> or "
-               "/healthz");
+          404,
+          "no such page; try /, /feed/hosts, /api/entries, /api/entries/<id>, /entries/<id>, /api/visits/<id> or "
+          "/healthz");
     }
   } catch (const std::exception& error) {
     spdlog::error("serve {}: {}", printable(request.target), error.what());

@@ -44,10 +44,10 @@ void SqliteStore::apply_recheck(const CrawlSite& site, std::int64_t visit_id, bl
         "UPDATE blacklist SET not_seen = 0, last_seen_ms = max(coalesce(last_seen_ms, 0), ?2) WHERE id = ?1");
     confirm.bind_int64(1, entry_id).bind_int64(2, now_ms);
     confirm.run();
-    Statement relist = database_.prepare(fmt::format(
-        "UPDATE entry_sources SET removed_ms = NULL, removed_reason = NULL, last_listed_ms = ?2 "
-        "WHERE entry_id = ?1 AND source_id = {} AND removed_ms IS NOT NULL",
-        kCrawlSource));
+    Statement relist = database_.prepare(
+        fmt::format("UPDATE entry_sources SET removed_ms = NULL, removed_reason = NULL, last_listed_ms = ?2 "
+                    "WHERE entry_id = ?1 AND source_id = {} AND removed_ms IS NOT NULL",
+                    kCrawlSource));
     relist.bind_int64(1, entry_id).bind_int64(2, now_ms);
     relist.run();
     Statement link = database_.prepare("INSERT OR IGNORE INTO entry_visits (entry_id, visit_id) VALUES (?1, ?2)");
@@ -103,10 +103,10 @@ void SqliteStore::drop_page(std::int64_t entry_id, const std::string& reason, st
                                                        kCrawlSource));
   dependents.bind_int64(1, entry_id).bind_int64(2, now_ms).bind_text(3, "its page left the feeds: " + reason);
   dependents.run();
-  Statement page = database_.prepare(fmt::format(
-      "UPDATE entry_sources SET removed_ms = ?2, removed_reason = ?3 "
-      "WHERE entry_id = ?1 AND source_id = {} AND removed_ms IS NULL",
-      kCrawlSource));
+  Statement page =
+      database_.prepare(fmt::format("UPDATE entry_sources SET removed_ms = ?2, removed_reason = ?3 "
+                                    "WHERE entry_id = ?1 AND source_id = {} AND removed_ms IS NULL",
+                                    kCrawlSource));
   page.bind_int64(1, entry_id).bind_int64(2, now_ms).bind_text(3, reason);
   page.run();
 }
@@ -178,7 +178,8 @@ util::Result<Store::RecheckTally> SqliteStore::recheck_tally(std::int64_t crawl_
   return guarded([&]() -> RecheckTally {
     Statement select = database_.prepare(
         "SELECT coalesce(sum(outcome = 'confirmed'), 0), coalesce(sum(outcome = 'not_seen'), 0), "
-        "coalesce(sum(outcome = 'undetermined'), 0), coalesce(sum(dropped), 0) FROM entry_rechecks WHERE crawl_id = ?1");
+        "coalesce(sum(outcome = 'undetermined'), 0), coalesce(sum(dropped), 0) FROM entry_rechecks WHERE crawl_id = "
+        "?1");
     select.bind_int64(1, crawl_id);
     select.step();  // an aggregate always yields one row
     return RecheckTally{select.column_int64(0), select.column_int64(1), select.column_int64(2), select.column_int64(3)};
@@ -222,7 +223,7 @@ util::Result<std::optional<Store::EntryProof>> SqliteStore::entry_proof(std::int
     if (!entry.step()) return std::nullopt;
     EntryProof proof;
     proof.id = id;
-    proof.entry = BlacklistEntry{entry.column_text(0), entry.column_text(1), entry.column_int64(2),
+    proof.entry = BlacklistEntry{entry.column_text(0),  entry.column_text(1),  entry.column_int64(2),
                                  entry.column_int64(3), entry.column_int64(4), static_cast<int>(entry.column_int64(5)),
                                  entry.column_text(6)};
     proof.not_seen = entry.column_int64(7);
@@ -252,8 +253,8 @@ util::Result<std::optional<Store::EntryProof>> SqliteStore::entry_proof(std::int
     count.step();  // an aggregate always yields one row
     proof.visit_count = count.column_int64(0);
     count.reset();
-    Statement visits = database_.prepare(
-        "SELECT visit_id FROM entry_visits WHERE entry_id = ?1 ORDER BY visit_id DESC LIMIT ?2");
+    Statement visits =
+        database_.prepare("SELECT visit_id FROM entry_visits WHERE entry_id = ?1 ORDER BY visit_id DESC LIMIT ?2");
     visits.bind_int64(1, id).bind_int64(2, limit);
     std::vector<std::int64_t> visit_ids;
     while (visits.step()) visit_ids.push_back(visits.column_int64(0));

@@ -92,8 +92,8 @@ class SqliteStore final : public Store {
   std::vector<SourceRow> sources_now() const;
   std::vector<ExportEntry> export_entries_now(const ExportFilter& filter) const;
   // A recheck site's outcome, inside record_visit's transaction (sqlite_proof.cpp).
-  void apply_recheck(const CrawlSite& site, std::int64_t visit_id, blacklist::Status status,
-                     blacklist::Verdict verdict, std::int64_t now_ms);
+  void apply_recheck(const CrawlSite& site, std::int64_t visit_id, blacklist::Status status, blacklist::Verdict verdict,
+                     std::int64_t now_ms);
   void drop_page(std::int64_t entry_id, const std::string& reason, std::int64_t now_ms);
   std::int64_t insert_crawl(const CrawlRow& crawl);  // a crawls row, 'running'; its id
 

@@ -227,7 +227,7 @@ class Store {
   struct EntryRecheck {
     std::int64_t visit_id = 0;
     std::int64_t crawl_id = 0;
-    std::string outcome;       // confirmed, not_seen, undetermined
+    std::string outcome;        // confirmed, not_seen, undetermined
     std::int64_t not_seen = 0;  // the streak after it
     bool dropped = false;       // this recheck dropped the page
     std::int64_t at_ms = 0;

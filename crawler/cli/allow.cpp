@@ -56,7 +56,8 @@ std::string lower(std::string text) {
 util::Result<std::string> allow_value(const std::string& given) {
   if (given.find("://") != std::string::npos) {
     auto urls = crawler::parse_input(given);
-    if (!urls) return usage(fmt::format("allow {}: not a URL cjcrawl visits: {}", terminal_safe(given), urls.error().message));
+    if (!urls)
+      return usage(fmt::format("allow {}: not a URL cjcrawl visits: {}", terminal_safe(given), urls.error().message));
     return urls->front();
   }
   std::string host = lower(given);
@@ -83,8 +84,9 @@ util::Result<std::string> checked_reason(const std::string& given) {
 
 CLI::App* add_allow(CLI::App& app, AllowArgs& args) {
   auto* command = app.add_subcommand(
-      "allow", "Record a reviewed false positive: HOST (and every name below it) or URL is never blacklisted in the "
-               "feeds, whatever lists it");
+      "allow",
+      "Record a reviewed false positive: HOST (and every name below it) or URL is never blacklisted in the "
+      "feeds, whatever lists it");
   command->add_option("VALUE", args.value, "A host name, an IP address, or an http(s) URL")->required();
   command->add_option("--reason", args.reason, "Why (kept with the entry, shown in its proof)")->required();
   command->add_option("--db", args.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");

@@ -65,8 +65,10 @@ util::Status check_report_path(const std::string& path) {
   const auto parent = std::filesystem::absolute(path).parent_path();
   std::error_code error;
   if (!std::filesystem::is_directory(parent, error))
-    return usage(fmt::format("--report {}: no folder {} to write it in", terminal_safe(path), terminal_safe(parent.string())));
-  if (std::filesystem::is_directory(path, error)) return usage(fmt::format("--report {}: is a folder", terminal_safe(path)));
+    return usage(
+        fmt::format("--report {}: no folder {} to write it in", terminal_safe(path), terminal_safe(parent.string())));
+  if (std::filesystem::is_directory(path, error))
+    return usage(fmt::format("--report {}: is a folder", terminal_safe(path)));
   return {};
 }
 

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <thread>
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -301,7 +303,6 @@ void add_slot_options(CLI::App* command, CrawlArgs& args) {
   add_visit_options(command, args.visit);
 }
 
-
 }  // namespace
 
 CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
@@ -315,7 +316,6 @@ CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
   add_slot_options(command, args);
   return command;
 }
-
 
 int run_crawl(const CrawlArgs& args) {
   // Step 1: the arguments and the list. Bad lines are reported with their line numbers and kept.
@@ -415,32 +415,57 @@ util::Result<std::optional<CrawlRecord>> choose_recheck(db::Store& store, const 
   row.input_digest = crawler::input_digest(digest_input);
   row.selection = fmt::format("older-than={}d drop-after={}", args.older_than_days, args.drop_after);
   row.total = static_cast<std::int64_t>(pages.size());
-  row.options_json = nlohmann::json{{"concurrency", concurrency},
-                                    {"retries", args.slots.retries},
-                                    {"older_than_days", args.older_than_days},
-                                    {"drop_after", args.drop_after}}
-                         .dump();
+  row.options_json = nlohmann::json{
+      {"concurrency", concurrency},
+      {"retries", args.slots.retries},
+      {"older_than_days", args.older_than_days},
+      {"drop_after",
+       args.drop_after}}.dump();
   auto id = store.begin_recheck(row, pages, before, args.drop_after);
   if (!id) return database_failure(doing, id.error());
   row.id = *id;
   return std::optional<CrawlRecord>{CrawlRecord{row, {}}};
 }
 
-// The recheck's pages not yet recorded, as crawl targets (the position is the "line").
-util::Result<std::vector<crawler::CrawlTarget>> recheck_targets(db::Store& store, const RecheckArgs& args,
-                                                                const CrawlRecord& recheck) {
+// The recheck's pages not yet recorded: crawl targets (the position is the "line"), and the pages
+// no visit may navigate to (a stored final URL need not pass `check`'s input rules: credentials,
+// length), which are recorded as `skipped` lines rather than silently left out.
+// A stored URL as it may be printed: a password in it replaced by "***".
+std::string without_password(const std::string& url) {
+  auto parsed = boost::urls::parse_uri_reference(url);
+  if (!parsed || !parsed->has_password()) return url;
+  boost::urls::url shown(*parsed);
+  shown.set_password("***");
+  return std::string(shown.buffer());
+}
+
+struct RecheckWork {
+  std::vector<crawler::CrawlTarget> targets;
+  std::vector<crawler::InputProblem> unvisitable;
+};
+
+util::Result<RecheckWork> recheck_targets(db::Store& store, const RecheckArgs& args, const CrawlRecord& recheck) {
   auto pages = store.recheck_pages(recheck.row.id);
   if (!pages) return database_failure(fmt::format("the database {}", args.slots.visit.db_path), pages.error());
-  std::vector<crawler::CrawlTarget> targets;
+  RecheckWork work;
   for (auto& page : *pages) {
     if (std::binary_search(recheck.recorded.begin(), recheck.recorded.end(), page.position)) continue;
+    if (auto urls = crawler::parse_input(page.url); !urls) {
+      const std::string shown = without_password(page.url);
+      std::string why = urls.error().message;
+      for (auto at = why.find(page.url); at != std::string::npos; at = why.find(page.url, at + shown.size()))
+        why.replace(at, page.url.size(), shown);
+      work.unvisitable.push_back({static_cast<std::size_t>(page.position), crawler::quote_input(shown),
+                                  "the page cannot be visited again: " + why});
+      continue;
+    }
     crawler::CrawlTarget target;
     target.line = static_cast<std::size_t>(page.position);
     target.key = page.url;
     target.input = std::move(page.url);
-    targets.push_back(std::move(target));
+    work.targets.push_back(std::move(target));
   }
-  return targets;
+  return work;
 }
 
 }  // namespace
@@ -480,13 +505,15 @@ int run_recheck(const RecheckArgs& args) {
   auto chosen = choose_recheck(*store, args, *known, concurrency);
   if (!chosen) return report(chosen.error());
   if (!*chosen) {
-    fmt::print(stderr, "cjcrawl: nothing to recheck: no page the crawl lists was last confirmed more than {} day(s) ago\n",
+    fmt::print(stderr,
+               "cjcrawl: nothing to recheck: no page the crawl lists was last confirmed more than {} day(s) ago\n",
                args.older_than_days);
     return kExitClean;
   }
   const CrawlRecord& recheck = **chosen;
-  auto targets = recheck_targets(*store, args, recheck);
-  if (!targets) return report(targets.error());
+  auto work = recheck_targets(*store, args, recheck);
+  if (!work) return report(work.error());
+  const auto& targets = work->targets;
   Progress progress;
   progress.selected = static_cast<std::size_t>(recheck.row.total);
   progress.done = recheck.recorded.size();
@@ -494,20 +521,30 @@ int run_recheck(const RecheckArgs& args) {
   if (!opened) return report(opened.error());
   std::FILE* out = opened->get();
   fmt::print(stderr, "cjcrawl: recheck {} ({}): {} page(s), {} already recorded, {} to visit\n", recheck.row.id,
-             recheck.row.selection, progress.selected, progress.done, targets->size());
+             recheck.row.selection, progress.selected, progress.done, targets.size());
 
   // Step 3: the visits, each outcome applied with its visit; then the tally.
   const blacklist::Detector detector(std::move(found->rules), std::move(known).value(),
                                      !args.slots.visit.no_late_watch);
   auto running = store->set_crawl_state(recheck.row.id, "running", 0);
   if (!running) return database_error(fmt::format("the database {}", args.slots.visit.db_path), running.error());
+  std::vector<db::Store::SkippedLine> skipped;
+  for (const auto& problem : work->unvisitable) {
+    fmt::print(stderr, "cjcrawl: recheck {}: page {} skipped: {}: {}\n", recheck.row.id, problem.line, problem.reason,
+               problem.text);
+    skipped.push_back(crawler::skipped_line(detector, args.slots.visit.rule, recheck.row.id, problem));
+  }
+  if (auto recorded = store->record_skipped(recheck.row.id, skipped, util::wall_ms()); !recorded)
+    return database_error(fmt::format("the database {}", args.slots.visit.db_path), recorded.error());
+  for (const auto& line : skipped) std::fprintf(out, "%s\n", line.line.c_str());
+  progress.done += skipped.size();
   blacklist::ScanCache scan_cache(static_cast<std::size_t>(args.slots.script_cache));
   const auto options = crawl_options(args.slots, concurrency, found->chrome, detector, scan_cache);
   const auto on_line = [&](const std::string& line) {
     return std::fprintf(out, "%s\n", line.c_str()) >= 0 && std::fflush(out) == 0;
   };
-  const auto summary = crawler::run_crawl(*store, detector, recheck.row.id, *targets, options, on_line,
-                                          progress.selected, progress.done);
+  const auto summary =
+      crawler::run_crawl(*store, detector, recheck.row.id, targets, options, on_line, progress.selected, progress.done);
   const int code = finish(*store, "cjcrawl recheck --resume", recheck.row.id, progress, summary, scan_cache.hits());
   if (auto tally = store->recheck_tally(recheck.row.id); tally)
     fmt::print(stderr,

@@ -498,7 +498,8 @@ TEST_CASE("miners in a shared worker and in a service worker are cryptojacking",
     for (const auto& channel : run.report["http_channels"]) {
       if (channel["target_type"] != "service_worker") continue;
       pool_from_service_worker = true;
-      CHECK(channel["pool"]["shape"]["jobs"].get<std::uint64_t>() <= after.http_pool_jobs_sent - before.http_pool_jobs_sent);
+      CHECK(channel["pool"]["shape"]["jobs"].get<std::uint64_t>() <=
+            after.http_pool_jobs_sent - before.http_pool_jobs_sent);
     }
     CHECK(pool_from_service_worker);
   }

@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 
 const std::string kResolverRules =
     "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
-const std::vector<std::string> kFastVisit{"--sample-period", "200", "--window", "10", "--deadline", "30", kResolverRules};
+const std::vector<std::string> kFastVisit{"--sample-period", "200", "--window",    "10",
+                                          "--deadline",      "30",  kResolverRules};
 constexpr int kPages = 4;
 
 // The fixture sites, copied so that a test may clean a compromised page and compromise it again.
@@ -67,7 +68,7 @@ int rows(const fs::path& db, const std::string& query) {
 
 }  // namespace
 
-TEST_CASE("recheck: a cleaned page leaves the feeds after two rechecks, returns when mining again; kill -9 resumes",
+TEST_CASE("recheck: a cleaned page leaves the feeds after two rechecks, returns when mining again, and kill -9 resumes",
           "[recheck][browser]") {
   EditableSites sites;
   const auto db = sites.dir.path() / "r.db";
@@ -120,8 +121,9 @@ TEST_CASE("recheck: a cleaned page leaves the feeds after two rechecks, returns 
   CHECK(feed(db, "json").find("shop2.test") != std::string::npos);
   CHECK(feed(db, "json").find("/ws/pool") != std::string::npos);  // the other shops still use the pool
   // History keeps why and when.
-  CHECK(testsupport::sql(db, "SELECT removed_reason FROM entry_sources e JOIN blacklist b ON b.id = e.entry_id "
-                             "WHERE b.kind = 'page' AND b.value LIKE '%shop1.test%'")
+  CHECK(testsupport::sql(db,
+                         "SELECT removed_reason FROM entry_sources e JOIN blacklist b ON b.id = e.entry_id "
+                         "WHERE b.kind = 'page' AND b.value LIKE '%shop1.test%'")
             .find("not seen on 2 consecutive rechecks") != std::string::npos);
   // A dropped page is not rechecked again: nothing of it is due.
   auto third = run({"recheck", "--older-than", "0", "--out", "-", "-q"}, db);
@@ -134,8 +136,7 @@ TEST_CASE("recheck: a cleaned page leaves the feeds after two rechecks, returns 
   CHECK(feed(db, "json").find("shop1.test") != std::string::npos);
 }
 
-TEST_CASE("allow: a reviewed exception is checked, wins over every source, and is an exception rule",
-          "[allow][cli]") {
+TEST_CASE("allow: a reviewed exception is checked, wins over every source, and is an exception rule", "[allow][cli]") {
   TempDir dir;
   const auto db = dir.path() / "a.db";
   const auto list = dir.path() / "list.txt";
@@ -144,13 +145,12 @@ TEST_CASE("allow: a reviewed exception is checked, wins over every source, and i
   REQUIRE(feed(db, "hosts").find("miner.example.org") != std::string::npos);
 
   // Bad input is a usage error, and nothing is written.
-  for (const std::vector<std::string>& bad :
-       {std::vector<std::string>{"allow", "exa$mple.org", "--reason", "x"},
-        {"allow", "-bad-.example.org", "--reason", "x"},
-        {"allow", "co.uk", "--reason", "a public suffix"},
-        {"allow", "javascript:alert(1)//x", "--reason", "x"},
-        {"allow", "miner.example.org", "--reason", "   "},
-        {"allow", "miner.example.org", "--reason", "two\nlines"}}) {
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"allow", "exa$mple.org", "--reason", "x"},
+                                              {"allow", "-bad-.example.org", "--reason", "x"},
+                                              {"allow", "co.uk", "--reason", "a public suffix"},
+                                              {"allow", "javascript:alert(1)//x", "--reason", "x"},
+                                              {"allow", "miner.example.org", "--reason", "   "},
+                                              {"allow", "miner.example.org", "--reason", "two\nlines"}}) {
     const auto refused = run(bad, db, false);
     INFO(bad[1] << " " << refused.err);
     CHECK(refused.exit_code == 2);
@@ -165,11 +165,31 @@ TEST_CASE("allow: a reviewed exception is checked, wins over every source, and i
   CHECK(feed(db, "hosts").find("coinhive.com") != std::string::npos);
   const auto adblock = feed(db, "adblock");
   CHECK(adblock.find("@@||miner.example.org^") != std::string::npos);
-  CHECK(testsupport::sql(db, "SELECT e.reason FROM entry_sources e JOIN sources s ON s.id = e.source_id "
-                             "WHERE s.name = 'review'") == "reviewed: the owner's own benchmark, with consent\n");
+  CHECK(testsupport::sql(db,
+                         "SELECT e.reason FROM entry_sources e JOIN sources s ON s.id = e.source_id "
+                         "WHERE s.name = 'review'") == "reviewed: the owner's own benchmark, with consent\n");
   // Even a feed restricted to one source carries it.
-  const auto imported_only =
-      testsupport::run_process(command({"export", "--format", "hosts", "--source", "import"}, db),
-                               std::chrono::seconds(30));
+  const auto imported_only = testsupport::run_process(
+      command({"export", "--format", "hosts", "--source", "import"}, db), std::chrono::seconds(30));
   CHECK(imported_only.out.find("miner.example.org") == std::string::npos);
+}
+
+TEST_CASE("recheck: a stored page no visit may navigate to is recorded as skipped and never silently left out",
+          "[recheck][cli]") {
+  TempDir dir;
+  const auto db = dir.path() / "r.db";
+  REQUIRE(run({"crawls"}, db, false).exit_code == 0);  // creates the database at the current schema
+  testsupport::sql(db,
+                   "INSERT INTO blacklist (kind, value, first_seen_ms, last_seen_ms, hits, confidence) "
+                   "VALUES ('page', 'http://user:secret@shop9.test/', 1, 1, 1, 90);"
+                   "INSERT INTO entry_sources (entry_id, source_id, first_listed_ms, last_listed_ms) "
+                   "SELECT b.id, s.id, 1, 1 FROM blacklist b, sources s WHERE s.name = 'crawl';");
+  const auto recheck = run({"recheck", "--older-than", "0", "--out", "-", "-q"}, db);
+  INFO(recheck.err);
+  CHECK(recheck.exit_code == 0);
+  CHECK(recheck.err.find("skipped") != std::string::npos);
+  CHECK(recheck.out.find("\"status\":\"skipped\"") != std::string::npos);
+  CHECK(testsupport::sql(db, "SELECT status FROM crawl_sites") == "skipped\n");
+  CHECK(testsupport::sql(db, "SELECT state FROM crawls") == "completed\n");
+  CHECK(recheck.out.find("secret") == std::string::npos);  // the line quotes the input, not its password
 }

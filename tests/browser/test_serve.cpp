@@ -512,9 +512,8 @@ TEST_CASE("check --report and the entry page: no script, no request, page string
   CHECK(proof["visits"][0]["verdict"] == "cryptojacking");
   CHECK(proof["listings"][0]["source"] == "crawl");
 
-  const auto entry_page = inspect_page("http://127.0.0.1:" + std::to_string(server.port()) + "/entries/" +
-                                           std::to_string(id),
-                                       artifacts / "entry.png");
+  const auto entry_page = inspect_page(
+      "http://127.0.0.1:" + std::to_string(server.port()) + "/entries/" + std::to_string(id), artifacts / "entry.png");
   INFO(entry_page.dump(2));
   CHECK(entry_page["scripts"] == 0);
   CHECK(entry_page["resources"] == 0);

@@ -75,8 +75,9 @@ std::string every_feed(db::Store& store) {
 }
 
 // One recheck of every page due: visit outcome per URL.
-std::int64_t recheck(db::Store& store, std::int64_t now_ms, int drop_after,
-                     const std::function<std::pair<blacklist::Evidence, blacklist::Judgement>(const std::string&)>& visit) {
+std::int64_t recheck(
+    db::Store& store, std::int64_t now_ms, int drop_after,
+    const std::function<std::pair<blacklist::Evidence, blacklist::Judgement>(const std::string&)>& visit) {
   const auto pages = store.pages_due(now_ms + 1).value();
   db::Store::CrawlRow row;
   row.started_ms = now_ms;
@@ -93,8 +94,9 @@ std::int64_t recheck(db::Store& store, std::int64_t now_ms, int drop_after,
 
 }  // namespace
 
-TEST_CASE("a page not seen on K consecutive rechecks leaves every feed with what only it named; confirmed, it returns",
-          "[db][proof][recheck]") {
+TEST_CASE(
+    "a page not seen on K consecutive rechecks leaves every feed with what only it named, and confirmed it returns",
+    "[db][proof][recheck]") {
   TempFile file;
   auto store = db::SqliteStore::open(file.path).value();
   // Two crawl findings: both pages use the shared pool; only the shop loads its own script.
@@ -203,8 +205,8 @@ TEST_CASE("a reviewed exception wins over every source and is an exception rule 
   TempFile file;
   auto store = db::SqliteStore::open(file.path).value();
   REQUIRE(store.record_visit(visited(kPage), mining(kPage, {{"domain", "shop.example"}}), 1000));
-  REQUIRE(store.replace_source_entries("https://lists.example/list.txt", "hosts", {{"domain", "shop.example"}}, "",
-                                       "", 60, 1000));
+  REQUIRE(store.replace_source_entries("https://lists.example/list.txt", "hosts", {{"domain", "shop.example"}}, "", "",
+                                       60, 1000));
   const auto id = store.allow("shop.example", "a reviewed false positive: the shop's own benchmark page", 2000).value();
   auto proof = store.entry_proof(id, 10).value();
   REQUIRE(proof.has_value());
@@ -230,4 +232,38 @@ TEST_CASE("a reviewed exception wins over every source and is an exception rule 
   // A second review replaces the reason.
   CHECK(store.allow("shop.example", "reviewed again", 3000).value() == id);
   CHECK(store.entry_proof(id, 10).value()->listings[0].reason == "reviewed again");
+}
+
+TEST_CASE("an older database gains its proof: entries are linked to the stored visits that named them",
+          "[db][proof][migration]") {
+  TempFile file;
+  {
+    db::Database v1(file.path.string());
+    v1.exec(R"sql(
+CREATE TABLE visits (id INTEGER PRIMARY KEY, started_at_ms INTEGER, input TEXT, url TEXT, final_url TEXT,
+  status TEXT, status_reason TEXT, verdict TEXT, confidence INTEGER, evidence_json TEXT, cpu_samples_json TEXT,
+  elapsed_ms INTEGER);
+CREATE INDEX visits_by_url ON visits(url);
+CREATE TABLE blacklist (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL, first_seen_ms INTEGER,
+  last_seen_ms INTEGER, hits INTEGER NOT NULL DEFAULT 1, confidence INTEGER, evidence_json TEXT, UNIQUE(kind, value));
+INSERT INTO visits (id, url, status, verdict, evidence_json) VALUES
+  (1, 'https://shop.example/', 'ok', 'cryptojacking',
+   '{"offenders":[{"kind":"page","value":"https://shop.example/"},{"kind":"ws_endpoint","value":"wss://pool.example/ws"}]}'),
+  (2, 'https://shop.example/', 'ok', 'cryptojacking', 'not json'),
+  (3, 'https://other.example/', 'ok', 'clean', '{"offenders":[]}');
+INSERT INTO blacklist (kind, value, first_seen_ms, last_seen_ms, hits, confidence, evidence_json) VALUES
+  ('page', 'https://shop.example/', 10, 20, 2, 90, '{"visit_id":2}'),
+  ('ws_endpoint', 'wss://pool.example/ws', 10, 20, 2, 90, '{"visit_id":1}');
+PRAGMA user_version = 1;
+)sql");
+  }
+  auto store = db::SqliteStore::open(file.path).value();
+  CHECK(store.schema_version().value() == 4);
+  const auto page = entry_id(store, "page", "https://shop.example/");
+  const auto pool = entry_id(store, "ws_endpoint", "wss://pool.example/ws");
+  // The page: named by visit 1's offenders and, as its latest visit, by visit 2 (whose JSON is broken).
+  CHECK(store.entry_proof(page, 10).value()->visit_count == 2);
+  CHECK(store.entry_proof(pool, 10).value()->visit_count == 1);
+  // And it can be rechecked at once.
+  REQUIRE(store.pages_due(1000).value().size() == 1);
 }

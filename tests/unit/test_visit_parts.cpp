@@ -420,7 +420,7 @@ TEST_CASE("profiler part: a busy worker's hot code is named and judged, and noth
   site.close();
 }
 
-TEST_CASE("target layer: a target attached twice is one target; its spare session takes over when the first ends",
+TEST_CASE("target layer: a target attached twice is one target, and its spare session takes over when the first ends",
           "[visit][parts][targets]") {
   PageInFakeChrome fake;
   struct Recorder : cdp::TargetListener {
