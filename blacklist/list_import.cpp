@@ -830,4 +830,13 @@ ImportResult import_list(std::string_view text, std::optional<ListFormat> format
   return std::move(out).finish(chosen, detected, lines);
 }
 
+std::string not_a_text_list(std::string_view text) {
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos)
+    return fmt::format("it has NUL bytes (the first at byte {}): not a text list", nul);
+  const std::size_t invalid = util::invalid_utf8_bytes(text);
+  if (!text.empty() && static_cast<double>(invalid) > kMaxInvalidUtf8Share * static_cast<double>(text.size()))
+    return fmt::format("{} of its {} bytes are not UTF-8 text: not a text list", invalid, text.size());
+  return {};
+}
+
 }  // namespace blacklist

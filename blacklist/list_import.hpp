@@ -168,6 +168,12 @@ struct ImportResult {
 //    without any vote (empty, only comments) is `domains`.
 ListFormat detect_list_format(std::string_view text);
 
+// Why `text` is no text list at all, or "": NUL bytes, or more than kMaxInvalidUtf8Share of its bytes
+// not UTF-8 (a binary file, an archive, a wrongly decoded download). Checked before any parsing, so
+// that garbage never becomes "entries".
+inline constexpr double kMaxInvalidUtf8Share = 0.01;
+std::string not_a_text_list(std::string_view text);
+
 struct ImportLimits {
   std::size_t max_entries = kMaxImportEntries;  // tests shrink it to reach the limit
 };

@@ -7,6 +7,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <fmt/format.h>
+#include <idn2.h>
 
 #include "util/text.hpp"
 
@@ -18,6 +19,42 @@ using util::trim;
 // Normalises one absolute http(s) URL: lower-case scheme and host, "/" for an empty path, no fragment.
 util::Error refused(std::string why) { return util::make_error(util::ErrorCode::invalid_argument, "", std::move(why)); }
 
+constexpr std::size_t kMaxHostBytes = 253;
+constexpr std::size_t kMaxLabelBytes = 63;
+
+// Why `host` (a registered name, lower case, percent-decoded) cannot be a host name, or "". RFC 1123
+// labels once IDNA has turned international names into their ASCII (punycode) form.
+std::string host_name_problem(std::string host) {
+  if (std::any_of(host.begin(), host.end(), [](unsigned char c) { return c >= 0x80; })) {
+    char* ascii = nullptr;
+    const int converted = idn2_to_ascii_8z(host.c_str(), &ascii, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+    if (converted != IDN2_OK) return fmt::format("not a valid international host name ({})", idn2_strerror(converted));
+    host = ascii;
+    idn2_free(ascii);
+  }
+  if (host.empty()) return "the host is empty";
+  if (host.back() == '.') host.pop_back();  // the root's dot
+  if (host.empty()) return "a host name has no empty labels (no leading, trailing or double dots)";
+  if (host.size() > kMaxHostBytes) return fmt::format("a host name has at most {} characters", kMaxHostBytes);
+  for (std::size_t start = 0; start <= host.size();) {
+    const std::size_t end = std::min(host.find('.', start), host.size());
+    const std::string_view label = std::string_view(host).substr(start, end - start);
+    if (label.empty()) return "a host name has no empty labels (no leading, trailing or double dots)";
+    if (label.size() > kMaxLabelBytes)
+      return fmt::format("a label of a host name has at most {} characters", kMaxLabelBytes);
+    if (label.front() == '-' || label.back() == '-') return "a label of a host name neither begins nor ends with '-'";
+    for (const char c : label)
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+        return fmt::format(
+            "'{}' is not allowed in a host name (RFC 1123: letters, digits and '-' in dot-separated "
+            "labels; international names are converted by IDNA)",
+            std::isprint(static_cast<unsigned char>(c)) ? std::string(1, c)
+                                                        : fmt::format("\\x{:02x}", static_cast<unsigned char>(c)));
+    start = end + 1;
+  }
+  return {};
+}
+
 util::Result<std::vector<std::string>> normalise(std::string_view text, bool bare) {
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) return refused(fmt::format("not a valid URL ({})", parsed.error().message()));
@@ -26,6 +63,11 @@ util::Result<std::vector<std::string>> normalise(std::string_view text, bool bar
     return refused(fmt::format("unsupported scheme '{}': only http and https sites can be checked", url.scheme()));
   if (!url.has_authority() || url.encoded_host().empty()) return refused("the URL has no host");
   if (url.has_userinfo()) return refused("credentials in URLs are not accepted");
+  if (url.host_type() == boost::urls::host_type::name) {
+    const std::string host = util::to_lower(std::string(url.host()));
+    if (auto problem = host_name_problem(host); !problem.empty())
+      return refused(fmt::format("host '{}': {}", host, problem));
+  }
   url.set_encoded_host(util::to_lower(url.encoded_host()));
   url.remove_fragment();
   url.normalize_scheme();

@@ -326,12 +326,14 @@ util::Result<SqliteStore> SqliteStore::open(const std::filesystem::path& path) {
   return guarded([&]() -> SqliteStore {
     const std::string name = path.string();
     const std::string context = "open " + name;
+    // A missing folder is the user's typo more often than their wish: the file is created, never
+    // the folders above it.
     if (path.has_parent_path()) {
       std::error_code error;
-      std::filesystem::create_directories(path.parent_path(), error);
-      if (error)
+      if (!std::filesystem::is_directory(path.parent_path(), error))
         throw Error(SQLITE_CANTOPEN, context,
-                    "cannot create directory " + path.parent_path().string() + ": " + error.message());
+                    "there is no folder " + path.parent_path().string() + " (create it first, or give another --db)",
+                    util::ErrorCode::not_found);
     }
     SqliteStore store{Database(name)};  // its errors already name the file
     try {
@@ -939,6 +941,12 @@ util::Result<int> SqliteStore::schema_version() const {
 }
 
 util::Result<std::unique_ptr<Store>> open_store(const std::string& location, OpenMode mode) {
+  if (mode == OpenMode::existing && location != ":memory:") {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(location, error))
+      return util::make_error(util::ErrorCode::not_found, "open " + location,
+                              "no database there (run `cjcrawl check`, `crawl` or `import` to create one)");
+  }
   auto opened = mode == OpenMode::read ? SqliteStore::open_readonly(location) : SqliteStore::open(location);
   if (!opened) return opened.error();
   return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(opened).value()));

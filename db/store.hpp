@@ -306,8 +306,9 @@ class Store {
 
 // How a command opens its store.
 enum class OpenMode {
-  write,  // created if missing (parent folders too), migrated forward
-  read,   // must exist and be at kSchemaVersion: a reader never writes (serve, export, crawls)
+  write,     // created if missing (never its folder: a missing folder is an error), migrated forward
+  existing,  // must exist; migrated forward (export, crawls, recheck: a missing file is a typo)
+  read,      // must exist and be at kSchemaVersion: a reader never writes (serve)
 };
 
 // Opens the store at `location` (today a SQLite file path). The error names the location.

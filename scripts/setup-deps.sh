@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-url1.81-dev
   libre2-dev libsqlite3-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
-  libpsl-dev publicsuffix libcli11-dev libspdlog-dev libfmt-dev
+  libpsl-dev libidn2-dev publicsuffix libcli11-dev libspdlog-dev libfmt-dev
   catch2 libbenchmark-dev wabt sqlite3 chromium procps clang-format git
 )
 missing=()

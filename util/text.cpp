@@ -5,6 +5,34 @@
 
 namespace util {
 
+std::size_t invalid_utf8_bytes(std::string_view text) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  std::size_t invalid = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    const unsigned char lead = byte(i);
+    std::size_t length = 0;
+    std::uint32_t code = 0;
+    if (lead < 0x80) length = 1, code = lead;
+    else if (lead >= 0xc2 && lead <= 0xdf) length = 2, code = lead & 0x1fu;
+    else if (lead >= 0xe0 && lead <= 0xef) length = 3, code = lead & 0x0fu;
+    else if (lead >= 0xf0 && lead <= 0xf4) length = 4, code = lead & 0x07u;
+    bool valid = length > 0 && i + length <= text.size();
+    for (std::size_t k = 1; valid && k < length; ++k) {
+      valid = (byte(i + k) & 0xc0) == 0x80;
+      code = (code << 6) | (byte(i + k) & 0x3fu);
+    }
+    valid = valid && !(length == 3 && code < 0x800) && !(length == 4 && (code < 0x10000 || code > 0x10ffff)) &&
+            !(code >= 0xd800 && code <= 0xdfff);
+    if (valid) {
+      i += length;
+    } else {
+      ++invalid;
+      ++i;
+    }
+  }
+  return invalid;
+}
+
 std::string_view trim(std::string_view text) {
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_space(text.back())) text.remove_suffix(1);

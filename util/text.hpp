@@ -27,6 +27,9 @@ bool starts_with_lower(std::string_view text, std::string_view prefix);
 bool all_digits(std::string_view text);
 // Whether any byte is is_space.
 bool has_space(std::string_view text);
+// How many bytes of `text` are not part of a valid UTF-8 sequence (overlong forms, surrogates and
+// values past U+10FFFF count as invalid).
+std::size_t invalid_utf8_bytes(std::string_view text);
 // Decimal digits as a number; nullopt when empty, not all digits, or over `max`.
 std::optional<std::uint64_t> parse_decimal(std::string_view digits, std::uint64_t max = UINT64_MAX);
 

@@ -106,7 +106,9 @@ int run_check(const CheckArgs& args) {
   if (auto checked = check_visit_args(args.visit); !checked) return report(checked.error());
   if (auto checked = check_report_path(args.report_path); !checked) return report(checked.error());
   const auto candidates = crawler::parse_input(args.input);
-  if (!candidates) return usage_error(fmt::format("{}: {}", args.input, candidates.error().message));
+  if (!candidates)
+    return usage_error(
+        fmt::format("'{}' is not a site to check: {}", terminal_safe(args.input), candidates.error().message));
   auto found = find_rules_and_chrome(args.visit);
   if (!found) return report(found.error());
   const auto store = open_database(args.visit.db_path, db::OpenMode::write);

@@ -69,6 +69,11 @@ util::Result<CrawlList> read_list(const CrawlArgs& args) {
   if (parsed.invalid_lines > parsed.invalid.size())
     fmt::print(stderr, "cjcrawl: {}: {} more invalid lines not shown\n", list.shown_path,
                parsed.invalid_lines - parsed.invalid.size());
+  // A list with no site in it is a mistake (the wrong file, a CSV whose column was not found), not a
+  // crawl of nothing: refused before any crawl is recorded.
+  if (parsed.targets.empty())
+    return usage(fmt::format("{} has no site in it ({} line(s): {} invalid, the rest blank or comments)",
+                             list.shown_path, parsed.lines, parsed.invalid_lines));
   list.targets = crawler::select_targets(std::move(parsed.targets), shard, args.limit);
   // Invalid lines are also results (status `skipped`), so nothing in the list vanishes from --out.
   list.invalid = crawler::select_invalid(parsed.invalid, shard, args.limit, list.targets);
@@ -496,7 +501,7 @@ int run_recheck(const RecheckArgs& args) {
   const int concurrency = args.slots.concurrency.value_or(cores());
   auto found = find_rules_and_chrome(args.slots.visit);
   if (!found) return report(found.error());
-  const auto store = open_database(args.slots.visit.db_path, db::OpenMode::write);
+  const auto store = open_database(args.slots.visit.db_path, db::OpenMode::existing);
   if (!store) return kExitCouldNotCheck;
   auto known = store->known_entries();
   if (!known) return database_error(fmt::format("the database {}", args.slots.visit.db_path), known.error());

@@ -12,7 +12,7 @@ CLI::App* add_crawls(CLI::App& app, CrawlsArgs& args) {
 }
 
 int run_crawls(const CrawlsArgs& args) {
-  const auto store = open_database(args.db_path, db::OpenMode::write);
+  const auto store = open_database(args.db_path, db::OpenMode::existing);
   if (!store) return kExitCouldNotCheck;
   const auto crawls = store->crawls();
   if (!crawls) return database_error(fmt::format("cannot read the database {}", args.db_path), crawls.error());

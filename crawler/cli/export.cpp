@@ -2,13 +2,17 @@
 // (written to a temporary file, then renamed, so a reader never sees half a list). Exports are
 // reproducible: SOURCE_DATE_EPOCH, when set, is "now" for headers and the RPZ serial.
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <set>
 
 #include "crawler/cli/commands.hpp"
 #include "crawler/feed.hpp"
+#include "crawler/report.hpp"
 #include "db/export.hpp"
 #include "util/clock.hpp"
 
@@ -51,10 +55,13 @@ util::Result<db::Store::ExportFilter> make_filter(const ExportArgs& args, std::i
 bool write_atomically(const std::string& output, const std::string& text) {
   const std::string temporary = output + ".tmp";
   {
+    errno = 0;
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) {
-      fmt::print(stderr, "cjcrawl: cannot write {}\n", temporary);
+    if (!out || !(out << text) || !out.flush()) {
+      const int error = errno;
+      fmt::print(stderr, "cjcrawl: cannot write {}: {}\n", crawler::terminal_safe(temporary),
+                 error ? std::strerror(error) : "the write failed");
+      std::remove(temporary.c_str());
       return false;
     }
   }
@@ -78,8 +85,10 @@ CLI::App* add_export(CLI::App& app, ExportArgs& args) {
       ->allow_extra_args(false);
   command->add_option("--source", args.source, "crawl, import or all")->capture_default_str();
   command->add_option("--since", args.since, "Only entries seen since TIME (Unix seconds or YYYY-MM-DD[THH:MM:SSZ])");
-  command->add_option("--min-confidence", args.min_confidence, "Only entries at least this confident");
-  command->add_option("--max-age", args.max_age_days, "Only entries seen in the last DAYS days");
+  command->add_option("--min-confidence", args.min_confidence, "Only entries at least this confident")
+      ->check(in_range(0, 100));
+  command->add_option("--max-age", args.max_age_days, "Only entries seen in the last DAYS days (0: no limit)")
+      ->check(in_range(0, 36'500, "days"));
   command->add_option("-o,--output", args.output, "Write to FILE instead of stdout");
   command->add_option("--db", args.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
   return command;
@@ -94,7 +103,7 @@ int run_export(const ExportArgs& args) {
   const auto filter = make_filter(args, now);
   if (!filter) return report(filter.error());
 
-  const auto store = open_database(args.db_path, db::OpenMode::write);
+  const auto store = open_database(args.db_path, db::OpenMode::existing);
   if (!store) return kExitCouldNotCheck;
   auto entries = store->export_entries(*filter);
   if (!entries) return database_error(fmt::format("cannot read the database {}", args.db_path), entries.error());

@@ -71,7 +71,21 @@ bool import_one(db::Store& store, const std::string& source, const ImportArgs& a
     (void)store.note_source_fetch(source, list.error, util::wall_ms());  // best effort: the failure is reported
     return false;
   }
+  // Garbage is refused before it can replace what the source listed: bytes that are no text, or a
+  // text none of whose lines is an entry (an HTML error page served instead of the list). Nothing is
+  // stored; the failure is noted on the source.
+  const auto refuse = [&](const std::string& why) {
+    fmt::print(stderr, "cjcrawl: import {}: {}; nothing stored\n", crawler::terminal_safe(source), why);
+    (void)store.note_source_fetch(source, why, util::wall_ms());  // best effort: the failure is reported
+    return false;
+  };
+  if (const auto problem = blacklist::not_a_text_list(list.text); !problem.empty()) return refuse(problem);
   const auto parsed = blacklist::import_list(list.text, forced);
+  if (parsed.entries.empty() && parsed.skipped_total() > 0) {
+    const auto& [kind, first] = *parsed.skipped.begin();
+    return refuse(fmt::format("none of its {} line(s) is a list entry (line {}: {})", parsed.skipped_total(),
+                              first.sample_line, crawler::terminal_safe(first.sample_reason, 120)));
+  }
   std::vector<db::Store::ListedEntry> entries;
   entries.reserve(parsed.entries.size());
   std::map<std::string, std::size_t> by_kind;

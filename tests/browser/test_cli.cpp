@@ -22,6 +22,12 @@ TEST_CASE("usage errors exit 2 and say what is wrong", "[cli]") {
       {{"check", "file:///etc/passwd", "--db", db}, "unsupported scheme 'file'"},
       {{"check", "javascript:alert(1)", "--db", db}, "unsupported scheme 'javascript'"},
       {{"check", "http://user:pw@site.test/", "--db", db}, "credentials"},
+      {{"check", "exa$mple!", "--db", db}, "RFC 1123"},
+      {{"check", "./g.txt", "--db", db}, "no empty labels"},
+      {{"check", "http://-/", "--db", db}, "neither begins nor ends with '-'"},
+      {{"check", "", "--db", db}, "'' is not a site to check: empty input"},
+      {{"export", "--format", "hosts", "--db", db, "--min-confidence", "-5"}, "--min-confidence"},
+      {{"export", "--format", "hosts", "--db", db, "--max-age", "-1"}, "--max-age"},
       {{"check", "http://site.test/", "--db", db, "--chrome-arg=--no-sandbox"}, "--unsafe-no-sandbox"},
       {{"check", "http://site.test/", "--db", db, "--chrome-arg=--user-data-dir=/tmp/x"}, "refused"},
       {{"check", "http://site.test/", "--db", db, "--window", "0"}, "--window 0"},
@@ -72,4 +78,64 @@ TEST_CASE("a bad rule is reported with file and line, and the check goes on", "[
   CHECK(result.err.find("keywords.txt:3") != std::string::npos);
   CHECK(result.exit_code == 1);  // it went on to check the site, which does not resolve
   CHECK(result.out.find("dns_error") != std::string::npos);
+}
+
+TEST_CASE("readers refuse a missing database, writers never create its folder", "[cli]") {
+  testsupport::TempDir dir;
+  const auto missing = dir.path() / "missing.db";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"export", "--format", "hosts", "--db", missing.string()},
+        {"crawls", "--db", missing.string()},
+        {"recheck", "--db", missing.string()}}) {
+    const auto result = cjcrawl(args);
+    INFO(args[0] << ": " << result.err);
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find("no database there") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(missing));
+  }
+  const auto nested = dir.path() / "no" / "such" / "folder" / "x.db";
+  const auto allowed = cjcrawl({"allow", "example.org", "--reason", "r", "--db", nested.string()});
+  INFO(allowed.err);
+  CHECK(allowed.exit_code == 1);
+  CHECK(allowed.err.find("there is no folder") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "no"));
+}
+
+TEST_CASE("import refuses what is no text list, and stores nothing of it", "[cli]") {
+  testsupport::TempDir dir;
+  const auto db = (dir.path() / "t.db").string();
+  const auto random = dir.path() / "random.bin";
+  {
+    std::ofstream out(random, std::ios::binary);
+    std::uint64_t state = 0x9E3779B97F4A7C15ULL;
+    for (int i = 0; i < (1 << 20); ++i) {
+      state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+      out.put(static_cast<char>(state & 0xFF));
+    }
+  }
+  const auto garbage = cjcrawl({"import", random.string(), "--db", db});
+  INFO(garbage.err);
+  CHECK(garbage.exit_code == 1);
+  CHECK(garbage.err.find("random.bin") != std::string::npos);
+  CHECK(garbage.err.find("not a text list") != std::string::npos);
+  CHECK(sql(db, "SELECT count(*) FROM blacklist") == "0\n");
+
+  // An HTML error page instead of a list: text, but no line of it is an entry.
+  const auto html = dir.path() / "error.html";
+  std::ofstream(html) << "<html><body><h1>503 Service Unavailable</h1>\n<p>try again later</p></body></html>\n";
+  const auto page = cjcrawl({"import", html.string(), "--format", "adblock", "--db", db});
+  INFO(page.err);
+  CHECK(page.exit_code == 1);
+  CHECK(page.err.find("none of its") != std::string::npos);
+  CHECK(sql(db, "SELECT count(*) FROM blacklist") == "0\n");
+}
+
+TEST_CASE("a crawl of a list with no site in it says so and does not pretend to have crawled", "[cli]") {
+  testsupport::TempDir dir;
+  const auto list = dir.path() / "empty.txt";
+  std::ofstream(list) << "# nothing here yet\n\n";
+  const auto result = cjcrawl({"crawl", list.string(), "--db", (dir.path() / "t.db").string()});
+  INFO(result.err);
+  CHECK(result.exit_code == 2);
+  CHECK(result.err.find("has no site in it") != std::string::npos);
 }

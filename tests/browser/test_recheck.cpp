@@ -178,7 +178,7 @@ TEST_CASE("recheck: a stored page no visit may navigate to is recorded as skippe
           "[recheck][cli]") {
   TempDir dir;
   const auto db = dir.path() / "r.db";
-  REQUIRE(run({"crawls"}, db, false).exit_code == 0);  // creates the database at the current schema
+  REQUIRE(run({"allow", "example.org", "--reason", "creates the database"}, db, false).exit_code == 0);
   testsupport::sql(db,
                    "INSERT INTO blacklist (kind, value, first_seen_ms, last_seen_ms, hits, confidence) "
                    "VALUES ('page', 'http://user:secret@shop9.test/', 1, 1, 1, 90);"

@@ -175,7 +175,7 @@ TEST_CASE("invalid lines are reported with their number, text and reason, and pa
       {"exa mple.com", "control characters or spaces"},
       {"http://a.example/\x1b[31m", "control characters"},
       {long_line, "line longer than 8192 bytes"},
-      {"https://a,b.example/", "not a DNS name"},
+      {"https://a,b.example/", "',' is not allowed in a host name"},  // the RFC 1123 check (issue 16) comes first
       {"https://%61.example/", "not a DNS name"},
       {"https://a.example:99999/", "port '99999' is out of range"},
       {"a.example:0", "port '0' is out of range"},

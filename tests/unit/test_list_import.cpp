@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "blacklist/list_import.hpp"
+#include "util/text.hpp"
 
 using blacklist::EntryKind;
 using blacklist::ImportResult;
@@ -510,4 +511,21 @@ TEST_CASE("hostile input never crashes and never leaks raw bytes into reasons", 
   const auto big = blacklist::import_list(megabyte_line + "\n" + crlf);
   CHECK(big.skipped_count(SkipKind::line_too_long) == 1);
   CHECK(big.entries.size() == 2);
+}
+
+TEST_CASE("what is no text list is told apart from a list before parsing", "[list_import]") {
+  CHECK(blacklist::not_a_text_list("coinhive.com\n||miner.example^\n").empty());
+  CHECK(blacklist::not_a_text_list("").empty());  // an empty list lists nothing: valid
+  CHECK(blacklist::not_a_text_list("caf\xc3\xa9.example\n").empty());
+  CHECK(blacklist::not_a_text_list(std::string("a.com\n\0b.com\n", 13)).find("NUL bytes") != std::string::npos);
+  std::string latin1(200, 'a');
+  latin1[10] = '\xe9';  // one stray byte in 200: a small share is tolerated
+  CHECK(blacklist::not_a_text_list(latin1).empty());
+  latin1[20] = '\xe9';
+  latin1[30] = '\xff';
+  CHECK(blacklist::not_a_text_list(latin1).find("not UTF-8") != std::string::npos);
+  CHECK(util::invalid_utf8_bytes("\xc0\xaf") == 2);          // overlong
+  CHECK(util::invalid_utf8_bytes("\xed\xa0\x80") == 3);      // a surrogate
+  CHECK(util::invalid_utf8_bytes("\xf0\x9f\x98\x80") == 0);  // U+1F600
+  CHECK(util::invalid_utf8_bytes("\xe2\x82") == 2);          // cut short
 }

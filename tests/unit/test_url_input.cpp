@@ -17,6 +17,9 @@ TEST_CASE("accepted inputs and their candidates", "[url_input]") {
       {"example.com:8080/path", {"https://example.com:8080/path", "http://example.com:8080/path"}},
       {"http://127.0.0.1:9/x", {"http://127.0.0.1:9/x"}},
       {"http://[::1]:9/", {"http://[::1]:9/"}},
+      {"http://xn--mnchen-3ya.de/", {"http://xn--mnchen-3ya.de/"}},
+      {"http://example.com./", {"http://example.com./"}},  // the root's dot
+      {"http://a-b.c0.example/", {"http://a-b.c0.example/"}},
   };
   for (const auto& c : cases) {
     INFO(c.input);
@@ -45,6 +48,30 @@ TEST_CASE("refused inputs say why", "[url_input]") {
     auto parsed = parse_input(input);
     REQUIRE_FALSE(parsed.ok());
     CHECK(parsed.error().code == util::ErrorCode::invalid_argument);
+    CHECK(parsed.error().message.find(message) != std::string::npos);
+  }
+}
+
+TEST_CASE("a name that cannot be a host is refused with the rule it broke", "[url_input]") {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"exa$mple!", "'$' is not allowed in a host name (RFC 1123"},
+      {"./g.txt", "no empty labels"},
+      {"..", "no empty labels"},
+      {"http://-/", "neither begins nor ends with '-'"},
+      {"http://a..b.example/", "no empty labels"},
+      {"http://-a.example/", "neither begins nor ends with '-'"},
+      {"http://under_score.example/", "'_' is not allowed"},
+      {"http://" + std::string(64, 'a') + ".example/", "at most 63 characters"},
+      {"http://" + std::string(250, 'a').replace(60, 1, ".").replace(120, 1, ".").replace(180, 1, ".") + ".com/",
+       "at most 253 characters"},
+      {"http://%2e%2e/", "no empty labels"},
+  };
+  for (const auto& [input, message] : cases) {
+    INFO(input.substr(0, 60));
+    auto parsed = parse_input(input);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.error().code == util::ErrorCode::invalid_argument);
+    INFO(parsed.error().message);
     CHECK(parsed.error().message.find(message) != std::string::npos);
   }
 }
