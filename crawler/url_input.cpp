@@ -19,11 +19,38 @@ using util::trim;
 // Normalises one absolute http(s) URL: lower-case scheme and host, "/" for an empty path, no fragment.
 util::Error refused(std::string why) { return util::make_error(util::ErrorCode::invalid_argument, "", std::move(why)); }
 
+util::Result<std::vector<std::string>> normalise(std::string_view text, bool bare) {
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) return refused(fmt::format("not a valid URL ({})", parsed.error().message()));
+  boost::urls::url url = *parsed;
+  if (url.scheme_id() != boost::urls::scheme::http && url.scheme_id() != boost::urls::scheme::https)
+    return refused(fmt::format("unsupported scheme '{}': only http and https sites can be checked", url.scheme()));
+  if (!url.has_authority() || url.encoded_host().empty()) return refused("the URL has no host");
+  if (url.has_userinfo()) return refused("credentials in URLs are not accepted");
+  if (url.host_type() == boost::urls::host_type::name) {
+    const std::string host = util::to_lower(std::string(url.host()));
+    if (auto problem = host_name_problem(host); !problem.empty())
+      return refused(fmt::format("host '{}': {}", host, problem));
+  }
+  url.set_encoded_host(util::to_lower(url.encoded_host()));
+  url.remove_fragment();
+  url.normalize_scheme();
+  // Boost.URL 1.81 writes an empty path set to "/" as "/./"; normalising removes the dot segment.
+  if (url.encoded_path().empty()) url.set_encoded_path("/");
+  url.normalize_path();
+  std::vector<std::string> candidates{std::string(url.buffer())};
+  if (bare) {
+    url.set_scheme("http");
+    candidates.emplace_back(url.buffer());
+  }
+  return candidates;
+}
+
+}  // namespace
+
 constexpr std::size_t kMaxHostBytes = 253;
 constexpr std::size_t kMaxLabelBytes = 63;
 
-// Why `host` (a registered name, lower case, percent-decoded) cannot be a host name, or "". RFC 1123
-// labels once IDNA has turned international names into their ASCII (punycode) form.
 std::string host_name_problem(std::string host) {
   if (std::any_of(host.begin(), host.end(), [](unsigned char c) { return c >= 0x80; })) {
     char* ascii = nullptr;
@@ -54,35 +81,6 @@ std::string host_name_problem(std::string host) {
   }
   return {};
 }
-
-util::Result<std::vector<std::string>> normalise(std::string_view text, bool bare) {
-  auto parsed = boost::urls::parse_uri(text);
-  if (!parsed) return refused(fmt::format("not a valid URL ({})", parsed.error().message()));
-  boost::urls::url url = *parsed;
-  if (url.scheme_id() != boost::urls::scheme::http && url.scheme_id() != boost::urls::scheme::https)
-    return refused(fmt::format("unsupported scheme '{}': only http and https sites can be checked", url.scheme()));
-  if (!url.has_authority() || url.encoded_host().empty()) return refused("the URL has no host");
-  if (url.has_userinfo()) return refused("credentials in URLs are not accepted");
-  if (url.host_type() == boost::urls::host_type::name) {
-    const std::string host = util::to_lower(std::string(url.host()));
-    if (auto problem = host_name_problem(host); !problem.empty())
-      return refused(fmt::format("host '{}': {}", host, problem));
-  }
-  url.set_encoded_host(util::to_lower(url.encoded_host()));
-  url.remove_fragment();
-  url.normalize_scheme();
-  // Boost.URL 1.81 writes an empty path set to "/" as "/./"; normalising removes the dot segment.
-  if (url.encoded_path().empty()) url.set_encoded_path("/");
-  url.normalize_path();
-  std::vector<std::string> candidates{std::string(url.buffer())};
-  if (bare) {
-    url.set_scheme("http");
-    candidates.emplace_back(url.buffer());
-  }
-  return candidates;
-}
-
-}  // namespace
 
 util::Result<std::vector<std::string>> parse_input(std::string_view text) {
   text = trim(text);

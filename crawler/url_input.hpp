@@ -16,6 +16,11 @@ namespace crawler {
 // The bound keeps hostile input lists from handing Chrome megabyte URLs.
 inline constexpr std::size_t kMaxInputUrlBytes = 8'192;
 
+// Why `host` (a registered name, lower case, percent-decoded) cannot be a host name, or "": RFC 1123
+// labels once IDNA has turned an international name into its ASCII (punycode) form. A trailing dot
+// (the root's) is allowed.
+std::string host_name_problem(std::string host);
+
 // The URLs to try, in order; an invalid_argument error saying why the input was refused.
 util::Result<std::vector<std::string>> parse_input(std::string_view text);
 

@@ -11,45 +11,16 @@
 #include "crawler/report.hpp"
 #include "crawler/url_input.hpp"
 #include "util/clock.hpp"
+#include "util/text.hpp"
 
 namespace crawler::cli {
 namespace {
 
 constexpr std::size_t kMaxReasonBytes = 1000;
-constexpr std::size_t kMaxHostBytes = 253;
-constexpr std::size_t kMaxLabelBytes = 63;
 
 bool is_ip_address(const std::string& text) {
   unsigned char bytes[16];
   return ::inet_pton(AF_INET, text.c_str(), bytes) == 1 || ::inet_pton(AF_INET6, text.c_str(), bytes) == 1;
-}
-
-// Why `host` (already lower case) is no host name an exception can name, or "".
-std::string host_problem(const std::string& host) {
-  if (host.empty()) return "it is empty";
-  if (host.size() > kMaxHostBytes) return fmt::format("a host name has at most {} characters", kMaxHostBytes);
-  for (std::size_t start = 0; start <= host.size();) {
-    const std::size_t end = std::min(host.find('.', start), host.size());
-    const std::string_view label = std::string_view(host).substr(start, end - start);
-    if (label.empty()) return "a host name has no empty labels (no leading, trailing or double dots)";
-    if (label.size() > kMaxLabelBytes) return fmt::format("a label has at most {} characters", kMaxLabelBytes);
-    if (label.front() == '-' || label.back() == '-') return "a label neither begins nor ends with '-'";
-    const bool letters_digits_hyphens = std::all_of(label.begin(), label.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-    });
-    if (!letters_digits_hyphens)
-      return "a host name has only letters, digits, '-' and '.' (international names in punycode, xn--...)";
-    start = end + 1;
-  }
-  if (blacklist::registrable_domain(host).empty())
-    return "it is a public suffix (or a single label): an exception for it would cover every site under it";
-  return {};
-}
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
-  return text;
 }
 
 // The value as stored: a URL normalised as `check` would visit it, or a lower-case host or IP.
@@ -60,11 +31,16 @@ util::Result<std::string> allow_value(const std::string& given) {
       return usage(fmt::format("allow {}: not a URL cjcrawl visits: {}", terminal_safe(given), urls.error().message));
     return urls->front();
   }
-  std::string host = lower(given);
+  std::string host = util::to_lower(given);
   if (!host.empty() && host.back() == '.') host.pop_back();  // the root's dot
   if (is_ip_address(host)) return host;
-  if (const auto problem = host_problem(host); !problem.empty())
-    return usage(fmt::format("allow {}: not a host name: {}", terminal_safe(given), problem));
+  // Stored as the feeds match it: an international name in its punycode form.
+  auto problem = std::any_of(host.begin(), host.end(), [](unsigned char c) { return c >= 0x80; })
+                     ? std::string("give an international name in punycode (xn--...)")
+                     : crawler::host_name_problem(host);
+  if (problem.empty() && blacklist::registrable_domain(host).empty())
+    problem = "it is a public suffix (or a single label): an exception for it would cover every site under it";
+  if (!problem.empty()) return usage(fmt::format("allow {}: not a host name: {}", terminal_safe(given), problem));
   return host;
 }
 
