@@ -1,6 +1,8 @@
 // db/sqlite_store.cpp — schema migrations, visit recording and blacklist upserts.
 #include "db/sqlite_store.hpp"
 
+#include "db/pg_store.hpp"
+
 #include "blacklist/known.hpp"
 
 #include <algorithm>
@@ -941,6 +943,11 @@ util::Result<int> SqliteStore::schema_version() const {
 }
 
 util::Result<std::unique_ptr<Store>> open_store(const std::string& location, OpenMode mode) {
+  if (pg::is_postgres_location(location)) {
+    auto opened = PgStore::open(location, mode);
+    if (!opened) return opened.error();
+    return std::unique_ptr<Store>(std::move(opened).value());
+  }
   if (mode == OpenMode::existing && location != ":memory:") {
     std::error_code error;
     if (!std::filesystem::is_regular_file(location, error))

@@ -8,6 +8,7 @@ packages=(
   libre2-dev libsqlite3-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
   libpsl-dev libidn2-dev publicsuffix libcli11-dev libspdlog-dev libfmt-dev
   catch2 libbenchmark-dev wabt sqlite3 chromium procps clang-format git
+  postgresql libpq-dev
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -41,6 +41,7 @@ enum class ErrorCode {
   cannot_open,     // the file cannot be opened or created (missing folder, permissions)
   schema_too_new,  // written by a newer cjcrawl: refused rather than misread
   constraint,      // a uniqueness or integrity rule refused the change
+  unavailable,     // the database server cannot be reached now (down, restarting, connection lost): retry later
   database,        // any other database failure
 };
 

@@ -1,6 +1,7 @@
-// tests/unit/test_store.cpp — the SQLite store: what a crawl's user finds in the database after
-// recording visits (rows, blacklist entries, hit counts), that hostile page data comes back byte for
-// byte, that files survive reopening, and that unknown or broken files are refused with a clear message.
+// tests/unit/test_store.cpp — the store, on SQLite and on PostgreSQL alike: what a crawl's user finds
+// in the database after recording visits (rows, blacklist entries, hit counts), that hostile page data
+// comes back byte for byte, that stores survive reopening, and that unknown, newer or broken stores are
+// refused with a clear message.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -9,8 +10,11 @@
 #include <string>
 
 #include "blacklist/evidence.hpp"
+#include "db/pg.hpp"
 #include "db/sqlite.hpp"
 #include "db/sqlite_store.hpp"
+#include "tests/support/pg_cluster.hpp"
+#include "tests/support/stores.hpp"
 
 namespace {
 
@@ -102,7 +106,9 @@ std::int64_t count_rows(const db::Database& database, std::string_view sql) {
 }  // namespace
 
 TEST_CASE("a clean visit is stored with its evidence and blacklists nothing", "[db]") {
-  db::SqliteStore store = db::SqliteStore::open_memory();
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  testsupport::FreshStore fresh(backend);
+  db::Store& store = *fresh;
   const auto evidence = clean_evidence("https://clean.example/");
 
   const std::int64_t id = store.record_visit(evidence, kClean, 1'700'000'005'000).value();
@@ -136,7 +142,9 @@ TEST_CASE("a clean visit is stored with its evidence and blacklists nothing", "[
 }
 
 TEST_CASE("a suspicious visit is stored but blacklists nothing", "[db]") {
-  db::SqliteStore store = db::SqliteStore::open_memory();
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  testsupport::FreshStore fresh(backend);
+  db::Store& store = *fresh;
   const std::int64_t id =
       store.record_visit(mining_evidence("https://maybe.example/"), judgement(blacklist::Verdict::suspicious, 60), 1000)
           .value();
@@ -145,7 +153,9 @@ TEST_CASE("a suspicious visit is stored but blacklists nothing", "[db]") {
 }
 
 TEST_CASE("a cryptojacking visit blacklists the page and each pool endpoint without its query", "[db]") {
-  db::SqliteStore store = db::SqliteStore::open_memory();
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  testsupport::FreshStore fresh(backend);
+  db::Store& store = *fresh;
   const auto evidence = mining_evidence("https://miner.example/");
   const auto verdict = judgement(blacklist::Verdict::cryptojacking, 90, &evidence);
 
@@ -174,7 +184,9 @@ TEST_CASE("a cryptojacking visit blacklists the page and each pool endpoint with
 }
 
 TEST_CASE("the blacklisted page is the navigated URL when no final URL was seen", "[db]") {
-  db::SqliteStore store = db::SqliteStore::open_memory();
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  testsupport::FreshStore fresh(backend);
+  db::Store& store = *fresh;
   auto evidence = mining_evidence("https://miner.example/");
   evidence.final_url.clear();
   evidence.websockets.clear();
@@ -188,7 +200,9 @@ TEST_CASE("the blacklisted page is the navigated URL when no final URL was seen"
 }
 
 TEST_CASE("visiting a mining site again adds hits instead of duplicating entries", "[db]") {
-  db::SqliteStore store = db::SqliteStore::open_memory();
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  testsupport::FreshStore fresh(backend);
+  db::Store& store = *fresh;
   const auto evidence = mining_evidence("https://miner.example/");
 
   store.record_visit(evidence, judgement(blacklist::Verdict::cryptojacking, 90, &evidence), 1000).value();
@@ -226,10 +240,8 @@ TEST_CASE("visiting a mining site again adds hits instead of duplicating entries
 }
 
 TEST_CASE("hostile page data round-trips byte-identical through a database file", "[db]") {
-  TempDir directory;
-  // (open() no longer creates missing folders, by design since issue 16: the test makes them.)
-  const auto path = directory.path() / "nested" / "deeper" / "cjcrawl.db";
-  std::filesystem::create_directories(path.parent_path());
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  testsupport::FreshStore fresh(backend);
 
   const std::string injection = "'); DROP TABLE visits;--";
   const std::string quotes = R"(it's "quoted" `back` \slash)";
@@ -247,12 +259,11 @@ TEST_CASE("hostile page data round-trips byte-identical through a database file"
   const auto verdict = judgement(blacklist::Verdict::cryptojacking, 99, &evidence);
 
   std::int64_t id = 0;
-  {
-    db::SqliteStore store = db::SqliteStore::open(path).value();
-    id = store.record_visit(evidence, verdict, 1000).value();
-  }
+  id = fresh->record_visit(evidence, verdict, 1000).value();
+  fresh.close();
 
-  db::SqliteStore reopened = db::SqliteStore::open(path).value();
+  auto reopened_store = fresh.open_again();
+  db::Store& reopened = *reopened_store;
   CHECK(reopened.visit_count().value() == 1);  // the table is still there
   const auto row = reopened.visit(id).value();
   REQUIRE(row.has_value());
@@ -516,4 +527,66 @@ TEST_CASE("a cached statement is prepared once and comes back reset, with no bin
   }
   CHECK(count_rows(database, "SELECT count(*) FROM t") == 3);
   CHECK(database.autocommit());
+}
+
+TEST_CASE("a PostgreSQL database written by a newer cjcrawl is refused and left untouched", "[db][postgresql]") {
+  testsupport::FreshStore fresh("postgresql");
+  fresh->record_visit(clean_evidence("https://clean.example/"), kClean, 1000).value();
+  fresh.close();
+  db::pg::Connection raw(fresh.location());
+  raw.script("UPDATE schema_version SET version = 99");
+
+  for (const auto mode : {db::OpenMode::write, db::OpenMode::read}) {
+    const auto refused = db::open_store(fresh.location(), mode);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == util::ErrorCode::schema_too_new);
+    CHECK_THAT(refused.error().describe(),
+               Contains("postgresql://cjcrawl_test@127.0.0.1:") && Contains("schema version is 99") &&
+                   Contains("written by a newer cjcrawl; upgrade cjcrawl or use another --db"));
+    CHECK_THAT(refused.error().describe(), !Contains(testsupport::PgCluster::kPassword));
+  }
+  CHECK(raw.exec("SELECT version FROM schema_version").int64(0, 0) == 99);
+  CHECK(raw.exec("SELECT count(*) FROM visits").int64(0, 0) == 1);
+}
+
+TEST_CASE("a PostgreSQL visit whose recording fails leaves no partial rows behind", "[db][postgresql]") {
+  testsupport::FreshStore fresh("postgresql");
+  db::Store& store = *fresh;
+  db::pg::Connection raw(fresh.location());
+  raw.script(
+      "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+      "$$ BEGIN RAISE EXCEPTION 'refused by test' USING ERRCODE = 'check_violation'; END $$; "
+      "CREATE TRIGGER refuse BEFORE INSERT ON blacklist FOR EACH ROW EXECUTE FUNCTION refuse()");
+
+  const auto recorded =
+      store.record_visit(mining_evidence("https://miner.example/"), mining_judgement("https://miner.example/"), 1000);
+  REQUIRE_FALSE(recorded.ok());
+  CHECK(recorded.error().code == util::ErrorCode::constraint);
+  CHECK_THAT(recorded.error().describe(), Contains("refused by test") && Contains("INSERT INTO blacklist"));
+  CHECK(store.visit_count().value() == 0);
+  CHECK(store.blacklist_entries().value().empty());
+  store.record_visit(clean_evidence("https://clean.example/"), kClean, 2000).value();
+  CHECK(store.visit_count().value() == 1);
+}
+
+TEST_CASE("a PostgreSQL store names its database without the password, and a reader never writes", "[db][postgresql]") {
+  testsupport::FreshStore fresh("postgresql");
+  CHECK_THAT(fresh->location(), !Contains(testsupport::PgCluster::kPassword));
+  CHECK_THAT(fresh->location(), Contains("postgresql://cjcrawl_test@127.0.0.1:"));
+  const auto reader = fresh.open_again(db::OpenMode::read);
+  CHECK(reader->visit_count().value() == 0);
+  const auto refused = reader->record_visit(clean_evidence("https://clean.example/"), kClean, 1000);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == util::ErrorCode::read_only);
+  CHECK(fresh->visit_count().value() == 0);
+  // key=value strings and URIs alike: the password never shows.
+  CHECK(db::pg::display_location("host=127.0.0.1 port=5 user=u password=hunter2 dbname=d") ==
+        "postgresql://u@127.0.0.1:5/d");
+  CHECK(db::pg::display_location("postgresql://u:hunter2@db.example:5432/crawl?sslmode=require") ==
+        "postgresql://u@db.example:5432/crawl");
+  CHECK_THAT(db::pg::display_location("postgresql://u:hunter2@[broken"), !Contains("hunter2"));
+  CHECK(db::pg::is_postgres_location("postgresql://x/y"));
+  CHECK(db::pg::is_postgres_location("host=db dbname=crawl"));
+  CHECK_FALSE(db::pg::is_postgres_location("crawl.db"));
+  CHECK_FALSE(db::pg::is_postgres_location("./host=db"));
 }

@@ -1,5 +1,5 @@
 // tests/unit/test_store_proof.cpp — proof for every entry and rechecks that age out dead miners, on
-// a real SQLite file: the visits that named an entry, a page not seen on K consecutive rechecks
+// SQLite and on PostgreSQL alike: the visits that named an entry, a page not seen on K consecutive rechecks
 // leaving every feed with the entries only it named (kept in history with why), its return when
 // confirmed again, undetermined rechecks changing nothing, a recheck site never recorded twice, and
 // reviewed exceptions winning over every source.
@@ -11,6 +11,7 @@
 
 #include "db/export.hpp"
 #include "db/sqlite_store.hpp"
+#include "tests/support/stores.hpp"
 
 namespace {
 
@@ -97,8 +98,9 @@ std::int64_t recheck(
 TEST_CASE(
     "a page not seen on K consecutive rechecks leaves every feed with what only it named, and confirmed it returns",
     "[db][proof][recheck]") {
-  TempFile file;
-  auto store = db::SqliteStore::open(file.path).value();
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  testsupport::FreshStore fresh(backend);
+  db::Store& store = *fresh;
   // Two crawl findings: both pages use the shared pool; only the shop loads its own script.
   REQUIRE(store.record_visit(visited(kPage), mining(kPage, {{"ws_endpoint", kSharedPool}, {"script_url", kOwnScript}}),
                              1000));
@@ -203,8 +205,9 @@ TEST_CASE(
 }
 
 TEST_CASE("a reviewed exception wins over every source and is an exception rule in the feeds", "[db][proof][allow]") {
-  TempFile file;
-  auto store = db::SqliteStore::open(file.path).value();
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  testsupport::FreshStore fresh(backend);
+  db::Store& store = *fresh;
   REQUIRE(store.record_visit(visited(kPage), mining(kPage, {{"domain", "shop.example"}}), 1000));
   REQUIRE(store.replace_source_entries("https://lists.example/list.txt", "hosts", {{"domain", "shop.example"}}, "", "",
                                        60, 1000));

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "db/sqlite_store.hpp"
+#include "tests/support/stores.hpp"
 
 namespace {
 
@@ -27,7 +28,9 @@ bool known_domain(const db::Store& store, const std::string& domain) {
 }  // namespace
 
 TEST_CASE("importing a list is idempotent and removal is per source, never a deletion", "[db][sources]") {
-  db::SqliteStore store = db::SqliteStore::open_memory();
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  testsupport::FreshStore fresh(backend);
+  db::Store& store = *fresh;
   const Entries first{{"domain", "coinhive.com"}, {"domain", "crypto-loot.com"}, {"allow", "authedmine.com"}};
 
   auto change = store
