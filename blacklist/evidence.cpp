@@ -8,7 +8,7 @@
 namespace blacklist {
 namespace {
 
-constexpr std::array<std::pair<Status, std::string_view>, 9> kStatusNames{{
+constexpr std::array<std::pair<Status, std::string_view>, 10> kStatusNames{{
     {Status::ok, "ok"},
     {Status::timeout, "timeout"},
     {Status::dns_error, "dns_error"},
@@ -18,6 +18,7 @@ constexpr std::array<std::pair<Status, std::string_view>, 9> kStatusNames{{
     {Status::redirect_loop, "redirect_loop"},
     {Status::crash, "crash"},
     {Status::skipped, "skipped"},
+    {Status::failed, "failed"},
 }};
 
 constexpr std::array<std::pair<Verdict, std::string_view>, 3> kVerdictNames{{

@@ -22,7 +22,20 @@ inline constexpr int kSchemaVersion = 1;
 // Whether the page could be checked at all. Independent of the verdict.
 // `skipped` is only ever a crawl's: an input line that names no site, reported in the results rather
 // than dropped (never a visit).
-enum class Status { ok, timeout, dns_error, connection_error, tls_error, http_error, redirect_loop, crash, skipped };
+// failed: a shared crawl's site that no attempt could check, after --max-attempts of them (the last
+// attempt's error is its status_reason).
+enum class Status {
+  ok,
+  timeout,
+  dns_error,
+  connection_error,
+  tls_error,
+  http_error,
+  redirect_loop,
+  crash,
+  skipped,
+  failed
+};
 
 enum class Verdict { clean, suspicious, cryptojacking };
 

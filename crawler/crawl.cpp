@@ -12,6 +12,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -72,6 +73,9 @@ struct CrawlState {
   std::size_t total;
   std::size_t already_done;
 
+  std::map<std::int64_t, std::int64_t> leases{};  // a shared crawl's sites in flight: position → attempt
+  bool database_unreachable = false;              // a shared crawl waits for its database
+
   std::size_t next = 0;   // the next target to take
   int active_slots = 0;   // slots still running
   int busy = 0;           // visits in flight
@@ -96,10 +100,13 @@ struct CrawlState {
       const auto it = summary.verdicts.find(name);
       return it == summary.verdicts.end() ? std::size_t{0} : it->second;
     };
-    const std::string text = fmt::format(
-        "{}/{} sites · {:.1f}/min · ETA {} · cryptojacking {} · suspicious {} · clean {} · errors {} · slots {}/{}",
-        done, total, per_minute, eta, verdict("cryptojacking"), verdict("suspicious"), verdict("clean"),
-        summary.failures + summary.not_checked, busy, options.concurrency);
+    std::string text = options.shared
+                           ? fmt::format("{} sites recorded by this worker · {:.1f}/min", done_now, per_minute)
+                           : fmt::format("{}/{} sites · {:.1f}/min · ETA {}", done, total, per_minute, eta);
+    text += fmt::format(" · cryptojacking {} · suspicious {} · clean {} · errors {} · slots {}/{}",
+                        verdict("cryptojacking"), verdict("suspicious"), verdict("clean"),
+                        summary.failures + summary.not_checked + summary.released, busy, options.concurrency);
+    if (database_unreachable) text += " · database unreachable, retrying";
     if (text == last_progress && !final_line) return;
     last_progress = text;
     std::fprintf(stderr, "\r\033[K%s%s", text.c_str(), final_line ? "\n" : "");
@@ -123,7 +130,7 @@ struct CrawlState {
     ++slot.sites;
     if (slot.memory) slot.memory->note_processes(outcome.processes);
     // The slot's last site: its browser is closed next anyway, not replaced.
-    if (next >= targets.size() || stopping) co_return outcome;
+    if ((!options.shared && next >= targets.size()) || stopping) co_return outcome;
     std::string why;
     if (slot.sites >= options.recycle_after) {
       why = "sites";
@@ -142,9 +149,18 @@ struct CrawlState {
 
   // One site: its candidates, its retries, then the record and the line. false: a failure for the
   // slot's budget.
-  asio::awaitable<bool> visit_site(SlotBrowser& browser, const CrawlTarget& target) {
+  asio::awaitable<bool> visit_site(SlotBrowser& browser, const CrawlTarget& target, std::int64_t lease_attempt = 0) {
     int attempt = 0;
     auto outcome = co_await visit_with_retries(browser, target, attempt);
+    // A shared crawl gives an attempt that could not check the site back to the queue: another
+    // worker (another machine, another Chrome) may succeed, and --max-attempts bounds the tries.
+    if (lease_attempt > 0 && (!outcome.tool_error.empty() || outcome.evidence.status == blacklist::Status::crash)) {
+      co_await release(target, lease_attempt,
+                       !outcome.tool_error.empty()
+                           ? outcome.tool_error
+                           : fmt::format("Chrome crashed on every retry ({})", outcome.evidence.status_reason));
+      co_return false;
+    }
     if (!outcome.tool_error.empty()) {
       ++summary.not_checked;
       spdlog::error("{} (line {}): not checked: {}", terminal_safe(target.input), target.line, outcome.tool_error);
@@ -152,29 +168,204 @@ struct CrawlState {
     }
     const auto judgement = detector.judge(outcome.evidence, options.visit.cpu_rule, outcome.cpu);
     auto report = report_json(outcome.evidence, judgement, options.visit.cpu_rule, outcome.cpu);
+    const int recorded_attempt = lease_attempt > 0 ? static_cast<int>(lease_attempt) : attempt;
     report["crawl_id"] = crawl_id;
-    report["attempt"] = attempt;
+    report["attempt"] = recorded_attempt;
     report["input_line"] = target.line;
     db::Store::CrawlSite site;
     site.crawl_id = crawl_id;
     site.position = static_cast<std::int64_t>(target.line);
-    site.attempt = attempt;
+    site.attempt = recorded_attempt;
+    site.lease_attempt = lease_attempt;
     site.line = report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    const bool recorded = co_await record(outcome.evidence, judgement, site, target);
-    if (!recorded) co_return false;
+    const Recorded recorded = co_await record(outcome.evidence, judgement, site, target);
+    if (recorded == Recorded::dropped) co_return true;  // the site is another worker's now
+    if (recorded != Recorded::yes) co_return false;
+    write_line(site.line, judgement, outcome.evidence);
+    co_return !slot_failure(outcome);
+  }
+
+  // The site's line, once committed; and the counts of the summary.
+  void write_line(const std::string& line, const blacklist::Judgement& judgement, const blacklist::Evidence& evidence) {
     // Committed: now the line. A kill -9 between the two is repaired by --resume.
-    if (!on_line(site.line)) {
+    if (!on_line(line)) {
       summary.aborted = true;
-      summary.abort_reason =
-          "writing the JSON lines failed (disk full?); the database has every recorded site, "
-          "and --resume --out FILE repairs the file";
+      summary.abort_reason = options.shared
+                                 ? "writing the JSON lines failed (disk full?); the database has every recorded site, "
+                                   "and `cjcrawl crawl-lines` writes them"
+                                 : "writing the JSON lines failed (disk full?); the database has every recorded site, "
+                                   "and --resume --out FILE repairs the file";
       stopping = true;
     }
     ++summary.recorded;
     ++summary.verdicts[blacklist::to_string(judgement.verdict)];
-    ++summary.statuses[blacklist::to_string(outcome.evidence.status)];
-    if (outcome.evidence.status != blacklist::Status::ok) ++summary.failures;
-    co_return !slot_failure(outcome);
+    ++summary.statuses[blacklist::to_string(evidence.status)];
+    if (evidence.status != blacklist::Status::ok) ++summary.failures;
+  }
+
+  // ---- A shared crawl's queue (db/queue.hpp), always on the database thread.
+
+  // How long to wait before asking an unreachable database again: 0.5 s, doubling, at most 15 s.
+  static std::chrono::milliseconds backoff(int tries) {
+    return std::min<std::chrono::milliseconds>(std::chrono::milliseconds(500L << std::min(tries, 5)),
+                                               std::chrono::seconds(15));
+  }
+
+  asio::awaitable<void> pause(std::chrono::milliseconds how_long) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, how_long);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+
+  void note_database_away(const util::Error& error) {
+    if (database_unreachable) return;
+    database_unreachable = true;
+    spdlog::warn("database unreachable, retrying ({})", error.describe());
+    print_progress();
+  }
+
+  void note_database_back() {
+    if (!database_unreachable) return;
+    database_unreachable = false;
+    spdlog::info("database reachable again");
+    print_progress();
+  }
+
+  // The next site of the queue; nullopt when the crawl stops (Ctrl-C, or a database failure other
+  // than being away, which aborts the crawl). An unreachable database is waited for, with backoff.
+  asio::awaitable<std::optional<db::CrawlQueue::Claim>> claim_next() {
+    const SharedCrawl& shared = *options.shared;
+    for (int tries = 0; !stopping; ++tries) {
+      // Pointers only in jobs' captures: GCC 12 mis-destroys a coroutine's lambda temporaries that own
+      // strings or vectors (seen here as a double free).
+      auto claimed = co_await database_thread->run([shared = &shared, id = crawl_id] {
+        return shared->queue->claim(id, shared->owner, shared->lease, shared->max_attempts);
+      });
+      if (claimed.ok()) {
+        note_database_back();
+        co_return std::move(claimed).value();
+      }
+      const util::Error& failure = claimed.error();
+      if (failure.code != util::ErrorCode::unavailable && !failure.transient()) {
+        summary.aborted = true;
+        summary.abort_reason = fmt::format("the database could not hand out a site: {}", failure.describe());
+        stopping = true;
+        co_return std::nullopt;
+      }
+      note_database_away(failure);
+      co_await pause(backoff(tries));
+    }
+    co_return std::nullopt;
+  }
+
+  // An attempt that ends without a record: back to the queue with its error. If the database is
+  // away, the lease simply lapses and the next claim takes the site: nothing is lost either way.
+  asio::awaitable<void> release(const CrawlTarget& target, std::int64_t attempt, std::string error) {
+    spdlog::warn("{} (line {}): attempt {} could not check it, back to the queue: {}", terminal_safe(target.input),
+                 target.line, attempt, error);
+    ++summary.released;
+    for (int tries = 0; tries < 5; ++tries) {
+      auto released = co_await database_thread->run([queue = options.shared->queue, id = crawl_id,
+                                                     position = static_cast<std::int64_t>(target.line), attempt,
+                                                     &error] { return queue->release(id, position, attempt, error); });
+      if (released.ok()) co_return;
+      if (released.error().code != util::ErrorCode::unavailable) {
+        spdlog::error("{} (line {}): releasing attempt {} failed ({}); its lease lapses instead",
+                      terminal_safe(target.input), target.line, attempt, released.error().describe());
+        co_return;
+      }
+      note_database_away(released.error());
+      co_await pause(backoff(tries));
+    }
+  }
+
+  // A site no attempt could check in --max-attempts: recorded `failed` with the last error, under
+  // the claim's own attempt (fenced like any record).
+  asio::awaitable<void> record_failed(const CrawlTarget& target, const db::CrawlQueue::Claim& claim) {
+    blacklist::Evidence evidence;
+    evidence.input = target.input;
+    if (auto urls = parse_input(target.input); urls && !urls->empty()) evidence.url = urls->front();
+    evidence.status = blacklist::Status::failed;
+    evidence.status_reason = fmt::format("no attempt could check it in {} attempt(s); the last: {}", claim.attempt - 1,
+                                         claim.last_error.empty() ? "(no error recorded)" : claim.last_error);
+    evidence.started_at_ms = util::wall_ms();
+    const blacklist::CpuOutcome no_cpu{};
+    const auto judgement = detector.judge(evidence, options.visit.cpu_rule, no_cpu);
+    auto report = report_json(evidence, judgement, options.visit.cpu_rule, no_cpu);
+    report["crawl_id"] = crawl_id;
+    report["attempt"] = claim.attempt;
+    report["input_line"] = target.line;
+    db::Store::CrawlSite site;
+    site.crawl_id = crawl_id;
+    site.position = claim.position;
+    site.attempt = static_cast<int>(claim.attempt);
+    site.lease_attempt = claim.attempt;
+    site.line = report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    spdlog::warn("{} (line {}): failed: {}", terminal_safe(target.input), target.line, evidence.status_reason);
+    if (co_await record(evidence, judgement, site, target) == Recorded::yes) write_line(site.line, judgement, evidence);
+  }
+
+  // Every lease in flight renewed every lease / 3, so a live worker never loses one; a worker that
+  // dies stops renewing and its sites go to others once the lease lapses.
+  asio::awaitable<void> renew_leases(asio::steady_timer& timer) {
+    const SharedCrawl& shared = *options.shared;
+    const auto every = std::max<std::chrono::milliseconds>(std::chrono::seconds(1), shared.lease / 3);
+    while (active_slots > 0) {
+      timer.expires_after(every);
+      boost::system::error_code cancelled;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, cancelled));
+      if (cancelled || active_slots == 0) break;
+      if (leases.empty()) continue;
+      std::vector<std::pair<std::int64_t, std::int64_t>> held(leases.begin(), leases.end());
+      auto lost = co_await database_thread->run(
+          [shared = &shared, id = crawl_id, held = &held] { return shared->queue->renew(id, *held, shared->lease); });
+      if (!lost) {
+        if (lost.error().code == util::ErrorCode::unavailable) note_database_away(lost.error());
+        continue;
+      }
+      note_database_back();
+      for (const auto position : *lost)
+        spdlog::warn("line {}: its lease lapsed and another worker took the site; this visit's result will be dropped",
+                     position);
+    }
+  }
+
+  asio::awaitable<void> shared_slot(int index) {
+    int consecutive_failures = 0;
+    SlotBrowser browser;
+    while (!stopping) {
+      auto claim = co_await claim_next();
+      if (!claim) break;
+      if (claim->kind == db::CrawlQueue::Claim::Kind::finished) {
+        summary.queue_finished = true;
+        break;
+      }
+      if (claim->kind == db::CrawlQueue::Claim::Kind::wait) {
+        // Sites are leased by live workers (or by this one's other slots): one may be released, or
+        // its lease may lapse.
+        co_await pause(std::chrono::seconds(1));
+        continue;
+      }
+      CrawlTarget target;
+      target.line = static_cast<std::size_t>(claim->position);
+      target.input = claim->input;
+      target.key = claim->input;
+      leases[claim->position] = claim->attempt;
+      ++busy;
+      bool succeeded = true;
+      if (claim->kind == db::CrawlQueue::Claim::Kind::exhausted) co_await record_failed(target, *claim);
+      else succeeded = co_await visit_site(browser, target, claim->attempt);
+      leases.erase(claim->position);
+      --busy;
+      print_progress();
+      consecutive_failures = succeeded ? 0 : consecutive_failures + 1;
+      if (consecutive_failures > options.failure_budget) {
+        ++summary.slots_stopped;
+        spdlog::error("slot {} stopped after {} consecutive failures (the last: {}); check Chrome and the network",
+                      index + 1, consecutive_failures, terminal_safe(target.input));
+        break;
+      }
+    }
+    if (browser.browser) co_await browser.browser->close();
   }
 
   // The site's candidates (https, then http for a bare host) and its retries. A crash retires the
@@ -197,8 +388,10 @@ struct CrawlState {
   // A writer elsewhere (an import) may hold the lock longer than the busy timeout: wait and retry a
   // few times before giving up on the crawl. false: not recorded (the crawl stops, or the site is
   // left for a resume).
-  asio::awaitable<bool> record(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
-                               const db::Store::CrawlSite& site, const CrawlTarget& target) {
+  enum class Recorded { yes, dropped, no };
+  asio::awaitable<Recorded> record(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
+                                   const db::Store::CrawlSite& site, const CrawlTarget& target) {
+    int away = 0;  // tries while the database was unreachable (a shared crawl waits for it)
     for (int tries = 1;; ++tries) {
       auto job = [store = &store, evidence = &evidence, judgement = &judgement, site = &site] {
         return store->record_visit(*evidence, *judgement, util::wall_ms(), site);
@@ -211,17 +404,34 @@ struct CrawlState {
         // retries it) and the crawl goes on.
         ++summary.not_checked;
         spdlog::error("{} (line {}): not recorded: {}", terminal_safe(target.input), target.line, e.what());
-        co_return false;
+        co_return Recorded::no;
       }
-      if (recorded->ok()) co_return true;
+      if (recorded->ok()) {
+        note_database_back();
+        co_return Recorded::yes;
+      }
       const util::Error& failure = recorded->error();
+      if (failure.code == util::ErrorCode::superseded) {
+        // Exactly once: the site's current attempt is another worker's, and only it may record.
+        ++summary.superseded;
+        spdlog::warn("{} (line {}): {}", terminal_safe(target.input), target.line, failure.describe());
+        co_return Recorded::dropped;
+      }
+      if (failure.code == util::ErrorCode::unavailable && options.shared) {
+        // The visit is done; it is committed when the database returns, if its attempt is still
+        // the site's current one (the fence decides).
+        note_database_away(failure);
+        co_await pause(backoff(away++));
+        --tries;
+        continue;
+      }
       if (!failure.transient() || tries == kRecordTries) {
         // The database is the truth: without it, going on would lose work. Stop the crawl.
         summary.aborted = true;
         summary.abort_reason =
             fmt::format("the database could not record {}: {}", terminal_safe(target.input), failure.describe());
         stopping = true;
-        co_return false;
+        co_return Recorded::no;
       }
       spdlog::warn("the database is busy ({}); retrying in {} s", failure.describe(), tries);
       auto executor = co_await asio::this_coro::executor;
@@ -302,29 +512,44 @@ CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, st
     };
     if (options.progress) tick({});
 
-    const int slots = std::max(1, std::min<int>(options.concurrency, static_cast<int>(targets.size())));
+    const int slots = options.shared
+                          ? std::max(1, options.concurrency)
+                          : std::max(1, std::min<int>(options.concurrency, static_cast<int>(targets.size())));
     state.active_slots = slots;
-    for (int index = 0; index < slots; ++index) {
-      asio::co_spawn(io, state.slot(index), [&, index](std::exception_ptr failure) {
+    asio::steady_timer renewer(io);
+    if (options.shared)
+      asio::co_spawn(io, state.renew_leases(renewer), [](std::exception_ptr failure) {
         if (failure) {
           try {
             std::rethrow_exception(failure);
           } catch (const std::exception& e) {
-            spdlog::error("slot {}: {}", index + 1, e.what());
+            spdlog::error("lease renewal: {}", e.what());
           }
         }
-        if (--state.active_slots == 0) {
-          signals.cancel();
-          grace.cancel();
-          ticker.cancel();
-        }
       });
+    for (int index = 0; index < slots; ++index) {
+      asio::co_spawn(io, options.shared ? state.shared_slot(index) : state.slot(index),
+                     [&, index](std::exception_ptr failure) {
+                       if (failure) {
+                         try {
+                           std::rethrow_exception(failure);
+                         } catch (const std::exception& e) {
+                           spdlog::error("slot {}: {}", index + 1, e.what());
+                         }
+                       }
+                       if (--state.active_slots == 0) {
+                         signals.cancel();
+                         grace.cancel();
+                         ticker.cancel();
+                         renewer.cancel();
+                       }
+                     });
     }
     io.run();
   }
   state.print_progress(true);
   if (!state.summary.aborted && !state.summary.interrupted && state.summary.slots_stopped > 0 &&
-      state.next < targets.size()) {
+      (options.shared ? !state.summary.queue_finished : state.next < targets.size())) {
     state.summary.aborted = true;
     state.summary.abort_reason = "every slot was stopped by its failure budget";
   }

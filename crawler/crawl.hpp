@@ -22,9 +22,19 @@
 #include "blacklist/detector.hpp"
 #include "crawler/crawl_input.hpp"
 #include "crawler/visit.hpp"
+#include "db/queue.hpp"
 #include "db/store.hpp"
 
 namespace crawler {
+
+// A shared crawl (db/queue.hpp): the slots claim their sites from the queue instead of a list, keep
+// their leases renewed every lease / 3, and release an attempt that ends without a record.
+struct SharedCrawl {
+  db::CrawlQueue* queue = nullptr;  // the store's own queue: used on the database thread only
+  std::string owner;                // "host:pid"
+  std::chrono::seconds lease{30};
+  int max_attempts = 3;
+};
 
 struct CrawlOptions {
   VisitOptions visit;
@@ -35,6 +45,7 @@ struct CrawlOptions {
   std::uint64_t memory_cap_bytes = 1536ull << 20;     // PSS of one Chrome's process tree
   std::chrono::milliseconds interrupt_grace{15'000};  // Ctrl-C: in-flight visits may finish this long
   bool progress = false;                              // a live progress line on stderr (a TTY)
+  std::optional<SharedCrawl> shared;                  // set: sites come from the queue, not `targets`
 };
 
 struct CrawlSummary {
@@ -50,6 +61,10 @@ struct CrawlSummary {
   std::map<std::string, std::size_t> browsers_retired;
   bool interrupted = false;  // Ctrl-C / SIGTERM
   bool aborted = false;      // the database failed, or every slot was stopped
+  // A shared crawl: the queue had nothing left to claim or in flight when this worker stopped.
+  bool queue_finished = false;
+  std::size_t released = 0;    // attempts given back to the queue (cjcrawl could not check the site)
+  std::size_t superseded = 0;  // results dropped: the lease had lapsed and another worker took the site
   std::string abort_reason;
   double elapsed_seconds = 0;
 };

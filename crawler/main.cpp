@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   cli::RecheckArgs recheck;
   cli::AllowArgs allow;
   cli::CrawlsArgs crawls;
+  cli::CrawlLinesArgs crawl_lines;
   cli::ImportArgs import;
   cli::ExportArgs exporting;
   cli::ServeArgs serving;
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
   auto* recheck_command = cli::add_recheck(app, recheck);
   auto* allow_command = cli::add_allow(app, allow);
   auto* crawls_command = cli::add_crawls(app, crawls);
+  auto* crawl_lines_command = cli::add_crawl_lines(app, crawl_lines);
   auto* import_command = cli::add_import(app, import);
   auto* export_command = cli::add_export(app, exporting);
   auto* serve_command = cli::add_serve(app, serving);
@@ -97,6 +99,7 @@ int main(int argc, char** argv) {
   if (recheck_command->parsed()) return cli::run_recheck(recheck);
   if (allow_command->parsed()) return cli::run_allow(allow);
   if (crawls_command->parsed()) return cli::run_crawls(crawls);
+  if (crawl_lines_command->parsed()) return cli::run_crawl_lines(crawl_lines);
   if (import_command->parsed()) return cli::run_import(import);
   if (export_command->parsed()) return cli::run_export(exporting);
   if (serve_command->parsed()) return cli::run_serve(serving);

@@ -169,6 +169,34 @@ CREATE TABLE entry_rechecks (
 );
 CREATE INDEX entry_rechecks_by_crawl ON entry_rechecks(crawl_id, outcome);
 )sql",
+    R"sql(
+ALTER TABLE crawls ADD COLUMN name TEXT COLLATE "C";
+CREATE UNIQUE INDEX crawls_by_name ON crawls(name) WHERE name IS NOT NULL;
+CREATE TABLE crawl_queue (
+  crawl_id BIGINT NOT NULL REFERENCES crawls(id) ON DELETE CASCADE,
+  position BIGINT NOT NULL,
+  input BYTEA NOT NULL,
+  state TEXT COLLATE "C" NOT NULL DEFAULT 'queued',
+  attempt BIGINT NOT NULL DEFAULT 0,
+  owner TEXT COLLATE "C",
+  lease_until TIMESTAMPTZ,
+  last_error TEXT COLLATE "C",
+  PRIMARY KEY (crawl_id, position)
+);
+CREATE INDEX crawl_queue_claimable ON crawl_queue(crawl_id, state, position);
+CREATE TABLE crawl_attempts (
+  crawl_id BIGINT NOT NULL,
+  position BIGINT NOT NULL,
+  attempt BIGINT NOT NULL,
+  owner TEXT COLLATE "C" NOT NULL,
+  started_at TIMESTAMPTZ NOT NULL,
+  ended_at TIMESTAMPTZ,
+  outcome TEXT COLLATE "C",
+  error TEXT COLLATE "C",
+  PRIMARY KEY (crawl_id, position, attempt),
+  FOREIGN KEY (crawl_id, position) REFERENCES crawl_queue(crawl_id, position) ON DELETE CASCADE
+);
+)sql",
 };
 
 // Every writer takes it for the migration steps, so two first runs never create the schema twice.
@@ -299,12 +327,14 @@ Store::CrawlRow read_crawl(const Rows& rows, int row) {
   crawl.state = rows.text(row, 7);
   crawl.options_json = rows.text(row, 8);
   crawl.done = rows.int64(row, 9);
+  crawl.name = rows.text(row, 10);
   return crawl;
 }
 
 constexpr std::string_view kSelectCrawl = R"sql(
 SELECT c.id, c.started_ms, coalesce(c.finished_ms, 0), c.input_path, c.input_digest, c.selection, c.total, c.state,
-       coalesce(c.options_json, ''), (SELECT count(*) FROM crawl_sites s WHERE s.crawl_id = c.id)
+       coalesce(c.options_json, ''), (SELECT count(*) FROM crawl_sites s WHERE s.crawl_id = c.id),
+       coalesce(c.name, '')
 FROM crawls c
 )sql";
 
@@ -398,6 +428,7 @@ util::Result<std::int64_t> PgStore::record_visit(const blacklist::Evidence& evid
         offenders.push_back(std::move(entry));
     }
 
+    if (site && site->lease_attempt > 0) test_commit_delay();
     pg::Transaction transaction(connection_);
     const std::int64_t visit_id = connection_
                                       .exec(kInsertVisit, Params()
@@ -431,6 +462,7 @@ util::Result<std::int64_t> PgStore::record_visit(const blacklist::Evidence& evid
       }
     }
 
+    if (site && site->lease_attempt > 0) fence(*site);
     if (site) {
       connection_.exec(R"sql(
   INSERT INTO crawl_sites (crawl_id, position, input, visit_id, status, verdict, attempt, line, done_ms)
@@ -554,6 +586,20 @@ util::Result<std::vector<Store::CrawlLine>> PgStore::crawl_lines(std::int64_t cr
     Rows rows =
         connection_.exec("SELECT position, status, verdict, line FROM crawl_sites WHERE crawl_id = $1 ORDER BY seq",
                          Params().int64(crawl_id));
+    std::vector<CrawlLine> lines;
+    for (int row = 0; row < rows.size(); ++row)
+      lines.push_back(CrawlLine{rows.int64(row, 0), rows.text(row, 1), rows.text(row, 2), rows.text(row, 3)});
+    return lines;
+  });
+}
+
+util::Result<std::vector<Store::CrawlLine>> PgStore::crawl_lines_after(std::int64_t crawl_id, std::int64_t after,
+                                                                       int limit) const {
+  return run([&]() -> std::vector<CrawlLine> {
+    Rows rows = connection_.exec(
+        "SELECT position, status, verdict, line FROM crawl_sites WHERE crawl_id = $1 AND position > $2 "
+        "ORDER BY position LIMIT $3",
+        Params().int64(crawl_id).int64(after).int64(std::clamp(limit, 1, 10'000)));
     std::vector<CrawlLine> lines;
     for (int row = 0; row < rows.size(); ++row)
       lines.push_back(CrawlLine{rows.int64(row, 0), rows.text(row, 1), rows.text(row, 2), rows.text(row, 3)});

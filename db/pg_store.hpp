@@ -18,11 +18,12 @@
 #include <string>
 
 #include "db/pg.hpp"
+#include "db/queue.hpp"
 #include "db/store.hpp"
 
 namespace db {
 
-class PgStore final : public Store {
+class PgStore final : public Store, public CrawlQueue {
  public:
   // Connects to `location` (a libpq URI or key=value string). A writer (OpenMode::write) migrates the
   // schema forward; OpenMode::existing also refuses a database cjcrawl never wrote (a typo in the
@@ -47,6 +48,8 @@ class PgStore final : public Store {
   util::Result<std::vector<CrawlLine>> crawl_lines(std::int64_t crawl_id) const override;
   util::Result<std::vector<std::int64_t>> crawl_positions(std::int64_t crawl_id) const override;
   util::Result<std::optional<std::string>> crawl_line(std::int64_t crawl_id, std::int64_t position) const override;
+  util::Result<std::vector<CrawlLine>> crawl_lines_after(std::int64_t crawl_id, std::int64_t after,
+                                                         int limit) const override;
 
   util::Result<std::optional<SourceRow>> source(std::string_view name) const override;
   util::Result<std::vector<SourceRow>> sources() const override;
@@ -75,6 +78,20 @@ class PgStore final : public Store {
   util::Result<std::vector<BlacklistEntry>> blacklist_entries() const override;
   util::Result<int> schema_version() const override;
   const std::string& location() const override { return display_; }
+  CrawlQueue* queue() override { return this; }
+
+  // ---- The lease queue (db/queue.hpp; pg_queue.cpp).
+  util::Result<CrawlRow> create_or_join(std::string_view name, const CrawlRow& row,
+                                        const std::vector<QueuedSite>& sites, const SkippedLines& skipped) override;
+  util::Result<std::optional<CrawlRow>> named_crawl(std::string_view name) const override;
+  util::Result<Claim> claim(std::int64_t crawl_id, std::string_view owner, std::chrono::seconds lease,
+                            int max_attempts) override;
+  util::Result<std::vector<std::int64_t>> renew(std::int64_t crawl_id,
+                                                const std::vector<std::pair<std::int64_t, std::int64_t>>& leases,
+                                                std::chrono::seconds lease) override;
+  util::Status release(std::int64_t crawl_id, std::int64_t position, std::int64_t attempt,
+                       std::string_view error) override;
+  util::Result<QueueState> queue_state(std::int64_t crawl_id, std::chrono::seconds window) const override;
 
   // The connection, for the crawl queue (db/pg_queue.cpp) and tests: reconnected if it dropped.
   const pg::Connection& connection() const;
@@ -92,6 +109,11 @@ class PgStore final : public Store {
   void apply_recheck(const CrawlSite& site, std::int64_t visit_id, blacklist::Status status, blacklist::Verdict verdict,
                      std::int64_t now_ms) const;
   void drop_page(std::int64_t entry_id, const std::string& reason, std::int64_t now_ms) const;
+  // Inside record_visit's transaction: the site's attempt must still be current (throws superseded).
+  void fence(const CrawlSite& site) const;
+  // A test hook: CJCRAWL_TEST_RECORD_DELAY_MS makes a shared crawl's record wait that long before its
+  // transaction (so a test can let the lease lapse meanwhile). Unset in every real run.
+  static void test_commit_delay();
 
   std::string location_;  // as given (may hold a password): only ever passed to libpq
   std::string display_;   // without the password: for every message

@@ -179,6 +179,37 @@ CREATE TABLE entry_rechecks (
 CREATE INDEX entry_rechecks_by_crawl ON entry_rechecks(crawl_id, outcome);
 )sql",
     },
+    Migration{
+        "v5: named crawls and their lease queue (shared PostgreSQL crawls fill them; one machine's never does, "
+        "and the step keeps both backends at one version)",
+        R"sql(
+ALTER TABLE crawls ADD COLUMN name TEXT;
+CREATE UNIQUE INDEX crawls_by_name ON crawls(name) WHERE name IS NOT NULL;
+CREATE TABLE crawl_queue (
+  crawl_id INTEGER NOT NULL REFERENCES crawls(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  input TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'queued',
+  attempt INTEGER NOT NULL DEFAULT 0,
+  owner TEXT,
+  lease_until TEXT,
+  last_error TEXT,
+  PRIMARY KEY (crawl_id, position)
+) WITHOUT ROWID;
+CREATE TABLE crawl_attempts (
+  crawl_id INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  outcome TEXT,
+  error TEXT,
+  PRIMARY KEY (crawl_id, position, attempt),
+  FOREIGN KEY (crawl_id, position) REFERENCES crawl_queue(crawl_id, position) ON DELETE CASCADE
+) WITHOUT ROWID;
+)sql",
+    },
 };
 static_assert(kMigrations.size() == Store::kSchemaVersion, "Store::kSchemaVersion must equal the number of migrations");
 
@@ -546,7 +577,8 @@ namespace {
 
 constexpr std::string_view kSelectCrawl = R"sql(
 SELECT c.id, c.started_ms, coalesce(c.finished_ms, 0), c.input_path, c.input_digest, c.selection, c.total, c.state,
-       coalesce(c.options_json, ''), (SELECT count(*) FROM crawl_sites s WHERE s.crawl_id = c.id)
+       coalesce(c.options_json, ''), (SELECT count(*) FROM crawl_sites s WHERE s.crawl_id = c.id),
+       coalesce(c.name, '')
 FROM crawls c
 )sql";
 
@@ -562,6 +594,7 @@ Store::CrawlRow read_crawl(const Statement& select) {
   row.state = select.column_text(7);
   row.options_json = select.column_text(8);
   row.done = select.column_int64(9);
+  row.name = select.column_text(10);
   return row;
 }
 
@@ -622,6 +655,21 @@ util::Result<std::vector<Store::CrawlLine>> SqliteStore::crawl_lines(std::int64_
     Statement select =
         database_.prepare("SELECT position, status, verdict, line FROM crawl_sites WHERE crawl_id = ?1 ORDER BY seq");
     select.bind_int64(1, crawl_id);
+    std::vector<CrawlLine> lines;
+    while (select.step())
+      lines.push_back(
+          CrawlLine{select.column_int64(0), select.column_text(1), select.column_text(2), select.column_text(3)});
+    return lines;
+  });
+}
+
+util::Result<std::vector<Store::CrawlLine>> SqliteStore::crawl_lines_after(std::int64_t crawl_id, std::int64_t after,
+                                                                           int limit) const {
+  return guarded([&]() -> std::vector<Store::CrawlLine> {
+    Statement select = database_.prepare(
+        "SELECT position, status, verdict, line FROM crawl_sites WHERE crawl_id = ?1 AND position > ?2 "
+        "ORDER BY position LIMIT ?3");
+    select.bind_int64(1, crawl_id).bind_int64(2, after).bind_int64(3, std::clamp(limit, 1, 10'000));
     std::vector<CrawlLine> lines;
     while (select.step())
       lines.push_back(
@@ -940,6 +988,10 @@ util::Result<std::int64_t> SqliteStore::visit_count() const {
 
 util::Result<int> SqliteStore::schema_version() const {
   return guarded([&] { return read_user_version(database_); });
+}
+
+std::string shown_location(const std::string& location) {
+  return pg::is_postgres_location(location) ? pg::display_location(location) : location;
 }
 
 util::Result<std::unique_ptr<Store>> open_store(const std::string& location, OpenMode mode) {

@@ -54,6 +54,8 @@ class SqliteStore final : public Store {
   util::Result<std::vector<CrawlLine>> crawl_lines(std::int64_t crawl_id) const override;
   util::Result<std::vector<std::int64_t>> crawl_positions(std::int64_t crawl_id) const override;
   util::Result<std::optional<std::string>> crawl_line(std::int64_t crawl_id, std::int64_t position) const override;
+  util::Result<std::vector<CrawlLine>> crawl_lines_after(std::int64_t crawl_id, std::int64_t after,
+                                                         int limit) const override;
 
   util::Result<std::optional<SourceRow>> source(std::string_view name) const override;
   util::Result<std::vector<SourceRow>> sources() const override;

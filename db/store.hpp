@@ -32,6 +32,8 @@
 
 namespace db {
 
+class CrawlQueue;  // db/queue.hpp
+
 // One row of the blacklist table.
 struct BlacklistEntry {
   std::string kind;                // page, ws_endpoint, domain, script_url, script_path, ip, wasm_sha256, allow
@@ -63,7 +65,7 @@ class Store {
  public:
   // The schema this binary writes. A store with a newer version is refused (schema_too_new); an
   // older one is migrated forward by a writer.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   virtual ~Store() = default;
 
@@ -73,8 +75,12 @@ class Store {
   struct CrawlSite {
     std::int64_t crawl_id = 0;
     std::int64_t position = 0;  // the site's line in the input: unique within a crawl
-    int attempt = 1;            // visits made for the site, retries included
+    int attempt = 1;            // visits made for the site, retries included; a shared crawl's: its lease attempt
     std::string line;           // the JSON line the crawl writes for it (kept to reconcile --out)
+    // A shared crawl's (CrawlQueue) lease attempt, 0 for any other crawl. The record commits only if
+    // this attempt is still the site's current one (fencing), in the visit's transaction; otherwise
+    // nothing is stored and the error is `superseded`.
+    std::int64_t lease_attempt = 0;
   };
   // Records one visit in one transaction: the visits row and, if the verdict is cryptojacking, an
   // upsert of each offender the judgement names (page, script_url, ws_endpoint keyed by
@@ -105,6 +111,7 @@ class Store {
     std::string state;             // running, completed, interrupted, aborted
     std::string options_json;
     std::int64_t done = 0;  // sites recorded
+    std::string name;       // a shared crawl's name (--crawl NAME), or ""
   };
   struct CrawlLine {
     std::int64_t position = 0;
@@ -135,6 +142,10 @@ class Store {
   virtual util::Result<std::vector<CrawlLine>> crawl_lines(std::int64_t crawl_id) const = 0;
   virtual util::Result<std::vector<std::int64_t>> crawl_positions(std::int64_t crawl_id) const = 0;
   virtual util::Result<std::optional<std::string>> crawl_line(std::int64_t crawl_id, std::int64_t position) const = 0;
+  // Up to `limit` (1–10000) recorded lines of a crawl after input position `after`, in input order:
+  // `crawl-lines` streams a crawl's output with it, whoever recorded each site.
+  virtual util::Result<std::vector<CrawlLine>> crawl_lines_after(std::int64_t crawl_id, std::int64_t after,
+                                                                 int limit) const = 0;
 
   // ---- Sources: who lists each entry. 'crawl' is cjcrawl's own; every imported feed is one more.
 
@@ -300,8 +311,13 @@ class Store {
 
   // The schema version of the open store; kSchemaVersion once a writer has opened it.
   virtual util::Result<int> schema_version() const = 0;
-  // Where the store lives, as the user named it (a file name, ":memory:"), for messages.
+  // Where the store lives, as the user named it (a file name, ":memory:"), for messages. Never a
+  // password: a PostgreSQL location is shown without it.
   virtual const std::string& location() const = 0;
+
+  // The lease queue of shared crawls (db/queue.hpp), or nullptr: a store only one machine writes
+  // (SQLite) has none.
+  virtual CrawlQueue* queue() { return nullptr; }
 };
 
 // How a command opens its store.
@@ -311,7 +327,11 @@ enum class OpenMode {
   read,      // must exist and be at kSchemaVersion: a reader never writes (serve)
 };
 
-// Opens the store at `location` (today a SQLite file path). The error names the location.
+// `location` as messages show it: a SQLite path as given, a PostgreSQL one without its password.
+std::string shown_location(const std::string& location);
+
+// Opens the store at `location`: a SQLite file path, or a PostgreSQL URI (postgresql://...) or
+// key=value string (db/pg.hpp). The error names the location, never a password.
 util::Result<std::unique_ptr<Store>> open_store(const std::string& location, OpenMode mode);
 
 }  // namespace db

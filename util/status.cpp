@@ -28,6 +28,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::schema_too_new: return "schema too new";
     case ErrorCode::constraint: return "constraint failed";
     case ErrorCode::unavailable: return "database unreachable";
+    case ErrorCode::superseded: return "superseded";
     case ErrorCode::database: return "database error";
   }
   return "error";

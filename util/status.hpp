@@ -42,6 +42,7 @@ enum class ErrorCode {
   schema_too_new,  // written by a newer cjcrawl: refused rather than misread
   constraint,      // a uniqueness or integrity rule refused the change
   unavailable,     // the database server cannot be reached now (down, restarting, connection lost): retry later
+  superseded,      // a shared crawl's lease lapsed and another attempt owns the site now: the work is dropped
   database,        // any other database failure
 };
 

@@ -65,7 +65,7 @@ CLI::App* add_allow(CLI::App& app, AllowArgs& args) {
       "feeds, whatever lists it");
   command->add_option("VALUE", args.value, "A host name, an IP address, or an http(s) URL")->required();
   command->add_option("--reason", args.reason, "Why (kept with the entry, shown in its proof)")->required();
-  command->add_option("--db", args.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
+  command->add_option("--db", args.db_path, kDatabaseHelp);
   return command;
 }
 
@@ -77,7 +77,8 @@ int run_allow(const AllowArgs& args) {
   const auto store = open_database(args.db_path, db::OpenMode::write);
   if (!store) return kExitCouldNotCheck;
   auto id = store->allow(*value, *reason, util::wall_ms());
-  if (!id) return database_error(fmt::format("cannot write the database {}", args.db_path), id.error());
+  if (!id)
+    return database_error(fmt::format("cannot write the database {}", db::shown_location(args.db_path)), id.error());
   fmt::print(stderr, "cjcrawl: allowed {} (entry {}): the feeds carry it as an exception from now on\n",
              terminal_safe(*value), *id);
   return kExitClean;

@@ -114,7 +114,9 @@ int run_check(const CheckArgs& args) {
   const auto store = open_database(args.visit.db_path, db::OpenMode::write);
   if (!store) return kExitCouldNotCheck;
   auto known = store->known_entries();
-  if (!known) return database_error(fmt::format("cannot read the blacklist in {}", args.visit.db_path), known.error());
+  if (!known)
+    return database_error(fmt::format("cannot read the blacklist in {}", db::shown_location(args.visit.db_path)),
+                          known.error());
   const blacklist::Detector detector(std::move(found->rules), std::move(known).value(), !args.visit.no_late_watch);
 
   const int orphans = cdp::remove_orphaned_profiles();
@@ -132,13 +134,15 @@ int run_check(const CheckArgs& args) {
   const auto judgement = detector.judge(outcome->evidence, args.visit.rule, outcome->cpu);
   auto recorded = store->record_visit(outcome->evidence, judgement, util::wall_ms());
   if (!recorded)
-    return database_error(fmt::format("the visit could not be recorded in {}", args.visit.db_path), recorded.error());
+    return database_error(fmt::format("the visit could not be recorded in {}", db::shown_location(args.visit.db_path)),
+                          recorded.error());
 
   if (!args.report_path.empty()) {
     auto row = store->visit(*recorded);
     if (!row || !*row)
-      return database_error(fmt::format("cannot read visit {} back from {}", *recorded, args.visit.db_path),
-                            row ? util::make_error(util::ErrorCode::not_found, "no such visit", "") : row.error());
+      return database_error(
+          fmt::format("cannot read visit {} back from {}", *recorded, db::shown_location(args.visit.db_path)),
+          row ? util::make_error(util::ErrorCode::not_found, "no such visit", "") : row.error());
     if (auto written = write_report(args.report_path, crawler::render_report(**row, judgement.offenders)); !written)
       return report(written.error());
   }

@@ -40,6 +40,9 @@ struct CrawlArgs {
   int memory_cap_mb = 1536;
   int script_cache = 4096;  // entries of blacklist::ScanCache; 0: off
   bool quiet = false;
+  std::string crawl_name;  // --crawl NAME: a shared crawl's lease queue (PostgreSQL)
+  int max_attempts = 3;
+  int lease_seconds = 30;
   VisitArgs visit;
 };
 CLI::App* add_crawl(CLI::App& app, CrawlArgs& args);
@@ -67,9 +70,20 @@ int run_allow(const AllowArgs& args);
 // `cjcrawl crawls` — the crawls in the database (crawls.cpp).
 struct CrawlsArgs {
   std::string db_path = default_db_path();
+  bool json = false;
+  int window_minutes = 5;  // sites/min of a shared crawl: over this many minutes
 };
 CLI::App* add_crawls(CLI::App& app, CrawlsArgs& args);
 int run_crawls(const CrawlsArgs& args);
+
+// `cjcrawl crawl-lines NAME|ID` — a crawl's JSON lines in input order, whoever recorded them
+// (crawls.cpp): a fleet's output as one file again.
+struct CrawlLinesArgs {
+  std::string crawl;
+  std::string db_path = default_db_path();
+};
+CLI::App* add_crawl_lines(CLI::App& app, CrawlLinesArgs& args);
+int run_crawl_lines(const CrawlLinesArgs& args);
 
 // `cjcrawl import SOURCE...` — public blocklists into the blacklist (import.cpp).
 struct ImportArgs {

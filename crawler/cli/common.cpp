@@ -3,6 +3,8 @@
 
 #include <cstdlib>
 
+#include <re2/re2.h>
+
 #include <spdlog/spdlog.h>
 
 #include "cdp/chrome_process.hpp"
@@ -67,7 +69,7 @@ std::string default_db_path() {
 std::unique_ptr<db::Store> open_database(const std::string& location, db::OpenMode mode) {
   auto opened = db::open_store(location, mode);
   if (!opened) {
-    database_error(fmt::format("cannot open the database {}", location), opened.error());
+    database_error(fmt::format("cannot open the database {}", db::shown_location(location)), opened.error());
     return nullptr;
   }
   return std::move(opened).value();
@@ -85,8 +87,19 @@ CLI::Validator in_range(double low, double high, std::string_view unit) {
       fmt::format("{} to {}{}", low, high, suffix));
 }
 
+std::string without_passwords(std::string text) {
+  // scheme://user:PASSWORD@host → scheme://user:***@host; password=VALUE (libpq key=value) → password=***
+  static const RE2 in_uri(R"(([a-zA-Z][a-zA-Z0-9+.-]*://[^/@\s:]*):[^@\s/]*@)");
+  static const RE2 in_keywords(R"(((?i)password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s]+))");
+  RE2::GlobalReplace(&text, in_uri, R"(\1:***@)");
+  RE2::GlobalReplace(&text, in_keywords, R"(\1***)");
+  return text;
+}
+
 std::string usage_message(const CLI::ParseError& error) {
-  std::string text = error.what();
+  // CLI11 echoes unexpected arguments verbatim: a mistyped command must not print a database
+  // password it was given.
+  std::string text = without_passwords(error.what());
   // "--window: 0: expected 1 to 10000" → "--window 0: expected 1 to 10000"
   if (dynamic_cast<const CLI::ValidationError*>(&error) && text.starts_with("--")) {
     const auto colon = text.find(": ");
@@ -96,7 +109,7 @@ std::string usage_message(const CLI::ParseError& error) {
 }
 
 void add_visit_options(CLI::App* command, VisitArgs& args) {
-  command->add_option("--db", args.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
+  command->add_option("--db", args.db_path, kDatabaseHelp);
   command->add_option("--rules", args.rules, "Rules directory (default: see --version)");
   command->add_option("--chrome", args.chrome,
                       "Chrome binary (default: $CJCRAWL_CHROME, /usr/lib/chromium/chromium, ...)");

@@ -61,6 +61,13 @@ std::unique_ptr<db::Store> open_database(const std::string& location, db::OpenMo
 CLI::Validator in_range(double low, double high, std::string_view unit = "");
 // CLI11 reports a validator's failure as "--name: message"; cjcrawl writes "--name message".
 std::string usage_message(const CLI::ParseError& error);
+// `text` with every password a database URL or key=value string in it holds replaced by "***".
+std::string without_passwords(std::string text);
+
+// The help text of every command's --db.
+inline constexpr const char* kDatabaseHelp =
+    "Database: a SQLite file, or a shared PostgreSQL as postgresql://USER@HOST/DB or key=value (password from "
+    "PGPASSWORD or ~/.pgpass); $CJCRAWL_DB, default ./cjcrawl.db";
 
 // The options of the commands that visit sites.
 struct VisitArgs {

@@ -23,6 +23,9 @@
 #include "crawler/cli/commands.hpp"
 #include "crawler/crawl.hpp"
 #include "crawler/crawl_input.hpp"
+#include "crawler/report.hpp"
+#include "db/pg.hpp"
+#include "db/queue.hpp"
 #include "util/clock.hpp"
 
 namespace crawler::cli {
@@ -100,7 +103,7 @@ struct CrawlRecord {
 
 util::Result<CrawlRecord> choose_crawl(db::Store& store, const CrawlArgs& args, const CrawlList& list,
                                        int concurrency) {
-  const std::string doing = fmt::format("the database {}", args.visit.db_path);
+  const std::string doing = fmt::format("the database {}", db::shown_location(args.visit.db_path));
   std::optional<db::Store::CrawlRow> crawl;
   if (args.crawl_id) {
     auto found = store.crawl(*args.crawl_id);
@@ -180,7 +183,8 @@ util::Status record_skipped_lines(db::Store& store, const CrawlArgs& args, const
     if (!std::binary_search(crawl.recorded.begin(), crawl.recorded.end(), static_cast<std::int64_t>(problem.line)))
       skipped.push_back(crawler::skipped_line(detector, args.visit.rule, crawl.row.id, problem));
   auto recorded = store.record_skipped(crawl.row.id, skipped, util::wall_ms());
-  if (!recorded) return database_failure(fmt::format("the database {}", args.visit.db_path), recorded.error());
+  if (!recorded)
+    return database_failure(fmt::format("the database {}", db::shown_location(args.visit.db_path)), recorded.error());
   for (const auto& line : skipped)
     if (std::fprintf(out, "%s\n", line.line.c_str()) < 0 || std::fflush(out) != 0)
       return util::make_error(util::ErrorCode::io, "writing the JSON lines failed", std::strerror(errno), errno);
@@ -313,16 +317,174 @@ void add_slot_options(CLI::App* command, CrawlArgs& args) {
 CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
   auto* command = app.add_subcommand(
       "crawl", "Crawl a list of sites (URLs, domains or rank,domain CSV) through N sandboxed Chromes");
-  command->add_option("INPUT", args.input_path, "List file, or - for standard input")->required();
+  command->add_option("INPUT", args.input_path,
+                      "List file, or - for standard input (required, except for a worker joining a --crawl)");
   command->add_option("--limit", args.limit, "Crawl at most N sites (after --shard)");
   command->add_option("--shard", args.shard, "I/N: only this machine's share of the list (0/N to N-1/N)");
   command->add_flag("--resume", args.resume, "Continue the crawl of this same input (path and content)");
   command->add_option("--crawl-id", args.crawl_id, "Continue this crawl (see `cjcrawl crawls`)");
+  command
+      ->add_option("--crawl", args.crawl_name,
+                   "NAME: a shared crawl on a PostgreSQL --db: with INPUT, create it (or join it); without, join "
+                   "it as one more worker")
+      ->check(CLI::Validator(
+          [](std::string& name) -> std::string {
+            if (name.empty() || name.size() > 100 ||
+                name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+                    std::string::npos)
+              return "expected 1 to 100 letters, digits, '.', '_' or '-'";
+            return {};
+          },
+          "NAME"));
+  command
+      ->add_option("--max-attempts", args.max_attempts,
+                   "A shared crawl's attempts at one site, across workers, before it is recorded `failed`")
+      ->check(in_range(1, 100, "attempts"))
+      ->capture_default_str();
+  command
+      ->add_option("--lease", args.lease_seconds,
+                   "A shared crawl's lease on a site, renewed every third of it; a killed worker's site goes to "
+                   "another worker once it lapses")
+      ->check(in_range(3, 3600, "seconds"))
+      ->capture_default_str();
   add_slot_options(command, args);
   return command;
 }
 
+namespace {
+
+// "host:pid": who holds a lease, for `cjcrawl crawls` and the attempts table.
+std::string worker_name() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown-host");
+  return fmt::format("{}:{}", host, ::getpid());
+}
+
+// `cjcrawl crawl [LIST] --db postgresql://... --crawl NAME`: one worker of a shared crawl. With the
+// list it creates the crawl (or joins it: same list and selection), without it joins an existing
+// one; then its slots claim sites from the queue until nothing is left to claim or in flight.
+int run_shared_crawl(const CrawlArgs& args) {
+  if (args.resume || args.crawl_id)
+    return report(
+        usage("--crawl NAME is a shared crawl, continued by running a worker again; --resume and "
+              "--crawl-id continue a one-machine crawl"));
+  if (!db::pg::is_postgres_location(args.visit.db_path))
+    return report(
+        usage(fmt::format("--crawl {}: a shared crawl needs a shared PostgreSQL database (--db "
+                          "postgresql://...); on a SQLite file, --resume continues a crawl",
+                          args.crawl_name)));
+  if (auto checked = check_visit_args(args.visit); !checked) return report(checked.error());
+  const int concurrency = args.concurrency.value_or(cores());
+  std::optional<CrawlList> list;
+  if (!args.input_path.empty()) {
+    auto read = read_list(args);
+    if (!read) return report(read.error());
+    list = std::move(read).value();
+  }
+  auto found = find_rules_and_chrome(args.visit);
+  if (!found) return report(found.error());
+  const auto store = open_database(args.visit.db_path, db::OpenMode::write);
+  if (!store) return kExitCouldNotCheck;
+  const std::string shown = db::shown_location(args.visit.db_path);
+  const std::string doing = fmt::format("the database {}", shown);
+  db::CrawlQueue* queue = store->queue();
+  if (!queue) return report(usage(fmt::format("{} keeps no crawl queue", shown)));
+  auto known = store->known_entries();
+  if (!known) return database_error(doing, known.error());
+  const blacklist::Detector detector(std::move(found->rules), std::move(known).value(), !args.visit.no_late_watch);
+
+  // The crawl: created from the list, joined by name.
+  db::Store::CrawlRow crawl;
+  if (list) {
+    db::Store::CrawlRow row;
+    row.started_ms = util::wall_ms();
+    row.input_path = list->input_path;
+    row.input_digest = list->digest;
+    row.selection = list->selection;
+    row.total = static_cast<std::int64_t>(list->targets.size() + list->invalid.size());
+    row.options_json = nlohmann::json{{"retries", args.retries},
+                                      {"max_attempts", args.max_attempts},
+                                      {"lease_seconds", args.lease_seconds},
+                                      {"deadline_seconds", args.visit.deadline_seconds},
+                                      {"sample_period_ms", args.visit.sample_period_ms}}
+                           .dump();
+    std::vector<db::CrawlQueue::QueuedSite> sites;
+    sites.reserve(list->targets.size());
+    for (const auto& target : list->targets) sites.push_back({static_cast<std::int64_t>(target.line), target.input});
+    auto made = queue->create_or_join(args.crawl_name, row, sites, [&](std::int64_t crawl_id) {
+      std::vector<db::Store::SkippedLine> skipped;
+      for (const auto& problem : list->invalid)
+        skipped.push_back(crawler::skipped_line(detector, args.visit.rule, crawl_id, problem));
+      return skipped;
+    });
+    if (!made) {
+      if (made.error().code == util::ErrorCode::invalid_argument) return report(usage(made.error().describe()));
+      return database_error(doing, made.error());
+    }
+    crawl = std::move(made).value();
+  } else {
+    auto named = queue->named_crawl(args.crawl_name);
+    if (!named) return database_error(doing, named.error());
+    if (!*named)
+      return report(
+          usage(fmt::format("--crawl {}: no crawl of that name in {}; the first worker gives the list "
+                            "(cjcrawl crawl LIST --db ... --crawl {})",
+                            args.crawl_name, shown, args.crawl_name)));
+    crawl = **named;
+  }
+
+  File out(stdout, [](std::FILE*) { return 0; });
+  if (!args.out.empty() && args.out != "-") {
+    out = File(std::fopen(args.out.c_str(), "w"), &std::fclose);
+    if (!out)
+      return report(util::make_error(util::ErrorCode::io, "cannot write " + args.out, std::strerror(errno), errno));
+  }
+  fmt::print(stderr,
+             "cjcrawl: crawl {} (id {}) on {}: {} line(s) from {}, {} recorded so far; this worker is {} with {} "
+             "slot(s)\n",
+             crawl.name, crawl.id, shown, crawl.total, crawler::terminal_safe(crawl.input_path), crawl.done,
+             worker_name(), concurrency);
+  const int orphans = cdp::remove_orphaned_profiles();
+  if (orphans > 0) spdlog::info("removed {} Chrome profile(s) left by an earlier, killed cjcrawl", orphans);
+
+  blacklist::ScanCache scan_cache(static_cast<std::size_t>(args.script_cache));
+  auto options = crawl_options(args, concurrency, found->chrome, detector, scan_cache);
+  options.shared =
+      crawler::SharedCrawl{queue, worker_name(), std::chrono::seconds(args.lease_seconds), args.max_attempts};
+  std::FILE* file = out.get();
+  const auto on_line = [&](const std::string& line) {
+    return std::fprintf(file, "%s\n", line.c_str()) >= 0 && std::fflush(file) == 0;
+  };
+  const auto summary = crawler::run_crawl(*store, detector, crawl.id, {}, options, on_line,
+                                          static_cast<std::size_t>(crawl.total), static_cast<std::size_t>(crawl.done));
+  const bool complete = summary.queue_finished && !summary.interrupted && !summary.aborted;
+  // Only the end of the whole crawl is a state: other workers may still run when this one stops.
+  if (complete)
+    if (auto ended = store->set_crawl_state(crawl.id, "completed", util::wall_ms()); !ended)
+      fmt::print(stderr, "cjcrawl: {}\n", describe_database_error("cannot record the crawl's end", ended.error()));
+  print_summary(summary, crawl.id,
+                complete              ? "completed"
+                : summary.interrupted ? "interrupted"
+                                      : "stopped",
+                scan_cache.hits());
+  if (summary.released || summary.superseded)
+    fmt::print(stderr,
+               "cjcrawl: {} attempt(s) given back to the queue (not checked), {} result(s) dropped (another worker's "
+               "attempt was current)\n",
+               summary.released, summary.superseded);
+  if (summary.aborted) return failure(fmt::format("crawl aborted: {}", summary.abort_reason));
+  if (summary.interrupted) {
+    fmt::print(stderr, "cjcrawl: interrupted; `cjcrawl crawl --db ... --crawl {}` joins the crawl again\n", crawl.name);
+    return kExitInterrupted;
+  }
+  return complete ? kExitClean : kExitCouldNotCheck;
+}
+
+}  // namespace
+
 int run_crawl(const CrawlArgs& args) {
+  if (!args.crawl_name.empty()) return run_shared_crawl(args);
+  if (args.input_path.empty()) return report(usage("a list of sites is needed (a file, or - for standard input)"));
   // Step 1: the arguments and the list. Bad lines are reported with their line numbers and kept.
   if (auto checked = check_visit_args(args.visit); !checked) return report(checked.error());
   const int concurrency = args.concurrency.value_or(cores());
@@ -358,10 +520,12 @@ int run_crawl(const CrawlArgs& args) {
   const int orphans = cdp::remove_orphaned_profiles();
   if (orphans > 0) spdlog::info("removed {} Chrome profile(s) left by an earlier, killed cjcrawl", orphans);
   auto known = store->known_entries();
-  if (!known) return database_error(fmt::format("the database {}", args.visit.db_path), known.error());
+  if (!known)
+    return database_error(fmt::format("the database {}", db::shown_location(args.visit.db_path)), known.error());
   const blacklist::Detector detector(std::move(found->rules), std::move(known).value(), !args.visit.no_late_watch);
   auto running = store->set_crawl_state(crawl.row.id, "running", 0);
-  if (!running) return database_error(fmt::format("the database {}", args.visit.db_path), running.error());
+  if (!running)
+    return database_error(fmt::format("the database {}", db::shown_location(args.visit.db_path)), running.error());
   if (auto recorded = record_skipped_lines(*store, args, list, crawl, detector, out); !recorded)
     return report(recorded.error());
 
@@ -387,7 +551,7 @@ constexpr std::int64_t kDayMs = 24LL * 60 * 60 * 1000;
 // nothing is due.
 util::Result<std::optional<CrawlRecord>> choose_recheck(db::Store& store, const RecheckArgs& args,
                                                         const blacklist::KnownEntries& known, int concurrency) {
-  const std::string doing = fmt::format("the database {}", args.slots.visit.db_path);
+  const std::string doing = fmt::format("the database {}", db::shown_location(args.slots.visit.db_path));
   if (args.slots.resume) {
     auto latest = store.latest_recheck();
     if (!latest) return database_failure(doing, latest.error());
@@ -451,7 +615,9 @@ struct RecheckWork {
 
 util::Result<RecheckWork> recheck_targets(db::Store& store, const RecheckArgs& args, const CrawlRecord& recheck) {
   auto pages = store.recheck_pages(recheck.row.id);
-  if (!pages) return database_failure(fmt::format("the database {}", args.slots.visit.db_path), pages.error());
+  if (!pages)
+    return database_failure(fmt::format("the database {}", db::shown_location(args.slots.visit.db_path)),
+                            pages.error());
   RecheckWork work;
   for (auto& page : *pages) {
     if (std::binary_search(recheck.recorded.begin(), recheck.recorded.end(), page.position)) continue;
@@ -504,7 +670,8 @@ int run_recheck(const RecheckArgs& args) {
   const auto store = open_database(args.slots.visit.db_path, db::OpenMode::existing);
   if (!store) return kExitCouldNotCheck;
   auto known = store->known_entries();
-  if (!known) return database_error(fmt::format("the database {}", args.slots.visit.db_path), known.error());
+  if (!known)
+    return database_error(fmt::format("the database {}", db::shown_location(args.slots.visit.db_path)), known.error());
 
   // Step 2: the recheck, new or continued, and the pages it has left.
   auto chosen = choose_recheck(*store, args, *known, concurrency);
@@ -532,7 +699,9 @@ int run_recheck(const RecheckArgs& args) {
   const blacklist::Detector detector(std::move(found->rules), std::move(known).value(),
                                      !args.slots.visit.no_late_watch);
   auto running = store->set_crawl_state(recheck.row.id, "running", 0);
-  if (!running) return database_error(fmt::format("the database {}", args.slots.visit.db_path), running.error());
+  if (!running)
+    return database_error(fmt::format("the database {}", db::shown_location(args.slots.visit.db_path)),
+                          running.error());
   std::vector<db::Store::SkippedLine> skipped;
   for (const auto& problem : work->unvisitable) {
     fmt::print(stderr, "cjcrawl: recheck {}: page {} skipped: {}: {}\n", recheck.row.id, problem.line, problem.reason,
@@ -540,7 +709,8 @@ int run_recheck(const RecheckArgs& args) {
     skipped.push_back(crawler::skipped_line(detector, args.slots.visit.rule, recheck.row.id, problem));
   }
   if (auto recorded = store->record_skipped(recheck.row.id, skipped, util::wall_ms()); !recorded)
-    return database_error(fmt::format("the database {}", args.slots.visit.db_path), recorded.error());
+    return database_error(fmt::format("the database {}", db::shown_location(args.slots.visit.db_path)),
+                          recorded.error());
   for (const auto& line : skipped) std::fprintf(out, "%s\n", line.line.c_str());
   progress.done += skipped.size();
   blacklist::ScanCache scan_cache(static_cast<std::size_t>(args.slots.script_cache));

@@ -90,7 +90,7 @@ CLI::App* add_export(CLI::App& app, ExportArgs& args) {
   command->add_option("--max-age", args.max_age_days, "Only entries seen in the last DAYS days (0: no limit)")
       ->check(in_range(0, 36'500, "days"));
   command->add_option("-o,--output", args.output, "Write to FILE instead of stdout");
-  command->add_option("--db", args.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
+  command->add_option("--db", args.db_path, kDatabaseHelp);
   return command;
 }
 
@@ -106,7 +106,9 @@ int run_export(const ExportArgs& args) {
   const auto store = open_database(args.db_path, db::OpenMode::existing);
   if (!store) return kExitCouldNotCheck;
   auto entries = store->export_entries(*filter);
-  if (!entries) return database_error(fmt::format("cannot read the database {}", args.db_path), entries.error());
+  if (!entries)
+    return database_error(fmt::format("cannot read the database {}", db::shown_location(args.db_path)),
+                          entries.error());
   db::ExportOptions options;
   options.now_ms = now;
   options.include_pages = std::find(args.kinds.begin(), args.kinds.end(), "page") != args.kinds.end();

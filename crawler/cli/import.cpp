@@ -117,7 +117,7 @@ CLI::App* add_import(CLI::App& app, ImportArgs& args) {
   auto* command = app.add_subcommand("import", "Import public blocklists (files or http(s) URLs) into the blacklist");
   command->add_option("SOURCE", args.sources, "List file or http(s) URL (repeatable)")->required();
   command->add_option("--format", args.format, "adblock, hosts, domains, ips or webext (default: detect)");
-  command->add_option("--db", args.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
+  command->add_option("--db", args.db_path, kDatabaseHelp);
   command->add_option("--confidence", args.confidence, "Confidence given to imported entries")
       ->check(in_range(0, 100))
       ->capture_default_str();

@@ -18,7 +18,7 @@ CLI::App* add_serve(CLI::App& app, ServeArgs& args) {
       app.add_subcommand("serve", "Serve the blacklist feeds, a JSON API and a dashboard over HTTP (read-only)");
   command->add_option("--listen", args.listen, "HOST:PORT to listen on (IP literal or localhost; port 0: any)")
       ->capture_default_str();
-  command->add_option("--db", args.db_path, "SQLite database ($CJCRAWL_DB, default ./cjcrawl.db)");
+  command->add_option("--db", args.db_path, kDatabaseHelp);
   command->add_option("--max-connections", args.max_connections, "Connections served at once; more get 503")
       ->check(in_range(1, 100'000))
       ->capture_default_str();
@@ -43,7 +43,8 @@ int run_serve(const ServeArgs& args) {
 
   asio::io_context io(1);
   auto service = crawler::FeedService::open(args.db_path, io.get_executor());
-  if (!service) return database_error(fmt::format("cannot serve {}", args.db_path), service.error());
+  if (!service)
+    return database_error(fmt::format("cannot serve {}", db::shown_location(args.db_path)), service.error());
   crawler::ServeOptions options;
   options.listen = *endpoint;
   options.max_connections = args.max_connections;
@@ -65,7 +66,8 @@ int run_serve(const ServeArgs& args) {
   const std::string host =
       bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
   // stdout, one line, flushed: scripts and tests read the address (with --listen :0, the port) here.
-  fmt::print("cjcrawl: serving {} on http://{}:{}/ (Ctrl-C to stop)\n", args.db_path, host, bound.port());
+  fmt::print("cjcrawl: serving {} on http://{}:{}/ (Ctrl-C to stop)\n", db::shown_location(args.db_path), host,
+             bound.port());
   std::fflush(stdout);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
