@@ -189,6 +189,19 @@ std::int64_t Rows::affected() const {
 
 Connection::Connection(const std::string& location) : display_(display_location(location)) {
   const std::string context = "open " + display_;
+  {
+    // A string libpq cannot parse: its message quotes the string, password and all, so it is cut.
+    char* error = nullptr;
+    std::unique_ptr<PQconninfoOption, OptionsDeleter> options(PQconninfoParse(location.c_str(), &error));
+    if (!options) {
+      std::string why = trimmed(error);
+      if (error) PQfreemem(error);
+      for (auto at = why.find(location); at != std::string::npos; at = why.find(location))
+        why.replace(at, location.size(), "...");
+      if (const auto quoted = why.find(": \""); quoted != std::string::npos) why.erase(quoted);
+      throw Error(0, context, "not a PostgreSQL URI or key=value string: " + why, util::ErrorCode::invalid_argument);
+    }
+  }
   connection_ = PQconnectdb(location.c_str());
   if (!connection_) throw Error(0, context, "out of memory", util::ErrorCode::internal);
   if (PQstatus(connection_) != CONNECTION_OK) {

@@ -40,7 +40,19 @@ std::string describe_database_error(std::string_view doing, const util::Error& e
     case ErrorCode::locked: advice = " (another process holds the database: let it finish, then run this again)"; break;
     case ErrorCode::full: advice = " (no space left: free some, then run this again)"; break;
     case ErrorCode::read_only:
-    case ErrorCode::permission: advice = " (check the file's and its folder's permissions)"; break;
+    case ErrorCode::permission:
+      advice = error.describe().find("postgresql://") != std::string::npos
+                   ? " (permission denied: check the user and its password, given by PGPASSWORD or ~/.pgpass, and its "
+                     "grants)"
+                   : " (check the file's and its folder's permissions)";
+      break;
+    case ErrorCode::unavailable:
+      advice = " (database unreachable: is the server running, and are the host and port right?)";
+      break;
+    case ErrorCode::not_found:
+      if (error.describe().find("postgresql://") != std::string::npos)
+        advice = " (create the database first, e.g. with createdb, or name another)";
+      break;
     case ErrorCode::corrupt:
       advice = " (the file is damaged: restore it from a copy, or start another with --db)";
       break;

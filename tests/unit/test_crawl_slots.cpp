@@ -110,6 +110,10 @@ class SlowStore final : public db::Store {
   util::Result<std::vector<std::int64_t>> crawl_positions(std::int64_t id) const override {
     return inner_.crawl_positions(id);
   }
+  util::Result<std::vector<CrawlLine>> crawl_lines_after(std::int64_t id, std::int64_t after,
+                                                         int limit) const override {
+    return inner_.crawl_lines_after(id, after, limit);
+  }
   util::Result<std::optional<std::string>> crawl_line(std::int64_t id, std::int64_t position) const override {
     return inner_.crawl_line(id, position);
   }

@@ -262,7 +262,7 @@ PRAGMA user_version = 1;
 )sql");
   }
   auto store = db::SqliteStore::open(file.path).value();
-  CHECK(store.schema_version().value() == 4);
+  CHECK(store.schema_version().value() == db::Store::kSchemaVersion);
   const auto page = entry_id(store, "page", "https://shop.example/");
   const auto pool = entry_id(store, "ws_endpoint", "wss://pool.example/ws");
   // The page: named by visit 1's offenders and, as its latest visit, by visit 2 (whose JSON is broken).
