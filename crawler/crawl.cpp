@@ -155,10 +155,10 @@ struct CrawlState {
     // A shared crawl gives an attempt that could not check the site back to the queue: another
     // worker (another machine, another Chrome) may succeed, and --max-attempts bounds the tries.
     if (lease_attempt > 0 && (!outcome.tool_error.empty() || outcome.evidence.status == blacklist::Status::crash)) {
-      co_await release(target, lease_attempt,
-                       !outcome.tool_error.empty()
-                           ? outcome.tool_error
-                           : fmt::format("Chrome crashed on every retry ({})", outcome.evidence.status_reason));
+      // A named string, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+      std::string error = outcome.tool_error;
+      if (error.empty()) error = fmt::format("Chrome crashed on every retry ({})", outcome.evidence.status_reason);
+      co_await release(target, lease_attempt, error);
       co_return false;
     }
     if (!outcome.tool_error.empty()) {
@@ -259,7 +259,7 @@ struct CrawlState {
 
   // An attempt that ends without a record: back to the queue with its error. If the database is
   // away, the lease simply lapses and the next claim takes the site: nothing is lost either way.
-  asio::awaitable<void> release(const CrawlTarget& target, std::int64_t attempt, std::string error) {
+  asio::awaitable<void> release(const CrawlTarget& target, std::int64_t attempt, const std::string& error) {
     spdlog::warn("{} (line {}): attempt {} could not check it, back to the queue: {}", terminal_safe(target.input),
                  target.line, attempt, error);
     ++summary.released;

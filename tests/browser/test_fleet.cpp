@@ -356,6 +356,86 @@ TEST_CASE("fleet: a record whose lease lapsed during a slow commit is refused by
   outputs.check_no_password();
 }
 
+namespace {
+
+// The parent of a process, from /proc (0 when it is gone).
+pid_t parent_of(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(text.substr(close + 2));
+  char state = 0;
+  pid_t parent = 0;
+  rest >> state >> parent;
+  return parent;
+}
+
+// Kills every Chrome renderer `ancestor` started; how many.
+int kill_renderers_of(pid_t ancestor) {
+  int killed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto pid = static_cast<pid_t>(std::stol(name));
+    std::ifstream cmdline(entry.path() / "cmdline");
+    const std::string command((std::istreambuf_iterator<char>(cmdline)), {});
+    if (command.find("--type=renderer") == std::string::npos) continue;
+    pid_t up = pid;
+    for (int depth = 0; depth < 12 && up > 1 && up != ancestor; ++depth) up = parent_of(up);
+    if (up == ancestor && ::kill(pid, SIGKILL) == 0) ++killed;
+  }
+  return killed;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "fleet: a site that crashes Chrome every time is recorded failed after --max-attempts and the crawl completes",
+    "[fleet][browser]") {
+  auto& cluster = PgCluster::shared();
+  const auto database = cluster.create_database();
+  const auto uri = cluster.uri(database);
+  TempDir dir;
+  Outputs outputs;
+  write_file(dir.path() / "list.txt", server().url("crash.test", "/hostile/hang-subresource.html") + "\n" +
+                                          server().url("fine.test", "/idle.html") + "\n");
+  Process crawl(worker(uri, "crashing", dir.path() / "out.jsonl",
+                       {(dir.path() / "list.txt").string(), "--max-attempts", "2", "--retries", "0"}));
+  // Every time the page asks for its never-ending subresource, its renderer is killed.
+  auto hangs = server().stats().requests_for("/hang");
+  int crashes = 0;
+  for (int i = 0; i < 1200 && crawl.running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto now = server().stats().requests_for("/hang");
+    if (now > hangs && kill_renderers_of(crawl.pid()) > 0) {
+      hangs = now;
+      ++crashes;
+    }
+  }
+  const auto result = crawl.wait(std::chrono::seconds(60));
+  INFO(result.err);
+  outputs.add(result);
+  CHECK(result.exit_code == 0);
+  CHECK(crashes == 2);
+  const auto lines = parse_lines(read_file(dir.path() / "out.jsonl"));
+  REQUIRE(lines.size() == 2);
+  for (const auto& line : lines) {
+    if (line["input_line"] == 1) {
+      CHECK(line["status"] == "failed");
+      CHECK(line["attempt"] == 3);
+      CHECK_THAT(line["status_reason"].get<std::string>(),
+                 Catch::Contains("2 attempt(s)") && Catch::Contains("Chrome crashed on every retry"));
+    } else {
+      CHECK(line["status"] == "ok");
+    }
+  }
+  CHECK(cluster.psql("SELECT attempt || ' ' || outcome FROM crawl_attempts WHERE position = 1 ORDER BY attempt",
+                     database) == "1 failed\n2 failed\n3 recorded\n");
+  CHECK(count(cluster, database, "SELECT count(*) FROM crawls WHERE state = 'completed'") == 1);
+  outputs.check_no_password();
+}
+
 TEST_CASE("fleet: two serve replicas on one PostgreSQL give the same ETag and bytes and both see an import",
           "[fleet][serve]") {
   auto& cluster = PgCluster::shared();
