@@ -36,14 +36,8 @@ pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0));
 "${as_server[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
   -o "-p $pgport -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start > /dev/null
 
-cp -r tests/fixtures/sites "$work/www"
-build/tests/cjcrawl-testserver --root "$work/www" > "$work/server.out" &
-server_pid=$!
-for _ in $(seq 50); do grep -q PORT= "$work/server.out" && break; sleep 0.1; done
-port=$(sed -n 's/^PORT=//p' "$work/server.out")
-python3 bench/crawl_corpus.py "$work/www" "$port" > "$work/expected.tsv"
+. bench/corpus_server.sh
 cut -f1 "$work/expected.tsv" > "$work/list.txt"
-resolver="--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
 report() {  # name, seconds
   python3 - "$work" "$1" "$2" <<'PY'

@@ -12,16 +12,10 @@ rounds=${1:-2}
 work=$(mktemp -d)
 cleanup() { [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-cp -r tests/fixtures/sites "$work/www"
-build/tests/cjcrawl-testserver --root "$work/www" > "$work/server.out" &
-server_pid=$!
-for _ in $(seq 50); do grep -q PORT= "$work/server.out" && break; sleep 0.1; done
-port=$(sed -n 's/^PORT=//p' "$work/server.out")
-python3 bench/crawl_corpus.py "$work/www" "$port" > "$work/expected.tsv"
+. bench/corpus_server.sh
 awk -F'\t' '$2 == "cryptojacking" { for (i = 1; i <= 3; i++) print $1 (index($1, "?") ? "&" : "?") "r=" i }' \
   "$work/expected.tsv" > "$work/list.txt"
 pages=$(wc -l < "$work/list.txt")
-resolver="--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
 rate() {  # command...: prints sites/min of the run
   local start end

@@ -357,13 +357,7 @@ struct CrawlState {
       leases.erase(claim->position);
       --busy;
       print_progress();
-      consecutive_failures = succeeded ? 0 : consecutive_failures + 1;
-      if (consecutive_failures > options.failure_budget) {
-        ++summary.slots_stopped;
-        spdlog::error("slot {} stopped after {} consecutive failures (the last: {}); check Chrome and the network",
-                      index + 1, consecutive_failures, terminal_safe(target.input));
-        break;
-      }
+      if (budget_spent(index, consecutive_failures, succeeded, target)) break;
     }
     if (browser.browser) co_await browser.browser->close();
   }
@@ -440,6 +434,17 @@ struct CrawlState {
     }
   }
 
+  // A slot's failure budget: true when `consecutive` failures (this site's included) pass it, and
+  // the slot stops.
+  bool budget_spent(int index, int& consecutive, bool succeeded, const CrawlTarget& target) {
+    consecutive = succeeded ? 0 : consecutive + 1;
+    if (consecutive <= options.failure_budget) return false;
+    ++summary.slots_stopped;
+    spdlog::error("slot {} stopped after {} consecutive failures (the last: {}); check Chrome and the network",
+                  index + 1, consecutive, terminal_safe(target.input));
+    return true;
+  }
+
   asio::awaitable<void> slot(int index) {
     int consecutive_failures = 0;
     SlotBrowser browser;  // launched by the first visit, replaced as crawl.hpp says
@@ -449,13 +454,7 @@ struct CrawlState {
       const bool succeeded = co_await visit_site(browser, target);
       --busy;
       print_progress();
-      consecutive_failures = succeeded ? 0 : consecutive_failures + 1;
-      if (consecutive_failures > options.failure_budget) {
-        ++summary.slots_stopped;
-        spdlog::error("slot {} stopped after {} consecutive failures (the last: {}); check Chrome and the network",
-                      index + 1, consecutive_failures, terminal_safe(target.input));
-        break;
-      }
+      if (budget_spent(index, consecutive_failures, succeeded, target)) break;
     }
     if (browser.browser) co_await browser.browser->close();
   }

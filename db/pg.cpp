@@ -202,7 +202,13 @@ Connection::Connection(const std::string& location) : display_(display_location(
       throw Error(0, context, "not a PostgreSQL URI or key=value string: " + why, util::ErrorCode::invalid_argument);
     }
   }
-  connection_ = PQconnectdb(location.c_str());
+  // Defaults a dead network cannot turn into a hang: a connect gives up after 10 s, and a
+  // connection whose peer vanished is noticed within about a minute (TCP keepalives). The string's
+  // own settings come later in the list, so they win.
+  const char* const keywords[] = {"connect_timeout",  "keepalives_idle", "keepalives_interval",
+                                  "keepalives_count", "dbname",          nullptr};
+  const char* const values[] = {"10", "30", "10", "3", location.c_str(), nullptr};
+  connection_ = PQconnectdbParams(keywords, values, 1);
   if (!connection_) throw Error(0, context, "out of memory", util::ErrorCode::internal);
   if (PQstatus(connection_) != CONNECTION_OK) {
     const std::string message = trimmed(PQerrorMessage(connection_));

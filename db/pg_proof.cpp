@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "db/pg_store.hpp"
+#include "db/visit_record.hpp"
 
 namespace db {
 namespace {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "blacklist/known.hpp"
+#include "db/visit_record.hpp"
 
 namespace db {
 namespace {
@@ -239,20 +240,6 @@ b.kind, b.value, coalesce(b.first_seen_ms, 0), coalesce(b.last_seen_ms, 0), b.hi
 coalesce(b.evidence_json, ''), string_agg(s.name, E'\n' ORDER BY s.name)
 )sql";
 
-constexpr std::string_view kWebSocketEndpointKind = "ws_endpoint";
-
-std::string dump_json(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-nlohmann::json cpu_samples_json(const std::vector<blacklist::CpuSample>& samples) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& sample : samples)
-    out.push_back(
-        {{"t_seconds", sample.t_seconds}, {"cpu_seconds", sample.cpu_seconds}, {"wait_seconds", sample.wait_seconds}});
-  return out;
-}
-
 VisitRow read_visit_row(const Rows& rows, int row) {
   return VisitRow{
       .id = rows.int64(row, 0),
@@ -279,12 +266,7 @@ ExportEntry read_export_entry(const Rows& rows, int row, int first) {
   entry.hits = rows.int64(row, first + 4);
   entry.confidence = static_cast<int>(rows.int64(row, first + 5));
   entry.evidence_json = rows.text(row, first + 6);
-  const std::string names = rows.text(row, first + 7);
-  for (std::size_t start = 0; start <= names.size();) {
-    const auto end = std::min(names.find('\n', start), names.size());
-    if (end > start) entry.sources.push_back(names.substr(start, end - start));
-    start = end + 1;
-  }
+  entry.sources = split_names(rows.text(row, first + 7));
   return entry;
 }
 
@@ -416,17 +398,8 @@ util::Result<std::int64_t> PgStore::record_visit(const blacklist::Evidence& evid
                                                  const blacklist::Judgement& judgement, std::int64_t now_ms,
                                                  const CrawlSite* site) {
   return run([&]() -> std::int64_t {
-    const nlohmann::json evidence_json = blacklist::to_json(evidence, judgement);
-    const std::string evidence_text = dump_json(evidence_json);
-    const std::string cpu_samples_text = dump_json(cpu_samples_json(evidence.cpu_samples));
-    std::vector<blacklist::Offender> offenders;
-    for (const auto& offender : judgement.offenders) {
-      blacklist::Offender entry{offender.kind, offender.kind == kWebSocketEndpointKind
-                                                   ? blacklist::endpoint_key(offender.value)
-                                                   : offender.value};
-      if (!entry.value.empty() && std::find(offenders.begin(), offenders.end(), entry) == offenders.end())
-        offenders.push_back(std::move(entry));
-    }
+    // Serialised before taking the write lock, to hold it briefly.
+    const VisitRecord record = make_visit_record(evidence, judgement);
 
     if (site && site->lease_attempt > 0) test_commit_delay();
     pg::Transaction transaction(connection_);
@@ -440,14 +413,14 @@ util::Result<std::int64_t> PgStore::record_visit(const blacklist::Evidence& evid
                                                               .bytes(evidence.status_reason)
                                                               .text(blacklist::to_string(judgement.verdict))
                                                               .int64(judgement.confidence)
-                                                              .text(evidence_text)
-                                                              .text(cpu_samples_text)
+                                                              .text(record.evidence_text)
+                                                              .text(record.cpu_samples_text)
                                                               .int64(evidence.elapsed_ms))
                                       .int64(0, 0);
 
     if (judgement.verdict == blacklist::Verdict::cryptojacking) {
-      const std::string entry_evidence = dump_json({{"visit_id", visit_id}, {"reasons", evidence_json.at("reasons")}});
-      for (const auto& offender : offenders) {
+      const std::string entry_evidence = record.entry_evidence(visit_id);
+      for (const auto& offender : record.offenders) {
         const std::int64_t entry_id = connection_
                                           .exec(kUpsertBlacklist, Params()
                                                                       .text(offender.kind)

@@ -2,6 +2,7 @@
 #include "db/sqlite_store.hpp"
 
 #include "db/pg_store.hpp"
+#include "db/visit_record.hpp"
 
 #include "blacklist/known.hpp"
 
@@ -262,24 +263,6 @@ SELECT kind, value, first_seen_ms, last_seen_ms, hits, confidence, evidence_json
 FROM blacklist ORDER BY kind, value
 )sql";
 
-constexpr std::string_view kWebSocketEndpointKind = "ws_endpoint";
-
-// Page strings (titles, frame payloads, URLs) need not be UTF-8, and nlohmann's default dump throws
-// on invalid UTF-8; the JSON columns replace such bytes with U+FFFD instead.
-std::string dump_json(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// The raw samples, not the per-interval percentages of evidence_json, so that a stored visit can be
-// judged again by a changed CPU rule.
-nlohmann::json cpu_samples_json(const std::vector<blacklist::CpuSample>& samples) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& sample : samples)
-    out.push_back(
-        {{"t_seconds", sample.t_seconds}, {"cpu_seconds", sample.cpu_seconds}, {"wait_seconds", sample.wait_seconds}});
-  return out;
-}
-
 // A visits row, from a statement selecting kVisitColumns.
 VisitRow read_visit_row(const Statement& select) {
   return VisitRow{
@@ -309,12 +292,7 @@ ExportEntry read_export_entry(const Statement& select, int first) {
   entry.hits = select.column_int64(first + 4);
   entry.confidence = static_cast<int>(select.column_int64(first + 5));
   entry.evidence_json = select.column_text(first + 6);
-  const std::string names = select.column_text(first + 7);
-  for (std::size_t start = 0; start <= names.size();) {
-    const auto end = std::min(names.find('\n', start), names.size());
-    if (end > start) entry.sources.push_back(names.substr(start, end - start));
-    start = end + 1;
-  }
+  entry.sources = split_names(select.column_text(first + 7));
   return entry;
 }
 
@@ -437,20 +415,8 @@ util::Result<std::int64_t> SqliteStore::record_visit(const blacklist::Evidence& 
                                                      const blacklist::Judgement& judgement, std::int64_t now_ms,
                                                      const CrawlSite* site) {
   return guarded([&]() -> std::int64_t {
-    // Serialise before taking the write lock, to hold it briefly.
-    const nlohmann::json evidence_json = blacklist::to_json(evidence, judgement);
-    const std::string evidence_text = dump_json(evidence_json);
-    const std::string cpu_samples_text = dump_json(cpu_samples_json(evidence.cpu_samples));
-
-    // The offenders the judgement names, each once; socket endpoints keyed without query and fragment.
-    std::vector<blacklist::Offender> offenders;
-    for (const auto& offender : judgement.offenders) {
-      blacklist::Offender entry{offender.kind, offender.kind == kWebSocketEndpointKind
-                                                   ? blacklist::endpoint_key(offender.value)
-                                                   : offender.value};
-      if (!entry.value.empty() && std::find(offenders.begin(), offenders.end(), entry) == offenders.end())
-        offenders.push_back(std::move(entry));
-    }
+    // Serialised before taking the write lock, to hold it briefly.
+    const VisitRecord record = make_visit_record(evidence, judgement);
 
     Transaction transaction(database_);
     {
@@ -463,15 +429,15 @@ util::Result<std::int64_t> SqliteStore::record_visit(const blacklist::Evidence& 
           .bind_text(6, evidence.status_reason)
           .bind_text(7, blacklist::to_string(judgement.verdict))
           .bind_int64(8, judgement.confidence)
-          .bind_text(9, evidence_text)
-          .bind_text(10, cpu_samples_text)
+          .bind_text(9, record.evidence_text)
+          .bind_text(10, record.cpu_samples_text)
           .bind_int64(11, evidence.elapsed_ms);
       insert.run();
     }
     const std::int64_t visit_id = database_.last_insert_rowid();
 
     if (judgement.verdict == blacklist::Verdict::cryptojacking) {
-      const std::string entry_evidence = dump_json({{"visit_id", visit_id}, {"reasons", evidence_json.at("reasons")}});
+      const std::string entry_evidence = record.entry_evidence(visit_id);
       Statement upsert = database_.prepare(kUpsertBlacklist);
       const auto add = [&](std::string_view kind, std::string_view value) {
         upsert.reset();
@@ -484,7 +450,7 @@ util::Result<std::int64_t> SqliteStore::record_visit(const blacklist::Evidence& 
       };
       Statement listed = database_.prepare(kListByCrawl);
       Statement linked = database_.prepare(kLinkVisit);
-      for (const auto& offender : offenders) {
+      for (const auto& offender : record.offenders) {
         add(offender.kind, offender.value);
         listed.reset();
         listed.bind_text(1, offender.kind).bind_text(2, offender.value).bind_int64(3, now_ms);
@@ -497,11 +463,11 @@ util::Result<std::int64_t> SqliteStore::record_visit(const blacklist::Evidence& 
 
     // The crawl's progress commits with the visit: the database is the truth a resume reads.
     if (site) {
-      Statement& record = database_.cached(R"sql(
+      Statement& progress = database_.cached(R"sql(
   INSERT INTO crawl_sites (crawl_id, position, seq, input, visit_id, status, verdict, attempt, line, done_ms)
   VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM crawl_sites WHERE crawl_id = ?1), ?3, ?4, ?5, ?6, ?7, ?8, ?9)
   )sql");
-      record.bind_int64(1, site->crawl_id)
+      progress.bind_int64(1, site->crawl_id)
           .bind_int64(2, site->position)
           .bind_text(3, evidence.input)
           .bind_int64(4, visit_id)
@@ -510,7 +476,7 @@ util::Result<std::int64_t> SqliteStore::record_visit(const blacklist::Evidence& 
           .bind_int64(7, site->attempt)
           .bind_text(8, site->line)
           .bind_int64(9, now_ms);
-      record.run();
+      progress.run();
       apply_recheck(*site, visit_id, evidence.status, judgement.verdict, now_ms);
     }
 

@@ -436,8 +436,8 @@ TEST_CASE(
   outputs.check_no_password();
 }
 
-TEST_CASE("fleet: two serve replicas on one PostgreSQL give the same ETag and bytes and both see an import",
-          "[fleet][serve]") {
+TEST_CASE("fleet: two serve replicas on one PostgreSQL give the same ETag and bytes and both see an import and a check",
+          "[fleet][serve][browser]") {
   auto& cluster = PgCluster::shared();
   const auto database = cluster.create_database();
   const auto uri = cluster.uri(database);
@@ -469,6 +469,21 @@ TEST_CASE("fleet: two serve replicas on one PostgreSQL give the same ETag and by
   CHECK(c.etag == d.etag);
   CHECK(c.body == d.body);
   CHECK(c.body.find("fresh-pool.example") != std::string::npos);
+
+  // `check` on the shared database: its finding reaches both replicas at their next request.
+  const auto checked =
+      testsupport::run_process({CJCRAWL_BINARY, "check", server().url("miner.test", "/worker-miner.html"), "--db", uri,
+                                "--sample-period", "200", "--window", "10", "--deadline", "30", kResolverRules},
+                               std::chrono::seconds(90));
+  outputs.add(checked);
+  INFO(checked.err);
+  CHECK(checked.exit_code == 3);  // cryptojacking
+  CHECK(count(cluster, database, "SELECT count(*) FROM visits") == 1);
+  const auto e = http_get(one, "/feed/jsonl");
+  const auto f = http_get(two, "/feed/jsonl");
+  CHECK(e.etag == f.etag);
+  CHECK(e.body == f.body);
+  CHECK(e.body.find("http://miner.test:") != std::string::npos);  // the page entry
   for (auto* serve : {&first, &second}) {
     serve->signal(SIGTERM);
     const auto result = serve->wait(std::chrono::seconds(10));
