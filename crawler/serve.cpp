@@ -178,9 +178,17 @@ tcp::endpoint FeedServer::bind() {
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
   boost::system::error_code error;
   acceptor_.bind(options_.listen, error);
-  if (error)
-    throw boost::system::system_error(
-        error, fmt::format("cannot listen on {}:{}", options_.listen.address().to_string(), options_.listen.port()));
+  if (error) {
+    // What the user can do about it, in words; Boost's own text adds its source location.
+    std::string why = error.message();
+    if (error == boost::system::errc::address_in_use)
+      why = "the port is in use by another program (stop it, or give --listen another port; port 0 picks a free one)";
+    else if (error == boost::system::errc::permission_denied)
+      why = "permission denied (ports below 1024 need privileges: use a port from 1024 up)";
+    else if (error == boost::system::errc::address_not_available) why = "that address is not one of this machine's";
+    throw std::runtime_error(
+        fmt::format("cannot listen on {}:{}: {}", options_.listen.address().to_string(), options_.listen.port(), why));
+  }
   acceptor_.listen(asio::socket_base::max_listen_connections);
   return acceptor_.local_endpoint();
 }

@@ -523,3 +523,28 @@ TEST_CASE("check --report and the entry page: no script, no request, page string
   CHECK(entry_page["over"] == over);
   CHECK(std::filesystem::file_size(artifacts / "entry.png") > 10'000);
 }
+
+TEST_CASE("serve: a port another program holds is a clear error in words", "[serve][cli]") {
+  TempDir dir;
+  const auto db = dir.path() / "feed.db";
+  REQUIRE(
+      testsupport::cjcrawl({"import", (testsupport::kBlocklists / "nocoin-hosts.txt").string(), "--db", db.string()})
+          .exit_code == 0);
+  const int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(holder >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(holder, 1) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(holder, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const auto port = std::to_string(ntohs(address.sin_port));
+  const auto run = testsupport::cjcrawl({"serve", "--db", db.string(), "--listen", "127.0.0.1:" + port});
+  ::close(holder);
+  INFO(run.err);
+  CHECK(run.exit_code == 1);
+  CHECK(run.err.find("cannot listen on 127.0.0.1:" + port + ": the port is in use by another program") !=
+        std::string::npos);
+  CHECK(run.err.find(".hpp") == std::string::npos);  // no library source locations
+}
