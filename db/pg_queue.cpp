@@ -14,37 +14,10 @@ namespace {
 using pg::Params;
 using pg::Rows;
 
-constexpr std::string_view kSelectNamedCrawl = R"sql(
-SELECT c.id, c.started_ms, coalesce(c.finished_ms, 0), c.input_path, c.input_digest, c.selection, c.total, c.state,
-       coalesce(c.options_json, ''), (SELECT count(*) FROM crawl_sites s WHERE s.crawl_id = c.id),
-       coalesce(c.name, '')
-FROM crawls c WHERE c.name = $1
-)sql";
-
-Store::CrawlRow crawl_row(const Rows& rows) {
-  Store::CrawlRow crawl;
-  crawl.id = rows.int64(0, 0);
-  crawl.started_ms = rows.int64(0, 1);
-  crawl.finished_ms = rows.int64(0, 2);
-  crawl.input_path = rows.text(0, 3);
-  crawl.input_digest = rows.text(0, 4);
-  crawl.selection = rows.text(0, 5);
-  crawl.total = rows.int64(0, 6);
-  crawl.state = rows.text(0, 7);
-  crawl.options_json = rows.text(0, 8);
-  crawl.done = rows.int64(0, 9);
-  crawl.name = rows.text(0, 10);
-  return crawl;
-}
-
 }  // namespace
 
 util::Result<std::optional<Store::CrawlRow>> PgStore::named_crawl(std::string_view name) const {
-  return run([&]() -> std::optional<CrawlRow> {
-    Rows rows = connection_.exec(kSelectNamedCrawl, Params().text(name));
-    if (rows.size() == 0) return std::nullopt;
-    return crawl_row(rows);
-  });
+  return run([&]() -> std::optional<CrawlRow> { return crawl_named(name); });
 }
 
 util::Result<Store::CrawlRow> PgStore::create_or_join(std::string_view name, const CrawlRow& row,
@@ -61,8 +34,7 @@ util::Result<Store::CrawlRow> PgStore::create_or_join(std::string_view name, con
   };
   auto made = run([&]() -> CrawlRow {
     pg::Transaction transaction(connection_);
-    if (Rows found = connection_.exec(kSelectNamedCrawl, Params().text(name)); found.size() > 0)
-      return join(crawl_row(found));
+    if (auto found = crawl_named(name)) return join(*found);
     CrawlRow crawl = row;
     crawl.name = std::string(name);
     crawl.id = connection_

@@ -513,6 +513,12 @@ util::Result<std::optional<Store::CrawlRow>> PgStore::crawl(std::int64_t id) con
   });
 }
 
+std::optional<Store::CrawlRow> PgStore::crawl_named(std::string_view name) const {
+  Rows rows = connection_.exec(std::string(kSelectCrawl) + " WHERE c.name = $1", Params().text(name));
+  if (rows.size() == 0) return std::nullopt;
+  return read_crawl(rows, 0);
+}
+
 util::Result<std::optional<Store::CrawlRow>> PgStore::find_crawl(std::string_view input_path,
                                                                  std::string_view input_digest,
                                                                  std::string_view selection) const {

@@ -106,6 +106,7 @@ class PgStore final : public Store, public CrawlQueue {
   std::vector<SourceRow> sources_now() const;
   std::vector<ExportEntry> export_entries_now(const ExportFilter& filter) const;
   std::int64_t insert_crawl(const CrawlRow& crawl) const;
+  std::optional<CrawlRow> crawl_named(std::string_view name) const;  // the shared crawl called `name`
   void apply_recheck(const CrawlSite& site, std::int64_t visit_id, blacklist::Status status, blacklist::Verdict verdict,
                      std::int64_t now_ms) const;
   void drop_page(std::int64_t entry_id, const std::string& reason, std::int64_t now_ms) const;
