@@ -348,7 +348,7 @@ util::Result<std::unique_ptr<PgStore>> PgStore::open(const std::string& location
     const std::string context = "open " + connection.location();
     std::unique_ptr<PgStore> store(new PgStore(location, std::move(connection), mode == OpenMode::read));
     try {
-      if (mode == OpenMode::existing && read_version(store->connection_) == 0)
+      if ((mode == OpenMode::existing || mode == OpenMode::inspect) && read_version(store->connection_) == 0)
         throw Error(0, context, "no cjcrawl database there (run `cjcrawl check`, `crawl` or `import` to create one)",
                     util::ErrorCode::not_found);
       if (mode != OpenMode::read) {

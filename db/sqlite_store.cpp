@@ -6,6 +6,10 @@
 
 #include "blacklist/known.hpp"
 
+#include <fcntl.h>
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <set>
@@ -329,6 +333,42 @@ void use_write_ahead_log(Database& database) {
                 "cannot switch to WAL journal mode (it stays '" + mode + "'); put the database on a local filesystem");
 }
 
+// SQLite says only "unable to open database file" (or "attempt to write a readonly database") when
+// the operating system refuses; this finds which refusal it was, in words, for the user running
+// cjcrawl (effective ids). Empty when no permission explains it. A WAL database needs its folder too:
+// readers and writers create `-wal` and `-shm` files beside it.
+std::string permission_problem(const std::filesystem::path& path, bool write) {
+  const auto allowed = [](const std::filesystem::path& file, int mode) {
+    return ::faccessat(AT_FDCWD, file.c_str(), mode, AT_EACCESS) == 0;
+  };
+  const passwd* user = ::getpwuid(::geteuid());
+  const std::string who = user != nullptr ? std::string("user ") + user->pw_name : "this user";
+  const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::error_code error;
+  const bool exists = std::filesystem::exists(path, error);
+  if (exists && !allowed(path, R_OK)) return "permission denied: " + who + " cannot read the file";
+  if (exists && write && !allowed(path, W_OK)) return "permission denied: " + who + " cannot write the file";
+  if (!allowed(folder, X_OK)) return "permission denied: " + who + " cannot enter the folder " + folder.string();
+  const bool sidecars = std::filesystem::exists(path.string() + "-shm", error);
+  if ((write || !exists || !sidecars) && !allowed(folder, W_OK))
+    return "permission denied: " + who + " cannot create files in the folder " + folder.string() +
+           (exists ? " (SQLite keeps its -wal and -shm files beside the database)" : "");
+  return {};
+}
+
+// Rethrows `error` under `context`, in words when a permission explains it.
+[[noreturn]] void rethrow_open_error(const Error& error, const std::string& context, const std::filesystem::path& path,
+                                     bool write) {
+  const int primary = error.code() & 0xff;
+  if (primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY || primary == SQLITE_PERM || primary == SQLITE_IOERR) {
+    const std::string problem = permission_problem(path, write);
+    if (!problem.empty()) throw Error(error.code(), context, problem, util::ErrorCode::permission);
+  }
+  if (error.context() == context) throw error;
+  // e.g. "open /x/visits.db: PRAGMA journal_mode = WAL: file is not a database"
+  throw Error(error.code(), context, error.what(), error.kind());
+}
+
 }  // namespace
 
 SqliteStore::SqliteStore(Database database) : database_(std::move(database)) {}
@@ -346,18 +386,16 @@ util::Result<SqliteStore> SqliteStore::open(const std::filesystem::path& path) {
                     "there is no folder " + path.parent_path().string() + " (create it first, or give another --db)",
                     util::ErrorCode::not_found);
     }
-    SqliteStore store{Database(name)};  // its errors already name the file
     try {
+      SqliteStore store{Database(name)};
       store.database_.set_busy_timeout(kBusyTimeoutMs);
       use_write_ahead_log(store.database_);
       store.database_.exec("PRAGMA foreign_keys = ON");
       store.migrate();
+      return store;
     } catch (const Error& error) {
-      if (error.context() == context) throw;
-      // e.g. "open /x/visits.db: PRAGMA journal_mode = WAL: file is not a database"
-      throw Error(error.code(), context, error.what(), error.kind());
+      rethrow_open_error(error, context, path, true);
     }
-    return store;
   });
 }
 
@@ -369,8 +407,8 @@ util::Result<SqliteStore> SqliteStore::open_readonly(const std::filesystem::path
     if (!std::filesystem::is_regular_file(path, error))
       throw Error(SQLITE_CANTOPEN, context, "no database there (run `cjcrawl check` or `cjcrawl import` to create one)",
                   util::ErrorCode::not_found);
-    SqliteStore store{Database(name, SQLITE_OPEN_READONLY)};
     try {
+      SqliteStore store{Database(name, SQLITE_OPEN_READONLY)};
       store.database_.set_busy_timeout(kBusyTimeoutMs);
       const int version = read_user_version(store.database_);
       check_supported(store.database_, version);
@@ -379,11 +417,10 @@ util::Result<SqliteStore> SqliteStore::open_readonly(const std::filesystem::path
                     "its schema version is " + std::to_string(version) + ", older than this cjcrawl's " +
                         std::to_string(kSchemaVersion) +
                         "; a reader never writes, so let a writing command (cjcrawl import or check) upgrade it first");
+      return store;
     } catch (const Error& failure) {
-      if (failure.context() == context) throw;
-      throw Error(failure.code(), context, failure.what(), failure.kind());
+      rethrow_open_error(failure, context, path, false);
     }
-    return store;
   });
 }
 
@@ -966,13 +1003,18 @@ util::Result<std::unique_ptr<Store>> open_store(const std::string& location, Ope
     if (!opened) return opened.error();
     return std::unique_ptr<Store>(std::move(opened).value());
   }
-  if (mode == OpenMode::existing && location != ":memory:") {
+  if ((mode == OpenMode::existing || mode == OpenMode::inspect) && location != ":memory:") {
     std::error_code error;
     if (!std::filesystem::is_regular_file(location, error))
       return util::make_error(util::ErrorCode::not_found, "open " + location,
                               "no database there (run `cjcrawl check`, `crawl` or `import` to create one)");
   }
   auto opened = mode == OpenMode::read ? SqliteStore::open_readonly(location) : SqliteStore::open(location);
+  if (!opened && mode == OpenMode::inspect && opened.error().code == util::ErrorCode::permission) {
+    // Reading needs less: the file, and -wal/-shm files that exist or can be created beside it. When
+    // that fails too, its reason is the one that matters to a reader.
+    opened = SqliteStore::open_readonly(location);
+  }
   if (!opened) return opened.error();
   return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(opened).value()));
 }

@@ -323,7 +323,9 @@ class Store {
 // How a command opens its store.
 enum class OpenMode {
   write,     // created if missing (never its folder: a missing folder is an error), migrated forward
-  existing,  // must exist; migrated forward (export, crawls, recheck: a missing file is a typo)
+  existing,  // must exist; migrated forward (recheck: a missing file is a typo)
+  inspect,   // must exist; migrated forward when this user may write it, else read as it is, which then
+             // needs kSchemaVersion (export, crawls, crawl-lines: a read-only copy is still readable)
   read,      // must exist and be at kSchemaVersion: a reader never writes (serve)
 };
 

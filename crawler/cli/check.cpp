@@ -59,35 +59,6 @@ CheckRun visit_candidates(const CheckArgs& args, const std::vector<std::string>&
   return run;
 }
 
-// --report's folder must exist before anything runs: a visit is not wasted on a typo.
-util::Status check_report_path(const std::string& path) {
-  if (path.empty()) return {};
-  const auto parent = std::filesystem::absolute(path).parent_path();
-  std::error_code error;
-  if (!std::filesystem::is_directory(parent, error))
-    return usage(
-        fmt::format("--report {}: no folder {} to write it in", terminal_safe(path), terminal_safe(parent.string())));
-  if (std::filesystem::is_directory(path, error))
-    return usage(fmt::format("--report {}: is a folder", terminal_safe(path)));
-  return {};
-}
-
-// The report, written beside its final name and renamed, so a reader never sees half of it.
-util::Status write_report(const std::string& path, const std::string& html) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out || !(out << html) || !out.flush())
-      return util::make_error(util::ErrorCode::io, "cannot write the report " + temporary, std::strerror(errno), errno);
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    std::remove(temporary.c_str());
-    return util::make_error(util::ErrorCode::io, "cannot write the report " + path, std::strerror(error), error);
-  }
-  return {};
-}
-
 }  // namespace
 
 CLI::App* add_check(CLI::App& app, CheckArgs& args) {
@@ -104,7 +75,7 @@ CLI::App* add_check(CLI::App& app, CheckArgs& args) {
 int run_check(const CheckArgs& args) {
   // Validate everything before launching anything.
   if (auto checked = check_visit_args(args.visit); !checked) return report(checked.error());
-  if (auto checked = check_report_path(args.report_path); !checked) return report(checked.error());
+  if (auto checked = check_output_path("--report", args.report_path); !checked) return report(checked.error());
   const auto candidates = crawler::parse_input(args.input);
   if (!candidates)
     return usage_error(
@@ -143,7 +114,8 @@ int run_check(const CheckArgs& args) {
       return database_error(
           fmt::format("cannot read visit {} back from {}", *recorded, db::shown_location(args.visit.db_path)),
           row ? util::make_error(util::ErrorCode::not_found, "no such visit", "") : row.error());
-    if (auto written = write_report(args.report_path, crawler::render_report(**row, judgement.offenders)); !written)
+    if (auto written = write_file_atomically(args.report_path, crawler::render_report(**row, judgement.offenders));
+        !written)
       return report(written.error());
   }
   if (args.json)

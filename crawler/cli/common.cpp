@@ -1,7 +1,12 @@
 // crawler/cli/common.cpp — see common.hpp.
 #include "crawler/cli/common.hpp"
 
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 
 #include <re2/re2.h>
 
@@ -9,6 +14,7 @@
 
 #include "cdp/chrome_process.hpp"
 #include "crawler/profile.hpp"
+#include "crawler/report.hpp"
 #include "crawler/rules_path.hpp"
 
 namespace crawler::cli {
@@ -28,6 +34,49 @@ util::Error usage(std::string message) {
 
 int usage_error(std::string_view message) { return report(usage(std::string(message))); }
 
+util::Status check_output_path(std::string_view option, const std::string& path) {
+  if (path.empty() || path == "-") return {};
+  const auto folder = std::filesystem::absolute(path).parent_path();
+  std::error_code error;
+  if (!std::filesystem::is_directory(folder, error))
+    return usage(
+        fmt::format("{} {}: no folder {} to write it in", option, terminal_safe(path), terminal_safe(folder.string())));
+  if (std::filesystem::is_directory(path, error))
+    return usage(fmt::format("{} {}: is a folder", option, terminal_safe(path)));
+  return {};
+}
+
+util::Error write_failure(const std::string& path, int error) {
+  std::string reason = error != 0 ? std::strerror(error) : "the write failed";
+  const auto folder = std::filesystem::absolute(path).parent_path();
+  std::error_code ignored;
+  if (error == ENOENT && !std::filesystem::is_directory(folder, ignored))
+    reason = "there is no folder " + terminal_safe(folder.string());
+  else if (error == EACCES || error == EPERM || error == EROFS)
+    reason += " (check the permissions of " + terminal_safe(folder.string()) + ")";
+  else if (error == ENOSPC || error == EDQUOT) reason += " (free some space, then run this again)";
+  return util::make_error(util::ErrorCode::io, "cannot write " + terminal_safe(path), reason, error);
+}
+
+util::Status write_file_atomically(const std::string& path, std::string_view text) {
+  const std::string temporary = path + ".tmp";
+  {
+    errno = 0;
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out || !out.write(text.data(), static_cast<std::streamsize>(text.size())) || !out.flush()) {
+      const int error = errno;
+      std::remove(temporary.c_str());
+      return write_failure(path, error);
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    std::remove(temporary.c_str());
+    return write_failure(path, error);
+  }
+  return {};
+}
+
 int failure(std::string_view message) {
   return report(util::make_error(util::ErrorCode::internal, "", std::string(message)));
 }
@@ -44,6 +93,8 @@ std::string describe_database_error(std::string_view doing, const util::Error& e
       advice = error.describe().find("postgresql://") != std::string::npos
                    ? " (permission denied: check the user and its password, given by PGPASSWORD or ~/.pgpass, and its "
                      "grants)"
+               : error.describe().find("permission denied:") != std::string::npos
+                   ? ""  // the store already said which permission, and for whom
                    : " (check the file's and its folder's permissions)";
       break;
     case ErrorCode::unavailable:
@@ -87,16 +138,23 @@ std::unique_ptr<db::Store> open_database(const std::string& location, db::OpenMo
   return std::move(opened).value();
 }
 
+// 1000000000000, not 1e+12: the bounds a user reads and types.
+std::string plain_number(double value) {
+  if (value == std::floor(value) && std::abs(value) < 1e18) return fmt::format("{}", static_cast<long long>(value));
+  return fmt::format("{}", value);
+}
+
 CLI::Validator in_range(double low, double high, std::string_view unit) {
   const std::string suffix = unit.empty() ? std::string() : " " + std::string(unit);
   return CLI::Validator(
       [low, high, suffix](std::string& input) -> std::string {
         double value = 0;
         if (!CLI::detail::lexical_cast(input, value)) return fmt::format("{}: not a number", input);
-        if (!(value >= low && value <= high)) return fmt::format("{}: expected {} to {}{}", input, low, high, suffix);
+        if (!(value >= low && value <= high))
+          return fmt::format("{}: expected {} to {}{}", input, plain_number(low), plain_number(high), suffix);
         return {};
       },
-      fmt::format("{} to {}{}", low, high, suffix));
+      fmt::format("{} to {}{}", plain_number(low), plain_number(high), suffix));
 }
 
 std::string without_passwords(std::string text) {

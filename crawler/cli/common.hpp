@@ -51,6 +51,15 @@ std::string describe_database_error(std::string_view doing, const util::Error& e
 // Prints database_failure(doing, error) and returns kExitCouldNotCheck.
 int database_error(std::string_view doing, const util::Error& error);
 
+// An output file named by `option` (--report, -o, --out) must have a folder to go in, and must not
+// be a folder itself: checked before any work, so a visit or a crawl is never wasted on a typo.
+util::Status check_output_path(std::string_view option, const std::string& path);
+// Writes `text` to `path` beside its final name (`path.tmp`) and renames it, so a reader never sees
+// half of it. The error names `path` (not the temporary) and the operating system's reason in words.
+util::Status write_file_atomically(const std::string& path, std::string_view text);
+// "cannot write PATH: REASON" for errno `error`, naming a missing folder or a refused permission.
+util::Error write_failure(const std::string& path, int error);
+
 // The default database: $CJCRAWL_DB, else ./cjcrawl.db (visible where the user works).
 std::string default_db_path();
 // Opens the store for a command; on failure prints the message (database_error) and returns null.

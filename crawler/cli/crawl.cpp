@@ -171,7 +171,7 @@ util::Result<File> open_output(db::Store& store, const CrawlArgs& args, const Cr
   }
   // A new crawl starts its file afresh; a continued one appends.
   File file(std::fopen(args.out.c_str(), continuing ? "a" : "w"), &std::fclose);
-  if (!file) return util::make_error(util::ErrorCode::io, "cannot write " + args.out, std::strerror(errno), errno);
+  if (!file) return write_failure(args.out, errno);
   return file;
 }
 
@@ -319,10 +319,12 @@ CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
       "crawl", "Crawl a list of sites (URLs, domains or rank,domain CSV) through N sandboxed Chromes");
   command->add_option("INPUT", args.input_path,
                       "List file, or - for standard input (required, except for a worker joining a --crawl)");
-  command->add_option("--limit", args.limit, "Crawl at most N sites (after --shard)");
+  command->add_option("--limit", args.limit, "Crawl at most N sites (after --shard)")
+      ->check(in_range(1, 1'000'000'000, "sites"));
   command->add_option("--shard", args.shard, "I/N: only this machine's share of the list (0/N to N-1/N)");
   command->add_flag("--resume", args.resume, "Continue the crawl of this same input (path and content)");
-  command->add_option("--crawl-id", args.crawl_id, "Continue this crawl (see `cjcrawl crawls`)");
+  command->add_option("--crawl-id", args.crawl_id, "Continue this crawl (see `cjcrawl crawls`)")
+      ->check(in_range(1, 1'000'000'000'000));
   command
       ->add_option("--crawl", args.crawl_name,
                    "NAME: a shared crawl on a PostgreSQL --db: with INPUT, create it (or join it); without, join "
@@ -335,7 +337,7 @@ CLI::App* add_crawl(CLI::App& app, CrawlArgs& args) {
               return "expected 1 to 100 letters, digits, '.', '_' or '-'";
             return {};
           },
-          "NAME"));
+          "1 to 100 of A-Z a-z 0-9 . _ -"));
   command
       ->add_option("--max-attempts", args.max_attempts,
                    "A shared crawl's attempts at one site, across workers, before it is recorded `failed`")
@@ -374,6 +376,7 @@ int run_shared_crawl(const CrawlArgs& args) {
                           "postgresql://...); on a SQLite file, --resume continues a crawl",
                           args.crawl_name)));
   if (auto checked = check_visit_args(args.visit); !checked) return report(checked.error());
+  if (auto checked = check_output_path("--out", args.out); !checked) return report(checked.error());
   const int concurrency = args.concurrency.value_or(cores());
   std::optional<CrawlList> list;
   if (!args.input_path.empty()) {
@@ -436,8 +439,7 @@ int run_shared_crawl(const CrawlArgs& args) {
   File out(stdout, [](std::FILE*) { return 0; });
   if (!args.out.empty() && args.out != "-") {
     out = File(std::fopen(args.out.c_str(), "w"), &std::fclose);
-    if (!out)
-      return report(util::make_error(util::ErrorCode::io, "cannot write " + args.out, std::strerror(errno), errno));
+    if (!out) return report(write_failure(args.out, errno));
   }
   fmt::print(stderr,
              "cjcrawl: crawl {} (id {}) on {}: {} line(s) from {}, {} recorded so far; this worker is {} with {} "
@@ -487,6 +489,7 @@ int run_crawl(const CrawlArgs& args) {
   if (args.input_path.empty()) return report(usage("a list of sites is needed (a file, or - for standard input)"));
   // Step 1: the arguments and the list. Bad lines are reported with their line numbers and kept.
   if (auto checked = check_visit_args(args.visit); !checked) return report(checked.error());
+  if (auto checked = check_output_path("--out", args.out); !checked) return report(checked.error());
   const int concurrency = args.concurrency.value_or(cores());
   if (concurrency > cores())
     fmt::print(stderr,
@@ -664,6 +667,7 @@ CLI::App* add_recheck(CLI::App& app, RecheckArgs& args) {
 int run_recheck(const RecheckArgs& args) {
   // Step 1: the arguments, the rules and Chrome, the store.
   if (auto checked = check_visit_args(args.slots.visit); !checked) return report(checked.error());
+  if (auto checked = check_output_path("--out", args.slots.out); !checked) return report(checked.error());
   const int concurrency = args.slots.concurrency.value_or(cores());
   auto found = find_rules_and_chrome(args.slots.visit);
   if (!found) return report(found.error());

@@ -62,7 +62,7 @@ CLI::App* add_crawls(CLI::App& app, CrawlsArgs& args) {
 }
 
 int run_crawls(const CrawlsArgs& args) {
-  const auto store = open_database(args.db_path, db::OpenMode::existing);
+  const auto store = open_database(args.db_path, db::OpenMode::inspect);
   if (!store) return kExitCouldNotCheck;
   const std::string doing = fmt::format("cannot read the database {}", db::shown_location(args.db_path));
   const auto crawls = store->crawls();
@@ -119,7 +119,7 @@ CLI::App* add_crawl_lines(CLI::App& app, CrawlLinesArgs& args) {
 }
 
 int run_crawl_lines(const CrawlLinesArgs& args) {
-  const auto store = open_database(args.db_path, db::OpenMode::existing);
+  const auto store = open_database(args.db_path, db::OpenMode::inspect);
   if (!store) return kExitCouldNotCheck;
   const std::string doing = fmt::format("cannot read the database {}", db::shown_location(args.db_path));
   std::optional<db::Store::CrawlRow> crawl;

@@ -2,11 +2,7 @@
 // (written to a temporary file, then renamed, so a reader never sees half a list). Exports are
 // reproducible: SOURCE_DATE_EPOCH, when set, is "now" for headers and the RPZ serial.
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <set>
 
@@ -18,8 +14,6 @@
 
 namespace crawler::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 std::int64_t export_clock_ms() {
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
@@ -51,29 +45,6 @@ util::Result<db::Store::ExportFilter> make_filter(const ExportArgs& args, std::i
   return filter;
 }
 
-// Writes `text` to `output` through a temporary file and a rename. false when it failed (reported).
-bool write_atomically(const std::string& output, const std::string& text) {
-  const std::string temporary = output + ".tmp";
-  {
-    errno = 0;
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out || !(out << text) || !out.flush()) {
-      const int error = errno;
-      fmt::print(stderr, "cjcrawl: cannot write {}: {}\n", crawler::terminal_safe(temporary),
-                 error ? std::strerror(error) : "the write failed");
-      std::remove(temporary.c_str());
-      return false;
-    }
-  }
-  std::error_code ec;
-  fs::rename(temporary, output, ec);
-  if (ec) {
-    fmt::print(stderr, "cjcrawl: cannot write {}: {}\n", output, ec.message());
-    return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 CLI::App* add_export(CLI::App& app, ExportArgs& args) {
@@ -86,9 +57,11 @@ CLI::App* add_export(CLI::App& app, ExportArgs& args) {
   command->add_option("--source", args.source, "crawl, import or all")->capture_default_str();
   command->add_option("--since", args.since, "Only entries seen since TIME (Unix seconds or YYYY-MM-DD[THH:MM:SSZ])");
   command->add_option("--min-confidence", args.min_confidence, "Only entries at least this confident")
-      ->check(in_range(0, 100));
+      ->check(in_range(0, 100))
+      ->capture_default_str();
   command->add_option("--max-age", args.max_age_days, "Only entries seen in the last DAYS days (0: no limit)")
-      ->check(in_range(0, 36'500, "days"));
+      ->check(in_range(0, 36'500, "days"))
+      ->capture_default_str();
   command->add_option("-o,--output", args.output, "Write to FILE instead of stdout");
   command->add_option("--db", args.db_path, kDatabaseHelp);
   return command;
@@ -102,8 +75,9 @@ int run_export(const ExportArgs& args) {
   const std::int64_t now = export_clock_ms();
   const auto filter = make_filter(args, now);
   if (!filter) return report(filter.error());
+  if (auto checked = check_output_path("-o", args.output); !checked) return report(checked.error());
 
-  const auto store = open_database(args.db_path, db::OpenMode::existing);
+  const auto store = open_database(args.db_path, db::OpenMode::inspect);
   if (!store) return kExitCouldNotCheck;
   auto entries = store->export_entries(*filter);
   if (!entries)
@@ -115,7 +89,7 @@ int run_export(const ExportArgs& args) {
   const auto rendered = db::render_export(*format, *entries, options);
 
   if (args.output.empty() || args.output == "-") std::cout << rendered.text << std::flush;
-  else if (!write_atomically(args.output, rendered.text)) return kExitCouldNotCheck;
+  else if (auto written = write_file_atomically(args.output, rendered.text); !written) return report(written.error());
   fmt::print(stderr, "cjcrawl: exported {} {} of {} entries ({} left out as unsafe for the format, {} allowed)\n",
              rendered.written, db::is_line_format(*format) ? "rules" : "entries", entries->size(), rendered.skipped,
              rendered.allowed);

@@ -2,6 +2,8 @@
 // naming the problem, before any browser starts.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <fstream>
 
 #include "tests/browser/cli_support.hpp"
@@ -99,6 +101,73 @@ TEST_CASE("readers refuse a missing database, writers never create its folder", 
   CHECK(allowed.exit_code == 1);
   CHECK(allowed.err.find("there is no folder") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir.path() / "no"));
+}
+
+// Runs cjcrawl as a user whom file permissions bind: nobody when the tests run as root (as in CI).
+testsupport::ProcessResult cjcrawl_bound_by_permissions(std::vector<std::string> args) {
+  args.insert(args.begin(), CJCRAWL_BINARY);
+  if (::geteuid() == 0)
+    args.insert(args.begin(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+  return testsupport::run_process(args, std::chrono::seconds(60));
+}
+
+TEST_CASE("a file or folder the user may not use is said in words before any work", "[cli]") {
+  namespace fs = std::filesystem;
+  testsupport::TempDir dir;
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+  const auto locked = dir.path() / "locked";  // readable by everyone, writable by its owner only
+  const auto open = dir.path() / "open";      // everyone may create files in it
+  fs::create_directory(locked);
+  fs::create_directory(open);
+  const auto list = (kBlocklists / "coinblocker-list.txt").string();
+  for (const auto& folder : {locked, open})
+    REQUIRE(cjcrawl({"import", list, "--db", (folder / "t.db").string()}).exit_code == 0);
+  fs::remove(locked / "t.db-wal"), fs::remove(locked / "t.db-shm");
+  fs::permissions(open, fs::perms::all);
+  const auto read_and_enter = fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                              fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec;
+  fs::permissions(locked, read_and_enter);
+  const auto read_only = fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read;
+  fs::permissions(locked / "t.db", read_only);
+  fs::permissions(open / "t.db", read_only);
+  const auto says = [](const testsupport::ProcessResult& result, int code, const std::string& words) {
+    INFO(result.err);
+    CHECK(result.exit_code == code);
+    CHECK(result.err.find(words) != std::string::npos);
+    CHECK(result.err.find("unable to open database file") == std::string::npos);
+  };
+
+  // A writer on a file it may not write, and in a folder where it may not create one.
+  says(cjcrawl_bound_by_permissions({"import", list, "--db", (locked / "t.db").string()}), 1, "cannot write the file");
+  says(cjcrawl_bound_by_permissions({"import", list, "--db", (locked / "new.db").string()}), 1,
+       "cannot create files in the folder " + locked.string());
+  CHECK_FALSE(fs::exists(locked / "new.db"));
+  // A reader of a read-only copy reads it where SQLite may keep its -wal and -shm files beside it,
+  // and is told why not where it may not.
+  const auto exported = cjcrawl_bound_by_permissions({"export", "--format", "hosts", "--db", (open / "t.db").string()});
+  INFO(exported.err);
+  CHECK(exported.exit_code == 0);
+  CHECK(exported.out.find("0.0.0.0 ") != std::string::npos);
+  says(cjcrawl_bound_by_permissions({"crawls", "--db", (locked / "t.db").string()}), 1,
+       "-wal and -shm files beside the database");
+  fs::permissions(open / "t.db", fs::perms::none);
+  says(cjcrawl_bound_by_permissions({"export", "--format", "hosts", "--db", (open / "t.db").string()}), 1,
+       "cannot read the file");
+  fs::permissions(open / "t.db", read_only);
+
+  // Output files: a missing folder is a usage error before the database is read; a folder the user
+  // may not write names the file asked for (not its temporary) and the reason.
+  says(cjcrawl({"export", "--format", "hosts", "--db", (open / "t.db").string(), "-o", "/nonexistent/dir/f"}), 2,
+       "-o /nonexistent/dir/f: no folder /nonexistent/dir to write it in");
+  const auto target = (locked / "feed.hosts").string();
+  says(cjcrawl_bound_by_permissions({"export", "--format", "hosts", "--db", (open / "t.db").string(), "-o", target}), 1,
+       "cannot write " + target + ": Permission denied (check the permissions of " + locked.string() + ")");
+  CHECK_FALSE(fs::exists(target + ".tmp"));
+  says(cjcrawl({"crawl", list, "--db", (open / "c.db").string(), "--out", "/nonexistent/dir/x.jsonl"}), 2,
+       "--out /nonexistent/dir/x.jsonl: no folder /nonexistent/dir to write it in");
+  CHECK_FALSE(fs::exists(open / "c.db"));
+  fs::permissions(locked, fs::perms::owner_all);  // so that the temporary folder can be removed
 }
 
 TEST_CASE("import refuses what is no text list, and stores nothing of it", "[cli]") {
