@@ -10,6 +10,7 @@
 #include "blacklist/pool_protocol.hpp"
 #include "blacklist/pool_shape.hpp"
 #include "blacklist/wasm.hpp"
+#include "util/text.hpp"
 
 namespace blacklist {
 namespace {
@@ -272,23 +273,24 @@ void SignalCollector::pool_traffic(const PoolTraffic& pool, const std::string& c
   };
   if (pool.confirmed) {
     conclusive("pool_protocol",
-               fmt::format("{} pool protocol on {} from {}: {} jobs received, {} shares submitted", pool.protocol,
-                           channel, target_type, pool.jobs, pool.submits),
+               fmt::format("{} pool protocol on {} from {}: {} received, {} submitted", pool.protocol, channel,
+                           target_type, util::count_of(pool.jobs, "job"), util::count_of(pool.submits, "share")),
                kConfidencePoolProtocol);
     name_pool(out_.conclusive_offenders);
   } else if (pool.shape_jobs > 0 && pool.shape_shares > 0) {
     conclusive("pool_shape",
-               fmt::format("pool traffic on {} from {}: {} hashing jobs received ({}), {} difficulty-meeting "
-                           "hashes sent",
-                           channel, target_type, pool.shape_jobs, pool.shape_encoding, pool.shape_shares),
+               fmt::format("pool traffic on {} from {}: {} received ({}), {} sent", channel, target_type,
+                           util::count_of(pool.shape_jobs, "hashing job"), pool.shape_encoding,
+                           util::count_of(pool.shape_shares, "difficulty-meeting hash", "difficulty-meeting hashes")),
                kConfidencePoolShape);
     name_pool(out_.conclusive_offenders);
   } else if (pool.shape_jobs > 0) {
     out_.pool_job = true;
-    out_.miner.push_back({"pool_job",
-                          fmt::format("{} hashing jobs ({}) received on {} from {}, no share sent", pool.shape_jobs,
-                                      pool.shape_encoding, channel, target_type),
-                          "weak"});
+    out_.miner.push_back(
+        {"pool_job",
+         fmt::format("{} ({}) received on {} from {}, no share sent", util::count_of(pool.shape_jobs, "hashing job"),
+                     pool.shape_encoding, channel, target_type),
+         "weak"});
     name_pool(out_.miner_offenders);
   }
 }

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "util/text.hpp"
+
 namespace crawler {
 
 nlohmann::json report_json(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
@@ -41,59 +43,206 @@ std::string cpu_sparkline(const std::vector<double>& percents) {
   return out;
 }
 
-std::string human_summary(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
-                          const blacklist::CpuRule& rule, const blacklist::CpuOutcome& cpu) {
-  std::string out = fmt::format("{}\n", terminal_safe(evidence.url, 500));
-  out += fmt::format("  verdict  {} (confidence {})\n", blacklist::to_string(judgement.verdict), judgement.confidence);
-  out += fmt::format("  status   {}{}\n", blacklist::to_string(evidence.status),
-                     evidence.status_reason.empty() ? "" : " — " + terminal_safe(evidence.status_reason));
-  if (evidence.final_url != evidence.url) out += fmt::format("  final    {}\n", terminal_safe(evidence.final_url, 500));
-  for (std::size_t i = 0; i < judgement.reasons.size(); ++i) {
-    const auto& reason = judgement.reasons[i];
-    out += fmt::format("  {}  [{}] {}: {}\n", i == 0 ? "why    " : "       ", reason.strength, reason.signal,
-                       terminal_safe(reason.detail, 300));
+namespace {
+
+// Words for an analyst, not the code's names: the JSON keeps those.
+std::string_view strength_words(std::string_view strength) {
+  if (strength == "conclusive") return "decisive";
+  if (strength == "strong") return "strong  ";
+  if (strength == "weak") return "weak    ";
+  return "note    ";
+}
+
+std::string signal_words(std::string_view signal) {
+  static const std::map<std::string_view, std::string_view> kWords{
+      {"known", "blacklisted"},
+      {"pool_protocol", "mining-pool protocol"},
+      {"pool_shape", "mining-pool traffic"},
+      {"pool_job", "mining jobs"},
+      {"worker_socket", "socket in a worker"},
+      {"keywords", "miner code"},
+      {"wasm", "WebAssembly"},
+      {"hot_code", "busiest code"},
+      {"ip_listed", "listed address"},
+      {"page_listed", "seen before"},
+      {"status", "not checked"},
+  };
+  const auto found = kWords.find(signal);
+  if (found != kWords.end()) return std::string(found->second);
+  return std::string(signal);
+}
+
+// "a worker", "the page": where a script, socket or hot function ran.
+std::string target_words(std::string_view target_type) {
+  if (target_type == "page") return "the page";
+  if (target_type == "iframe") return "an iframe";
+  if (target_type == "worker") return "a worker";
+  if (target_type == "shared_worker") return "a shared worker";
+  if (target_type == "service_worker") return "a service worker";
+  return "a " + terminal_safe(target_type, 40);
+}
+
+std::string status_words(const blacklist::Evidence& evidence) {
+  using blacklist::Status;
+  std::string what;
+  switch (evidence.status) {
+    case Status::ok: return fmt::format("yes, watched for {:.1f} s", static_cast<double>(evidence.elapsed_ms) / 1000.0);
+    case Status::timeout: what = "no: the site did not answer in time"; break;
+    case Status::dns_error: what = "no: the host name does not resolve"; break;
+    case Status::connection_error: what = "no: the connection failed"; break;
+    case Status::tls_error: what = "no: the TLS certificate or handshake failed"; break;
+    case Status::http_error:
+      what = "partly: the server answered with an HTTP error page, which was still watched";
+      break;
+    case Status::redirect_loop: what = "no: the site redirects in a loop"; break;
+    case Status::crash: what = "no: Chrome's renderer crashed on the page"; break;
+    case Status::skipped: what = "no: not a site"; break;
+    case Status::failed: what = "no: every attempt failed"; break;
   }
+  if (!evidence.status_reason.empty()) what += " (" + terminal_safe(evidence.status_reason) + ")";
+  return what;
+}
+
+// The CPU rule in words, and whether the verdict needed it.
+std::string cpu_rule_words(const blacklist::CpuRule& rule, const blacklist::CpuOutcome& cpu,
+                           const blacklist::Judgement& judgement) {
+  const std::string rule_text = fmt::format("{} of any {} consecutive samples above {:g}% of one core", rule.required(),
+                                            rule.window, rule.threshold_percent);
+  switch (cpu.decision) {
+    case blacklist::CpuDecision::fired:
+      return fmt::format("the mining rule fired: {} of {} samples above {:g}% (it needs {})", cpu.best_exceeding,
+                         rule.window, rule.threshold_percent, rule_text);
+    case blacklist::CpuDecision::cannot_fire:
+      return fmt::format("the mining rule did not fire: {} above {:g}% (it needs {})",
+                         util::count_of(static_cast<std::uint64_t>(cpu.exceeding), "sample"), rule.threshold_percent,
+                         rule_text);
+    case blacklist::CpuDecision::undecided: break;
+  }
+  std::string out = fmt::format(
+      "the mining rule had not decided when the visit ended: {} of {} above {:g}% so far (it "
+      "needs {})",
+      cpu.exceeding, util::count_of(static_cast<std::uint64_t>(cpu.intervals), "sample"), rule.threshold_percent,
+      rule_text);
+  if (judgement.verdict == blacklist::Verdict::cryptojacking) out += "; the verdict did not need it";
+  return out;
+}
+
+bool listed(const blacklist::KnownEntries& known, const blacklist::Offender& offender) {
+  if (offender.kind == "page") return known.pages.contains(offender.value);
+  if (offender.kind == "script_url") return known.script_urls.contains(offender.value);
+  if (offender.kind == "ws_endpoint") return known.ws_endpoints.contains(offender.value);
+  if (offender.kind == "domain") return known.domains.contains(util::to_lower(offender.value));
+  if (offender.kind == "wasm_sha256") return known.wasm_sha256.contains(offender.value);
+  return false;
+}
+
+constexpr std::string_view kIndent = "             ";
+
+}  // namespace
+
+std::string human_summary(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
+                          const blacklist::CpuRule& rule, const blacklist::CpuOutcome& cpu,
+                          const blacklist::KnownEntries* listed_before) {
+  std::string out = fmt::format("{}\n", terminal_safe(evidence.url, 500));
+  const bool judged = evidence.status == blacklist::Status::ok || evidence.status == blacklist::Status::http_error;
+  std::string verdict;
+  switch (judgement.verdict) {
+    case blacklist::Verdict::cryptojacking:
+      verdict = fmt::format("CRYPTOJACKING, confidence {} of 100", judgement.confidence);
+      break;
+    case blacklist::Verdict::suspicious:
+      verdict = fmt::format("suspicious, confidence {} of 100 (not enough to blacklist)", judgement.confidence);
+      break;
+    case blacklist::Verdict::clean:
+      verdict = judged ? "clean: no sign of mining" : "none: the site could not be checked (recorded as clean)";
+      break;
+  }
+  out += fmt::format("  Verdict    {}\n", verdict);
+  out += fmt::format("  Checked    {}\n", status_words(evidence));
+  if (evidence.final_url != evidence.url)
+    out += fmt::format("  Ended at   {}\n", terminal_safe(evidence.final_url, 500));
+
+  // Why: the evidence in the order it counted, the CPU rule in words.
+  bool first = true;
+  for (const auto& reason : judgement.reasons) {
+    if (reason.signal == "status") continue;  // the Checked line says it
+    const std::string detail =
+        reason.signal == "cpu_rule" ? cpu_rule_words(rule, cpu, judgement) : terminal_safe(reason.detail, 300);
+    const std::string name = reason.signal == "cpu_rule" ? std::string("CPU") : signal_words(reason.signal);
+    out += fmt::format("  {}  {} {}: {}\n", first ? "Why      " : "         ", strength_words(reason.strength), name,
+                       detail);
+    first = false;
+  }
+
+  // The CPU trace, and how it is measured.
   const auto percents = blacklist::interval_percentages(evidence.cpu_samples);
-  if (!percents.empty())
-    out +=
-        fmt::format("  cpu      {}  {} samples × {} ms, threshold {:g}%, {} of {} needed; {}\n",
-                    cpu_sparkline(percents), percents.size(), static_cast<int>(evidence.sample_period_seconds * 1000),
-                    rule.threshold_percent, rule.required(), rule.window, blacklist::to_string(cpu.decision));
+  if (!percents.empty()) {
+    const auto above = std::count_if(percents.begin(), percents.end(),
+                                     [&](double percent) { return percent > rule.threshold_percent; });
+    out += fmt::format("  CPU        {}  {}, one every {} ms; {} above {:g}%; median {:.0f}% of one core\n",
+                       cpu_sparkline(percents), util::count_of(percents.size(), "sample"),
+                       static_cast<int>(evidence.sample_period_seconds * 1000), above, rule.threshold_percent,
+                       cpu.median_percent);
+    out += fmt::format(
+        "{}demand of the page's renderer processes (CPU time plus time waiting for a core):\n{}100% "
+        "is one core kept busy, 200% two\n",
+        kIndent, kIndent);
+  }
   constexpr std::size_t kHotListed = 4;
   for (std::size_t i = 0; i < std::min(evidence.hot_code.size(), kHotListed); ++i) {
     const auto& hot = evidence.hot_code[i];
     const std::string where =
         hot.language == "WebAssembly" ? "module " + hot.wasm_sha256.substr(0, 16) : terminal_safe(hot.script_url, 160);
-    out += fmt::format("  {}  {:.0f}% {} ({} in {}): {}\n", i == 0 ? "hot    " : "       ", 100 * hot.share,
-                       terminal_safe(hot.function, 80), where, hot.target_type, hot.code);
+    out += fmt::format("  {}  {:.0f}% {} ({} in {}): {}\n", i == 0 ? "Hot code " : "         ", 100 * hot.share,
+                       terminal_safe(hot.function, 80), where, target_words(hot.target_type), hot.code);
   }
+
+  // What the visit wrote to the blacklist.
+  if (judgement.offenders.empty()) {
+    out += "  Blacklist  nothing recorded (only a cryptojacking verdict writes entries)\n";
+  } else {
+    out += fmt::format("  Blacklist  {} recorded by this visit:\n",
+                       util::count_of(judgement.offenders.size(), "entry", "entries"));
+    for (const auto& offender : judgement.offenders) {
+      const char* age = listed_before == nullptr           ? ""
+                        : listed(*listed_before, offender) ? " (already listed)"
+                                                           : " (new)";
+      out += fmt::format("{}{:<12} {}{}\n", kIndent, offender.kind, terminal_safe(offender.value, 300), age);
+    }
+  }
+
   for (std::size_t i = 0; i < evidence.websockets.size(); ++i) {
     const auto& socket = evidence.websockets[i];
-    out += fmt::format("  {}  {} ({}) sent {} / received {} frames\n", i == 0 ? "sockets" : "       ",
-                       terminal_safe(socket.url), socket.target_type, socket.frames_sent, socket.frames_received);
+    out += fmt::format("  {}  {} opened by {}: {} sent, {} received\n", i == 0 ? "Sockets  " : "         ",
+                       terminal_safe(socket.url), target_words(socket.target_type),
+                       util::count_of(socket.frames_sent, "frame"), util::count_of(socket.frames_received, "frame"));
   }
-  std::map<std::string, int> per_target;
-  for (const auto& script : evidence.scripts) ++per_target[script.target_type];
-  if (!per_target.empty()) {
+
+  // Code: scripts by where they ran, WebAssembly modules apart.
+  std::map<std::string, std::uint64_t> scripts_in;
+  std::uint64_t modules = 0;
+  for (const auto& script : evidence.scripts) {
+    if (script.language == "WebAssembly") ++modules;
+    else ++scripts_in[script.target_type];
+  }
+  if (!evidence.scripts.empty()) {
     std::string counts;
-    for (const auto& [type, n] : per_target) counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, type);
-    out += fmt::format("  scripts  {}\n", counts);
+    for (const auto& [type, n] : scripts_in)
+      counts += fmt::format("{}{} script", counts.empty() ? "" : ", ", n) + (n == 1 ? "" : "s") + " in " +
+                (type == "page" ? "the page" : (type == "iframe" ? "iframes" : terminal_safe(type, 40) + "s"));
+    if (modules > 0) counts += (counts.empty() ? "" : ", ") + util::count_of(modules, "WebAssembly module");
+    out += fmt::format("  Code       {}\n", counts);
     constexpr std::size_t kListed = 12;
-    std::size_t listed = 0;
+    std::size_t listed_count = 0;
     for (const auto& script : evidence.scripts) {
-      if (script.url.empty() || listed++ >= kListed) continue;
-      out += fmt::format("           {:<8} {:<11} {}\n", script.target_type,
-                         script.language == "WebAssembly" ? "wasm" : "js", terminal_safe(script.url, 160));
+      if (script.url.empty() || listed_count++ >= kListed) continue;
+      out += fmt::format("{}{:<11} {:<18} {}\n", kIndent, script.language == "WebAssembly" ? "WebAssembly" : "script",
+                         "in " + target_words(script.target_type), terminal_safe(script.url, 160));
     }
-    if (listed > kListed) out += fmt::format("           … {} more\n", listed - kListed);
+    if (listed_count > kListed) out += fmt::format("{}… {} more\n", kIndent, listed_count - kListed);
   }
-  if (!evidence.counters.empty()) {
-    std::string counters;
-    for (const auto& [name, value] : evidence.counters)
-      counters += fmt::format("{}{}={}", counters.empty() ? "" : " ", name, value);
-    out += fmt::format("  counters {}\n", counters);
-  }
-  out += fmt::format("  elapsed  {:.1f} s\n", static_cast<double>(evidence.elapsed_ms) / 1000.0);
+  out += fmt::format("  Took       {:.1f} s (--json gives every field; --report FILE.html a page to send)\n",
+                     static_cast<double>(evidence.elapsed_ms) / 1000.0);
   return out;
 }
 

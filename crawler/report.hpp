@@ -7,6 +7,7 @@
 
 #include "blacklist/cpu_rule.hpp"
 #include "blacklist/evidence.hpp"
+#include "blacklist/known.hpp"
 
 namespace crawler {
 
@@ -14,9 +15,14 @@ namespace crawler {
 nlohmann::json report_json(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
                            const blacklist::CpuRule& rule, const blacklist::CpuOutcome& cpu);
 
-// Verdict, status, why, a compact CPU trace, sockets, and scripts by target.
+// The summary `check` prints, for a security analyst: the verdict, whether the site could be checked,
+// why (the evidence in plain words, the CPU rule as a sentence), the CPU trace and how it is measured,
+// the busiest code, what the visit wrote to the blacklist (new, or already listed when
+// `listed_before` is the blacklist as it was before the visit), sockets, and code by where it ran.
+// `check --json` keeps every field under the code's own names.
 std::string human_summary(const blacklist::Evidence& evidence, const blacklist::Judgement& judgement,
-                          const blacklist::CpuRule& rule, const blacklist::CpuOutcome& cpu);
+                          const blacklist::CpuRule& rule, const blacklist::CpuOutcome& cpu,
+                          const blacklist::KnownEntries* listed_before = nullptr);
 
 // One line of the CPU trace: a block character per interval, 8 levels up to 100% of a core.
 std::string cpu_sparkline(const std::vector<double>& percents);

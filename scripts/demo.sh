@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-deps.sh
-scripts/build.sh
+scripts/build.sh cjcrawl cjcrawl-testserver  # only what the demo runs: the first result comes sooner
 
 db="${CJCRAWL_DEMO_DB:-demo.db}"
 rm -f "$db" "$db-wal" "$db-shm" "${db%.db}-crawl.jsonl" "${db%.db}-sites.txt"

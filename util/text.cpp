@@ -68,3 +68,11 @@ std::optional<std::uint64_t> parse_decimal(std::string_view digits, std::uint64_
 }
 
 }  // namespace util
+
+std::string util::count_of(std::uint64_t count, std::string_view noun, std::string_view plural) {
+  std::string out = std::to_string(count) + " ";
+  if (count == 1) out += noun;
+  else if (!plural.empty()) out += plural;
+  else (out += noun) += "s";
+  return out;
+}

@@ -30,6 +30,9 @@ bool has_space(std::string_view text);
 // How many bytes of `text` are not part of a valid UTF-8 sequence (overlong forms, surrogates and
 // values past U+10FFFF count as invalid).
 std::size_t invalid_utf8_bytes(std::string_view text);
+// "1 job", "2 jobs": `count` and the noun, with an "s" unless the count is one (English nouns whose
+// plural is their singular plus "s"; pass `plural` for the others).
+std::string count_of(std::uint64_t count, std::string_view noun, std::string_view plural = {});
 // Decimal digits as a number; nullopt when empty, not all digits, or over `max`.
 std::optional<std::uint64_t> parse_decimal(std::string_view digits, std::uint64_t max = UINT64_MAX);
 

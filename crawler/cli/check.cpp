@@ -122,7 +122,8 @@ int run_check(const CheckArgs& args) {
     std::cout << crawler::report_json(outcome->evidence, judgement, args.visit.rule, outcome->cpu)
                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
-  else std::cout << crawler::human_summary(outcome->evidence, judgement, args.visit.rule, outcome->cpu);
+  else
+    std::cout << crawler::human_summary(outcome->evidence, judgement, args.visit.rule, outcome->cpu, &detector.known());
   std::cout.flush();
 
   if (judgement.verdict == blacklist::Verdict::cryptojacking) return kExitCryptojacking;

@@ -132,6 +132,52 @@ TEST_CASE("worker that mines over a worker-side WebSocket is cryptojacking and b
   CHECK(listed.out == "domain|2\npage|2\nws_endpoint|2\n");  // the pool host too: it spoke the protocol
 }
 
+// The summary (no --json) as an analyst reads it: plain words, what was written to the blacklist.
+testsupport::ProcessResult check_summary(const std::string& url, const std::filesystem::path& db) {
+  auto command = check_command(url, db);
+  command.erase(std::find(command.begin(), command.end(), "--json"));
+  auto result = testsupport::run_process(command, kRunTimeout);
+  REQUIRE_FALSE(result.timed_out);
+  return result;
+}
+
+TEST_CASE("the check summary speaks to an analyst and says what the visit blacklisted", "[browser][summary]") {
+  TempDir dir;
+  const auto url = server().url("site.test", "/worker-miner.html");
+  const auto first = check_summary(url, dir.path() / "t.db");
+  INFO(first.out << first.err);
+  CHECK(first.exit_code == 3);
+  const auto& text = first.out;
+  CHECK(text.find("Verdict    CRYPTOJACKING, confidence ") != std::string::npos);
+  CHECK(text.find("Checked    yes, watched for ") != std::string::npos);
+  CHECK(text.find("decisive mining-pool protocol: ") != std::string::npos);
+  // How CPU is measured, in one line a reader can act on.
+  CHECK(text.find("CPU time plus time waiting for a core") != std::string::npos);
+  // What the visit wrote: the page and the pool, each new the first time.
+  CHECK(text.find("Blacklist  3 entries recorded by this visit:") != std::string::npos);
+  CHECK(text.find("page         " + url + " (new)") != std::string::npos);
+  CHECK(text.find("ws_endpoint  ws://pool.test:") != std::string::npos);
+  CHECK(text.find("opened by a worker") != std::string::npos);
+  CHECK(text.find("script      in a worker") != std::string::npos);
+  // None of the code's own names or grammar slips.
+  for (const std::string code : {"cannot_fire", "undecided", "[info]", "[conclusive]", "1 jobs", "1 shares", "1 frames",
+                                 "counters", "frames_received", "status   ok"})
+    CHECK(text.find(code) == std::string::npos);
+
+  const auto again = check_summary(url, dir.path() / "t.db");
+  INFO(again.out);
+  CHECK(again.exit_code == 3);
+  CHECK(again.out.find("page         " + url + " (already listed)") != std::string::npos);
+  CHECK(again.out.find("(new)") == std::string::npos);
+
+  const auto idle = check_summary(server().url("site.test", "/idle.html"), dir.path() / "t.db");
+  INFO(idle.out);
+  CHECK(idle.exit_code == 0);
+  CHECK(idle.out.find("Verdict    clean: no sign of mining") != std::string::npos);
+  CHECK(idle.out.find("the mining rule did not fire") != std::string::npos);
+  CHECK(idle.out.find("Blacklist  nothing recorded") != std::string::npos);
+}
+
 TEST_CASE("miner inside a cross-site iframe is cryptojacking", "[browser]") {
   TempDir dir;
   auto run = check(server().url("site.test", "/iframe-outer.html"), dir.path() / "t.db");

@@ -240,8 +240,8 @@ TEST_CASE("the human summary shows the hot code, with a page's names made safe f
   const auto judgement = judge(evidence);
   const auto summary = crawler::human_summary(evidence, judgement, kRule, decide(kRule, evidence.cpu_samples, 10));
   INFO(summary);
-  CHECK(summary.find("hot      21% wasm-function[9] (module c0ffee in worker): mining hash") != std::string::npos);
-  CHECK(summary.find("(https://victim.example/game.js in worker): not a hash") != std::string::npos);
+  CHECK(summary.find("Hot code   21% wasm-function[9] (module c0ffee in a worker): mining hash") != std::string::npos);
+  CHECK(summary.find("(https://victim.example/game.js in a worker): not a hash") != std::string::npos);
   CHECK(summary.find('\x1b') == std::string::npos);
   CHECK(summary.find('\x07') == std::string::npos);
 }
