@@ -204,9 +204,16 @@ void Connection::handle_message(std::string_view text) {
     ++counters_.bad_messages;
     return;
   }
+  // A sessionId is a string; value() would throw on another type and end the reader loop (found by
+  // fuzzing, tests/fuzz/regressions/cdp_router/).
+  const auto session = message.find("sessionId");
+  if (session != message.end() && !session->is_string()) {
+    ++counters_.bad_messages;
+    return;
+  }
   static const Json kEmpty = Json::object();
   auto params = message.find("params");
-  dispatch_event(message.value("sessionId", std::string()), method->get<std::string>(),
+  dispatch_event(session != message.end() ? session->get<std::string>() : std::string(), method->get<std::string>(),
                  params != message.end() ? *params : kEmpty);
 }
 
@@ -218,9 +225,14 @@ void Connection::deliver_reply(std::int64_t id, Json& message) {
   }
   Pending& pending = *it->second;
   if (auto error = message.find("error"); error != message.end() && error->is_object()) {
-    pending.result.emplace(util::make_error(ErrorCode::protocol, pending.method,
-                                            error->value("message", std::string("unknown error")),
-                                            error->value("code", 0L)));
+    // Chrome's error has a string message and an integer code; value() would throw on another type
+    // and end the reader loop (found with the fuzz target, tests/fuzz/regressions/cdp_router/).
+    const auto text = error->find("message");
+    const auto code = error->find("code");
+    pending.result.emplace(util::make_error(
+        ErrorCode::protocol, pending.method,
+        text != error->end() && text->is_string() ? text->get<std::string>() : std::string("unknown error"),
+        code != error->end() && code->is_number_integer() ? code->get<long>() : 0L));
   } else if (auto result = message.find("result"); result != message.end()) {
     pending.result.emplace(std::move(*result));
   } else {
@@ -235,26 +247,38 @@ void Connection::dispatch_event(const std::string& session_id, const std::string
     ++counters_.unknown_session_events;
     return;
   }
-  // The child's TargetInfo exists before anything can be dispatched for it.
-  if (method == "Target.attachedToTarget") {
-    const Json& info = params.value("targetInfo", Json::object());
-    TargetInfo child{.session_id = params.value("sessionId", std::string()),
-                     .target_id = info.value("targetId", std::string()),
-                     .type = info.value("type", std::string()),
-                     .url = info.value("url", std::string()),
-                     .parent_session_id = session_id,
-                     .browser_context_id = info.value("browserContextId", std::string()),
-                     .waiting_for_debugger = params.value("waitingForDebugger", false)};
-    if (!child.session_id.empty()) targets_.insert_or_assign(child.session_id, std::move(child));
-  } else if (method == "Page.frameNavigated") {
-    // A page's URL is its main frame's (a popup attaches before it has one; our page at about:blank).
-    const Json& frame = params.value("frame", Json::object());
-    if (!frame.contains("parentId")) origin->second.url = frame.value("url", origin->second.url);
-  } else if (method == "Target.targetInfoChanged") {
-    const Json& info = params.value("targetInfo", Json::object());
-    const std::string target_id = info.value("targetId", std::string());
-    for (auto& [id, target] : targets_)
-      if (!target_id.empty() && target.target_id == target_id) target.url = info.value("url", target.url);
+  // The session table follows Target.* events and frame navigations, whose fields Chrome writes with
+  // fixed types. A message with another type there (a non-object frame, a numeric url) is a bad
+  // message, never an exception out of the reader loop, which would end the connection (found by
+  // fuzzing, tests/fuzz/regressions/cdp_router/).
+  std::string detached_session;
+  try {
+    // The child's TargetInfo exists before anything can be dispatched for it.
+    if (method == "Target.attachedToTarget") {
+      const Json& info = params.value("targetInfo", Json::object());
+      TargetInfo child{.session_id = params.value("sessionId", std::string()),
+                       .target_id = info.value("targetId", std::string()),
+                       .type = info.value("type", std::string()),
+                       .url = info.value("url", std::string()),
+                       .parent_session_id = session_id,
+                       .browser_context_id = info.value("browserContextId", std::string()),
+                       .waiting_for_debugger = params.value("waitingForDebugger", false)};
+      if (!child.session_id.empty()) targets_.insert_or_assign(child.session_id, std::move(child));
+    } else if (method == "Page.frameNavigated") {
+      // A page's URL is its main frame's (a popup attaches before it has one; our page at about:blank).
+      const Json& frame = params.value("frame", Json::object());
+      if (!frame.contains("parentId")) origin->second.url = frame.value("url", origin->second.url);
+    } else if (method == "Target.targetInfoChanged") {
+      const Json& info = params.value("targetInfo", Json::object());
+      const std::string target_id = info.value("targetId", std::string());
+      for (auto& [id, target] : targets_)
+        if (!target_id.empty() && target.target_id == target_id) target.url = info.value("url", target.url);
+    } else if (method == "Target.detachedFromTarget") {
+      detached_session = params.value("sessionId", std::string());
+    }
+  } catch (const Json::exception&) {
+    ++counters_.bad_messages;
+    return;
   }
 
   ++counters_.events_dispatched;
@@ -267,7 +291,7 @@ void Connection::dispatch_event(const std::string& session_id, const std::string
     }
   }
   if (method == "Target.detachedFromTarget") {
-    const std::string child = params.value("sessionId", std::string());
+    const std::string& child = detached_session;
     if (!child.empty()) {
       targets_.erase(child);
       // A detached target never answers: its calls fail now rather than at their deadlines.

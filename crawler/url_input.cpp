@@ -27,6 +27,12 @@ util::Result<std::vector<std::string>> normalise(std::string_view text, bool bar
     return refused(fmt::format("unsupported scheme '{}': only http and https sites can be checked", url.scheme()));
   if (!url.has_authority() || url.encoded_host().empty()) return refused("the URL has no host");
   if (url.has_userinfo()) return refused("credentials in URLs are not accepted");
+  // Boost.URL 1.81 takes "https://host:8080." as port 8080 and the path ".", which RFC 3986 does
+  // not allow after a host (path-abempty), and which normalised to no path at all: not the "/" every
+  // other URL gets, so the URL changed the next time it was read (found by fuzzing,
+  // tests/fuzz/regressions/url_input/).
+  if (!url.encoded_path().empty() && !url.encoded_path().starts_with('/'))
+    return refused("not a valid URL (the path after the host must begin with '/')");
   if (url.host_type() == boost::urls::host_type::name) {
     const std::string host = util::to_lower(std::string(url.host()));
     if (auto problem = host_name_problem(host); !problem.empty())

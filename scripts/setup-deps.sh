@@ -9,6 +9,7 @@ packages=(
   libpsl-dev libidn2-dev publicsuffix libcli11-dev libspdlog-dev libfmt-dev
   catch2 libbenchmark-dev wabt sqlite3 chromium procps clang-format git
   postgresql libpq-dev
+  clang libclang-rt-14-dev
 )
 missing=()
 for package in "${packages[@]}"; do
