@@ -57,7 +57,8 @@ util::Result<CrawlList> read_list(const CrawlArgs& args) {
   std::optional<crawler::Shard> shard;
   if (!args.shard.empty()) {
     auto parsed_shard = crawler::parse_shard(args.shard);
-    if (!parsed_shard) return usage(fmt::format("--shard {}: {}", args.shard, parsed_shard.error().message));
+    if (!parsed_shard)
+      return usage(fmt::format("--shard {}: {}", terminal_safe(args.shard), parsed_shard.error().message));
     shard = *parsed_shard;
   }
   auto read = crawler::read_crawl_input(args.input_path);

@@ -28,16 +28,17 @@ util::Result<db::Store::ExportFilter> make_filter(const ExportArgs& args, std::i
   static const std::set<std::string> kKinds{"page",        "domain", "script_url",  "script_path",
                                             "ws_endpoint", "ip",     "wasm_sha256", "allow"};
   for (const auto& kind : args.kinds)
-    if (!kKinds.contains(kind)) return usage(fmt::format("--kind {}: not a blacklist kind", kind));
+    if (!kKinds.contains(kind)) return usage(fmt::format("--kind {}: not a blacklist kind", terminal_safe(kind)));
   if (args.source != "all" && args.source != "crawl" && args.source != "import")
-    return usage(fmt::format("--source {}: expected crawl, import or all", args.source));
+    return usage(fmt::format("--source {}: expected crawl, import or all", terminal_safe(args.source)));
   filter.kinds = args.kinds;
   filter.source = args.source;
   filter.min_confidence = args.min_confidence;
   if (!args.since.empty()) {
     const auto since = crawler::parse_time_ms(args.since);
     if (!since)
-      return usage(fmt::format("--since {}: expected Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", args.since));
+      return usage(fmt::format("--since {}: expected Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ",
+                               terminal_safe(args.since)));
     filter.seen_since_ms = *since;
   }
   if (args.max_age_days > 0)
@@ -70,8 +71,8 @@ CLI::App* add_export(CLI::App& app, ExportArgs& args) {
 int run_export(const ExportArgs& args) {
   const auto format = db::parse_format(args.format);
   if (!format)
-    return usage_error(
-        fmt::format("--format {}: expected hosts, domains, adblock, rpz, csv, json, jsonl or stix", args.format));
+    return usage_error(fmt::format("--format {}: expected hosts, domains, adblock, rpz, csv, json, jsonl or stix",
+                                   terminal_safe(args.format)));
   const std::int64_t now = export_clock_ms();
   const auto filter = make_filter(args, now);
   if (!filter) return report(filter.error());

@@ -129,7 +129,8 @@ int run_import(const ImportArgs& args) {
   if (!args.format.empty()) {
     forced = blacklist::parse_list_format(args.format);
     if (!forced)
-      return usage_error(fmt::format("--format {}: expected adblock, hosts, domains, ips or webext", args.format));
+      return usage_error(
+          fmt::format("--format {}: expected adblock, hosts, domains, ips or webext", terminal_safe(args.format)));
   }
   const auto store = open_database(args.db_path, db::OpenMode::write);
   if (!store) return kExitCouldNotCheck;

@@ -7,6 +7,7 @@
 
 #include "crawler/cli/commands.hpp"
 #include "crawler/feed.hpp"
+#include "crawler/report.hpp"
 #include "crawler/serve.hpp"
 
 namespace crawler::cli {
@@ -38,7 +39,8 @@ CLI::App* add_serve(CLI::App& app, ServeArgs& args) {
 
 int run_serve(const ServeArgs& args) {
   const auto endpoint = crawler::parse_listen(args.listen);
-  if (!endpoint) return usage_error(fmt::format("--listen {}: {}", args.listen, endpoint.error().message));
+  if (!endpoint)
+    return usage_error(fmt::format("--listen {}: {}", terminal_safe(args.listen), endpoint.error().message));
   const auto milliseconds = [](double seconds) { return std::chrono::milliseconds(static_cast<long>(seconds * 1000)); };
 
   asio::io_context io(1);
