@@ -52,7 +52,11 @@ void TargetManager::set_listener(TargetListener* listener) {
 
 void TargetManager::handle(const TargetInfo& origin, std::string_view method, const Json& params) {
   (void)origin;
-  const std::string session_id = params.value("sessionId", std::string());
+  // Only attach and detach matter here; another Target.* event may carry anything under "sessionId",
+  // and a page must not turn that into a handler error (found by fuzzing the router).
+  if (method != "Target.attachedToTarget" && method != "Target.detachedFromTarget") return;
+  const auto found = params.find("sessionId");
+  const std::string session_id = found != params.end() && found->is_string() ? found->get<std::string>() : "";
   const TargetInfo* target = session_id.empty() ? nullptr : connection_.target(session_id);
   if (!target) return;
   if (method == "Target.attachedToTarget") {
