@@ -4,6 +4,8 @@
 # the medians of sites/min and of cjcrawl's CPU as a share of Chrome's. One-line use:
 #   bench/compare.sh OLD_CJCRAWL [NEW_CJCRAWL] [ROUNDS]   (default: build/crawler/cjcrawl, 3 rounds;
 #   about 4 minutes a round)
+# COMPARE_A_EXTRA / COMPARE_B_EXTRA add flags to one side's crawls (bench/egress.sh: the same binary
+# with and without the egress guard).
 # Build the older one in a worktree, e.g.:
 #   git worktree add /tmp/old REV && cmake -S /tmp/old -B /tmp/old/build -G Ninja \
 #     -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build /tmp/old/build --target cjcrawl
@@ -16,8 +18,9 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for round in $(seq "$rounds"); do
   for side in A B; do
-    binary=$old; [ "$side" = B ] && binary=$new
-    line=$(CJCRAWL_BIN=$binary CRAWL_BENCH_RUNS=default-c2 bench/crawl.sh | grep '^default-c2:')
+    binary=$old; extra=${COMPARE_A_EXTRA:-}
+    [ "$side" = B ] && binary=$new && extra=${COMPARE_B_EXTRA:-}
+    line=$(CJCRAWL_BIN=$binary CRAWL_BENCH_EXTRA=$extra CRAWL_BENCH_RUNS=default-c2 bench/crawl.sh | grep '^default-c2:')
     echo "$side round $round: $line"
     echo "$side $line" >> "$log"
   done

@@ -9,3 +9,5 @@ for _ in $(seq 50); do grep -q PORT= "$work/server.out" && break; sleep 0.1; don
 port=$(sed -n 's/^PORT=//p' "$work/server.out")
 python3 bench/crawl_corpus.py "$work/www" "$port" > "$work/expected.tsv"
 resolver="--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+# The corpus lives on loopback, which the egress guard keeps pages off unless opened.
+allow="--allow-network=127.0.0.1"

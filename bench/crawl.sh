@@ -17,7 +17,8 @@
 # miners, samples per clean site, cjcrawl's CPU as a share of Chrome's, and cjcrawl's RSS at sites
 # 30 and 100. One-line use: bench/crawl.sh   (after scripts/build.sh; about 30 minutes)
 # CJCRAWL_BIN picks another binary (bench/compare.sh runs two side by side); CRAWL_BENCH_RUNS picks
-# some of the runs by name (e.g. "default-c2").
+# some of the runs by name (e.g. "default-c2"); CRAWL_BENCH_EXTRA adds flags to every crawl
+# (bench/egress.sh: --unsafe-no-egress-guard).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${CJCRAWL_BIN:-$PWD/build/crawler/cjcrawl}
@@ -33,7 +34,7 @@ run() {  # name, extra args...
   [[ " $runs " == *" $name "* ]] || return 0
   local start end
   start=$(date +%s.%N)
-  "$bin" crawl "$work/list.txt" --db "$work/$name.db" --out "$work/$name.jsonl" --quiet "$resolver" "$@" \
+  "$bin" crawl "$work/list.txt" --db "$work/$name.db" --out "$work/$name.jsonl" --quiet "$resolver" "$allow" ${CRAWL_BENCH_EXTRA:-} "$@" \
     2> "$work/$name.err" &
   local pid=$!
   # cjcrawl's RSS against the number of sites done, every half second.

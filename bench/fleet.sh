@@ -60,12 +60,12 @@ echo "|---|---:|---:|---:|---:|---:|"
 for round in $(seq "$rounds"); do
   start=$(date +%s.%N)
   "$bin" crawl "$work/list.txt" --db "$work/sqlite-$round.db" --out "$work/sqlite-$round.jsonl" --quiet \
-    --concurrency 1 "$resolver" 2> "$work/sqlite-$round.err"
+    --concurrency 1 "$resolver" "$allow" 2> "$work/sqlite-$round.err"
   report "sqlite-$round" "$(python3 -c "print($(date +%s.%N) - $start)")"
   PGPASSWORD=$PGPASSWORD "$pgbin/psql" -X -q -h 127.0.0.1 -p "$pgport" -U bench -d postgres \
     -c "CREATE DATABASE r$round" > /dev/null
   start=$(date +%s.%N)
   "$bin" crawl "$work/list.txt" --db "postgresql://bench@127.0.0.1:$pgport/r$round" --crawl "bench-$round" \
-    --out "$work/postgresql-$round.jsonl" --quiet --concurrency 1 "$resolver" 2> "$work/postgresql-$round.err"
+    --out "$work/postgresql-$round.jsonl" --quiet --concurrency 1 "$resolver" "$allow" 2> "$work/postgresql-$round.err"
   report "postgresql-$round" "$(python3 -c "print($(date +%s.%N) - $start)")"
 done

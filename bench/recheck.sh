@@ -20,7 +20,7 @@ pages=$(wc -l < "$work/list.txt")
 rate() {  # command...: prints sites/min of the run
   local start end
   start=$(date +%s.%N)
-  "$@" --concurrency 2 --quiet --out /dev/null "$resolver" 2>> "$work/runs.err"
+  "$@" --concurrency 2 --quiet --out /dev/null "$resolver" "$allow" 2>> "$work/runs.err"
   end=$(date +%s.%N)
   python3 -c "print(f'{$pages * 60 / ($end - $start):.1f}')"
 }

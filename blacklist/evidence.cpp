@@ -8,7 +8,7 @@
 namespace blacklist {
 namespace {
 
-constexpr std::array<std::pair<Status, std::string_view>, 10> kStatusNames{{
+constexpr std::array<std::pair<Status, std::string_view>, 11> kStatusNames{{
     {Status::ok, "ok"},
     {Status::timeout, "timeout"},
     {Status::dns_error, "dns_error"},
@@ -19,6 +19,7 @@ constexpr std::array<std::pair<Status, std::string_view>, 10> kStatusNames{{
     {Status::crash, "crash"},
     {Status::skipped, "skipped"},
     {Status::failed, "failed"},
+    {Status::blocked, "blocked"},
 }};
 
 constexpr std::array<std::pair<Verdict, std::string_view>, 3> kVerdictNames{{
@@ -188,6 +189,13 @@ nlohmann::json array_of(const std::vector<Record>& records, ToJson to_item) {
 }  // namespace
 
 nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
+  auto blocked_json = [](const BlockedConnection& blocked) -> nlohmann::json {
+    nlohmann::json addresses = nlohmann::json::array();
+    for (const auto& address : blocked.addresses)
+      addresses.push_back({{"ip", address.ip}, {"class", address.address_class}});
+    return {{"host", blocked.host}, {"port", blocked.port},         {"addresses", addresses},
+            {"why", blocked.why},   {"attempts", blocked.attempts}, {"t", blocked.t}};
+  };
   auto target_json = [](const TargetRecord& target) -> nlohmann::json {
     return {{"type", target.type}, {"url", target.url}, {"instrumented", target.instrumented}};
   };
@@ -215,6 +223,7 @@ nlohmann::json to_json(const Evidence& evidence, const Judgement& judgement) {
       {"profiles", evidence.profiles},
       {"hot_code", array_of(evidence.hot_code, hot_code_json)},
       {"remote_ips", evidence.remote_ips},
+      {"blocked_connections", array_of(evidence.blocked_connections, blocked_json)},
       {"targets", array_of(evidence.targets, target_json)},
       {"counters", evidence.counters},
       {"started_at_ms", evidence.started_at_ms},

@@ -34,7 +34,8 @@ enum class Status {
   redirect_loop,
   crash,
   skipped,
-  failed
+  failed,
+  blocked  // the main frame is on a private network the egress guard keeps pages off (never retried)
 };
 
 enum class Verdict { clean, suspicious, cryptojacking };
@@ -170,6 +171,22 @@ struct HotCodeRecord {
   int round = 1;  // which profiling round of the visit found it
 };
 
+// Connections the egress guard refused (cdp/egress_proxy): one record per host and port a page
+// asked for, with what that host was (or resolved to). A page probing internal addresses is worth
+// reporting by itself.
+struct BlockedAddress {
+  std::string ip;
+  std::string address_class;  // util::to_string(AddressClass): "loopback", "private", "link-local", …
+};
+struct BlockedConnection {
+  std::string host;  // as the page's request named it (Chrome canonicalises literals: `127.1` is 127.0.0.1)
+  int port = 0;
+  std::vector<BlockedAddress> addresses;
+  std::string why;
+  std::uint64_t attempts = 0;  // refusals of this host and port during the visit
+  double t = 0;                // seconds from the visit's start to the first refusal
+};
+
 struct TargetRecord {
   std::string type;
   std::string url;
@@ -186,7 +203,8 @@ struct Evidence {
   std::vector<ScriptRecord> scripts;
   std::vector<WebSocketRecord> websockets;
   std::vector<HttpChannelRecord> http_channels;
-  std::vector<std::string> remote_ips;  // distinct, bounded
+  std::vector<std::string> remote_ips;                 // distinct, bounded
+  std::vector<BlockedConnection> blocked_connections;  // bounded; counters.network_blocked counts every refusal
   std::vector<TargetRecord> targets;
   std::vector<CpuSample> cpu_samples;
   std::vector<HotCodeRecord> hot_code;  // bounded (crawler/code_profiler), hottest first per profile

@@ -20,6 +20,7 @@
 
 #include "cdp/chrome_process.hpp"
 #include "cdp/connection.hpp"
+#include "cdp/egress_proxy.hpp"
 #include "cdp/events.hpp"
 #include "cdp/session.hpp"
 #include "cdp/target_manager.hpp"
@@ -43,6 +44,8 @@ class Browser : public std::enable_shared_from_this<Browser> {
   TargetManager& targets() { return *targets_; }
   // The connection is up and Chrome has not exited.
   bool alive() const;
+  // The egress proxy every page's connection goes through; null for a browser with no process.
+  EgressProxy* egress() { return egress_.get(); }
   // Chrome's process (and process group) id; 0 for a browser with no process.
   pid_t pid() const { return chrome_ ? chrome_->pid() : 0; }
 
@@ -60,6 +63,7 @@ class Browser : public std::enable_shared_from_this<Browser> {
   void on_event(const TargetInfo& target, std::string_view method, const Json& params);
 
   asio::any_io_executor executor_;
+  std::unique_ptr<EgressProxy> egress_;  // outlives Chrome (declared first, destroyed last)
   std::unique_ptr<ChromeProcess> chrome_;
   std::unique_ptr<Connection> connection_;
   std::unique_ptr<TargetManager> targets_;

@@ -49,6 +49,14 @@ constexpr std::array<std::string_view, 6> kRefusedFlags{"--no-sandbox",        "
                                                         "--remote-debugging-", "--user-data-dir",
                                                         "--single-process",    "--no-zygote"};
 
+// Flags that would route around the egress guard (cdp/egress_proxy) or undo its settings.
+constexpr std::array<std::string_view, 6> kEgressFlags{"--proxy-",
+                                                       "--no-proxy-server",
+                                                       "--webrtc-ip-handling-policy",
+                                                       "--force-webrtc-ip-handling-policy",
+                                                       "--host-resolver-rules",
+                                                       "--enable-quic"};
+
 // Always passed. Background networking flags keep Chrome from calling home (CDP-NOTES: on a closed
 // network those attempts fail and retry); the rest keep a fresh profile quiet and deterministic.
 // Deliberately absent: --enable-automation (it sets navigator.webdriver, which some miners check).
@@ -231,6 +239,12 @@ std::optional<std::string> check_chrome_arg(std::string_view arg) {
       return fmt::format("--chrome-arg {}: refused; cjcrawl manages the DevTools endpoint and the profile itself", arg);
     }
   }
+  for (auto refused : kEgressFlags)
+    if (arg.starts_with(refused))
+      return fmt::format(
+          "--chrome-arg {}: refused; cjcrawl routes every page through its egress guard (open exceptions with "
+          "--allow-network; map names with cjcrawl's own --host-resolver-rules)",
+          arg);
   return std::nullopt;
 }
 
@@ -320,6 +334,19 @@ void build_command_line(CommandLine& command, const LaunchOptions& options, cons
   command.args.push_back("--user-data-dir=" + data.string());
   if (options.unsafe_no_sandbox) command.args.emplace_back("--no-sandbox");
   for (const auto& arg : options.extra_args) command.args.push_back(arg);
+  if (options.proxy_port != 0) {
+    // The egress guard (cdp/egress_proxy.hpp): every connection through our SOCKS5 proxy, loopback
+    // and link-local too (`<-loopback>` removes Chrome's implicit bypass of them); Chrome resolves
+    // nothing itself (the proxy does, and checks what it connects to); WebRTC uses no UDP outside the
+    // proxy, which means none (Chrome reads the first switch, content and the old headless shell the
+    // second); QUIC is never used through a proxy, and is off besides.
+    command.args.push_back(fmt::format("--proxy-server=socks5://127.0.0.1:{}", options.proxy_port));
+    command.args.emplace_back("--proxy-bypass-list=<-loopback>");
+    command.args.emplace_back("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1");
+    command.args.emplace_back("--webrtc-ip-handling-policy=disable_non_proxied_udp");
+    command.args.emplace_back("--force-webrtc-ip-handling-policy=disable_non_proxied_udp");
+    command.args.emplace_back("--disable-quic");
+  }
   command.args.emplace_back("about:blank");
   command.env = {"HOME=" + home.string(), "PATH=/usr/local/bin:/usr/bin:/bin",
                  "XDG_CONFIG_HOME=" + (home / ".config").string(), "XDG_CACHE_HOME=" + (home / ".cache").string(),

@@ -18,6 +18,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 
+#include "cdp/egress_proxy.hpp"
 #include "util/status.hpp"
 
 namespace cdp {
@@ -34,6 +35,14 @@ struct LaunchOptions {
   bool unsafe_no_sandbox = false;       // only from --unsafe-no-sandbox
   std::string chrome_user = "nobody";   // who Chrome runs as when cjcrawl is root
   std::chrono::milliseconds startup_timeout{20'000};
+  // What pages may reach (Browser::launch runs the egress proxy with it).
+  EgressPolicy egress;
+  // false only from --unsafe-no-egress-guard: no proxy; pages reach whatever the machine can, and the
+  // host rules go to Chrome's own resolver instead.
+  bool egress_guard = true;
+  // The egress proxy's port on 127.0.0.1, set by Browser::launch: Chrome is launched to send every
+  // connection through it. 0 (a ChromeProcess launched alone, in tests): no proxy.
+  std::uint16_t proxy_port = 0;
 };
 
 // --chrome PATH, then $CJCRAWL_CHROME, then the real Debian binary, then wrappers and other names.

@@ -42,15 +42,16 @@ bool worth_retry(const VisitOutcome& outcome) {
          outcome.evidence.status == blacklist::Status::connection_error;
 }
 
-// Counts against a slot's failure budget. DNS errors, HTTP errors and redirect loops are the
-// site's own answer; a slot failing at everything else again and again is broken.
+// Counts against a slot's failure budget. DNS errors, HTTP errors, redirect loops and a site on a
+// private network (blocked) are the site's own answer; a slot failing at everything else again and again is broken.
 bool slot_failure(const VisitOutcome& outcome) {
   if (!outcome.tool_error.empty()) return true;
   switch (outcome.evidence.status) {
     case blacklist::Status::ok:
     case blacklist::Status::dns_error:
     case blacklist::Status::http_error:
-    case blacklist::Status::redirect_loop: return false;
+    case blacklist::Status::redirect_loop:
+    case blacklist::Status::blocked: return false;
     default: return true;
   }
 }

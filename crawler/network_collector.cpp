@@ -106,7 +106,7 @@ void NetworkCollector::on_frame(const cdp::TargetInfo& target, const cdp::Json& 
 
 void NetworkCollector::on_response(const cdp::TargetInfo& target, const cdp::Json& params) {
   const cdp::Json& response = params.value("response", cdp::Json::object());
-  const std::string ip = response.value("remoteIPAddress", std::string());
+  const std::string ip = ips_from_responses_ ? response.value("remoteIPAddress", std::string()) : std::string();
   if (!ip.empty() && !remote_ips_.contains(ip)) {
     if (remote_ips_.size() < visit_.limits().max_remote_ips) {
       remote_ips_.insert(ip);

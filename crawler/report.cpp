@@ -98,6 +98,7 @@ std::string status_words(const blacklist::Evidence& evidence) {
     case Status::crash: what = "no: Chrome's renderer crashed on the page"; break;
     case Status::skipped: what = "no: not a site"; break;
     case Status::failed: what = "no: every attempt failed"; break;
+    case Status::blocked: what = "no: the site is on a private network, which pages may not reach"; break;
   }
   if (!evidence.status_reason.empty()) what += " (" + terminal_safe(evidence.status_reason) + ")";
   return what;
@@ -216,6 +217,26 @@ std::string human_summary(const blacklist::Evidence& evidence, const blacklist::
     out += fmt::format("  {}  {} opened by {}: {} sent, {} received\n", i == 0 ? "Sockets  " : "         ",
                        terminal_safe(socket.url), target_words(socket.target_type),
                        util::count_of(socket.frames_sent, "frame"), util::count_of(socket.frames_received, "frame"));
+  }
+
+  // Private networks: what the egress guard refused (a page probing internal addresses).
+  if (!evidence.blocked_connections.empty()) {
+    const auto refused = evidence.counters.contains("network_blocked") ? evidence.counters.at("network_blocked")
+                                                                       : evidence.blocked_connections.size();
+    out += fmt::format("  Refused    {} to private networks, which pages may not reach:\n",
+                       util::count_of(refused, "connection"));
+    constexpr std::size_t kListed = 8;
+    for (std::size_t i = 0; i < evidence.blocked_connections.size() && i < kListed; ++i) {
+      const auto& blocked = evidence.blocked_connections[i];
+      const std::string where = blocked.addresses.empty() ? std::string()
+                                                          : fmt::format(" ({} {})", blocked.addresses[0].address_class,
+                                                                        terminal_safe(blocked.addresses[0].ip, 60));
+      out += fmt::format("{}{}:{}{}{}\n", kIndent, terminal_safe(blocked.host, 120), blocked.port, where,
+                         blocked.attempts > 1 ? fmt::format(", {} times", blocked.attempts) : "");
+    }
+    if (evidence.blocked_connections.size() > kListed)
+      out += fmt::format("{}and {} more (--json lists them)\n", kIndent,
+                         util::count_of(evidence.blocked_connections.size() - kListed, "host"));
   }
 
   // Code: scripts by where they ran, WebAssembly modules apart.

@@ -29,6 +29,7 @@
 #include "cdp/commands.hpp"
 #include "crawler/code_profiler.hpp"
 #include "crawler/cpu_sampler.hpp"
+#include "crawler/egress_collector.hpp"
 #include "crawler/http_collector.hpp"
 #include "crawler/navigation.hpp"
 #include "crawler/network_collector.hpp"
@@ -123,6 +124,7 @@ class Visit : public std::enable_shared_from_this<Visit> {
   std::shared_ptr<cdp::Browser>* home_;
   std::shared_ptr<cdp::Browser> browser_;
   cdp::ConnectionCounters counters_at_start_{};
+  std::uint64_t egress_mark_ = 0;  // the egress proxy's journal position when the visit began
   std::string context_id_;
   std::set<std::int64_t> earlier_renderers_;  // running before our context was created
   bool connection_done_ = false;
@@ -168,6 +170,7 @@ asio::awaitable<bool> Visit::setup_browser() {
   }
   browser_ = *home_;
   counters_at_start_ = browser_->connection().counters();
+  if (auto* egress = browser_->egress()) egress_mark_ = egress->mark();
   make_parts();
   browser_->take_events(&events_, &*targets_, [weak = weak_from_this()] {
     if (auto self = weak.lock()) {
@@ -196,6 +199,7 @@ void Visit::make_parts() {
   targets_.emplace(context_, connection);
   scripts_.emplace(context_, connection, ScriptCollector::Options{&detector_, options_.scan_cache, options_.scanner});
   network_.emplace(context_, detector_);
+  if (browser_->egress()) network_->ignore_response_ips();
   http_.emplace(context_, connection, detector_);
   targets_->register_events(events_);
   scripts_->register_events(events_);
@@ -273,8 +277,17 @@ asio::awaitable<bool> Visit::navigate() {
     else context_.set_status(Status::timeout, "navigation did not commit before the site deadline");
     co_return false;
   }
-  const auto outcome =
+  auto outcome =
       interpret_navigation(std::get<0>(navigation), evidence().http_status, network_->main_mime_type(), stopped());
+  if (outcome.status && browser_->egress()) {
+    // Behind the egress proxy Chrome reports every refusal alike; the proxy's journal says which.
+    const auto& reply = std::get<0>(navigation);
+    const auto records = browser_->egress()->records_since(egress_mark_);
+    if (auto explained = main_frame_egress_status(reply ? reply->error_text : std::string(), records)) {
+      outcome.status = explained->first;
+      outcome.reason = explained->second;
+    }
+  }
   if (outcome.status) context_.set_status(*outcome.status, outcome.reason);
   if (outcome.not_a_page) context_.count("not_a_page");
   co_return outcome.watch;
@@ -395,6 +408,11 @@ asio::awaitable<void> Visit::finish() {
   if (browser_) {
     outcome_.browser_retired = co_await release_browser();
     count_connection_oddities();
+    if (auto* egress = browser_->egress()) {
+      std::uint64_t dropped = 0;
+      const auto records = egress->records_since(egress_mark_, &dropped);
+      collect_egress(records, dropped, evidence().started_at_ms, context_);
+    }
     if (!outcome_.browser_retired.empty() && *home_ == browser_) home_->reset();
   }
   evidence().elapsed_ms = util::to_ms(Clock::now() - started_);

@@ -36,6 +36,7 @@ struct VisitLimits {
   std::size_t max_frames_per_socket = 20;            // frames stored per socket (all are counted)
   std::size_t max_frame_payload_bytes = 2'048;       // stored prefix of each frame
   std::size_t max_remote_ips = 256;
+  std::size_t max_blocked_connections = 64;              // distinct host:port refused by the egress guard
   std::size_t max_http_channels = 32;                    // HTTP endpoints with pool traffic kept per visit
   std::size_t max_http_samples = 5;                      // messages stored per such endpoint
   std::size_t max_http_pending = 256;                    // worker responses and event streams awaited at once

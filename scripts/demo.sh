@@ -18,10 +18,13 @@ for _ in $(seq 50); do grep -q '^PORT=' "$out" && break; sleep 0.1; done
 port=$(sed -n 's/^PORT=//p' "$out")
 [ -n "$port" ] || { echo "demo: the demo server did not start" >&2; exit 1; }
 
-rules="--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+# The demo names resolve to the demo server's address only; that address is loopback, which pages may
+# not reach unless it is opened (cjcrawl's egress guard), so the demo opens it for the server's port.
+rules="--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND"
+allow="--allow-network=127.0.0.1:$port"
 # 1. One site, in detail: the single-site check.
 set +e
-build/crawler/cjcrawl check "http://games.demo.test:$port/mining-worker.html" --db "$db" "$rules"
+build/crawler/cjcrawl check "http://games.demo.test:$port/mining-worker.html" --db "$db" "$rules" "$allow"
 code=$?
 set -e
 echo "  exit code $code (3: cryptojacking)"
@@ -36,7 +39,7 @@ list="${db%.db}-sites.txt"
     echo "http://${site%%/*}:$port/${site#*/}"
   done
 } > "$list"
-build/crawler/cjcrawl crawl "$list" --db "$db" --out "${db%.db}-crawl.jsonl" "$rules"
+build/crawler/cjcrawl crawl "$list" --db "$db" --out "${db%.db}-crawl.jsonl" "$rules" "$allow"
 echo
 echo "Crawl results (every line is also in ${db%.db}-crawl.jsonl):"
 sqlite3 -header -column "$db" "SELECT position AS line, status, verdict, input FROM crawl_sites ORDER BY position"

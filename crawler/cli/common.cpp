@@ -187,9 +187,26 @@ void add_visit_options(CLI::App* command, VisitArgs& args) {
       ->add_option("--chrome-arg", args.chrome_args,
                    "Extra Chrome flag (repeatable); sandbox, DevTools and profile flags are refused")
       ->allow_extra_args(false);
+  command
+      ->add_option("--allow-network", args.allow_network,
+                   "Let pages reach this private address, network or host (repeatable): HOST[:PORT], ADDRESS[:PORT] "
+                   "or a CIDR; loopback, private, link-local and unique-local addresses are closed by default")
+      ->allow_extra_args(false)
+      ->check(
+          [](const std::string& value) -> std::string {
+            auto parsed = util::parse_network_exception(value);
+            return parsed ? std::string() : terminal_safe(parsed.error().message, 200);
+          },
+          "");
+  command->add_option("--host-resolver-rules", args.host_resolver_rules,
+                      "Map host names before cjcrawl resolves them, in Chrome's grammar: \"MAP *.test 127.0.0.1, "
+                      "MAP * ~NOTFOUND\" (a mapping opens no private address: see --allow-network)");
   command->add_option("--chrome-user", args.chrome_user, "Unprivileged user Chrome runs as when cjcrawl is root")
       ->capture_default_str();
   command->add_flag("--unsafe-no-sandbox", args.unsafe_no_sandbox, "Run Chrome without its sandbox (dangerous)");
+  command->add_flag("--unsafe-no-egress-guard", args.unsafe_no_egress_guard,
+                    "Let pages reach every address the machine can, private networks included (dangerous; for a "
+                    "crawler already fenced in by its own network, and for measuring the guard's cost)");
   command->add_flag("--no-interaction", args.no_interaction,
                     "Do not move the mouse and scroll after load (miners that wait for a gesture then stay idle)");
   command->add_flag(
@@ -224,10 +241,37 @@ void add_visit_options(CLI::App* command, VisitArgs& args) {
       ->capture_default_str();
 }
 
+namespace {
+
+constexpr std::string_view kChromeResolverRules = "--host-resolver-rules=";
+
+// The host rules text from --host-resolver-rules or the older --chrome-arg=--host-resolver-rules=…
+// (the last one given; check_visit_args refuses both at once).
+std::string host_rules_text(const VisitArgs& args) {
+  std::string text = args.host_resolver_rules;
+  for (const auto& arg : args.chrome_args)
+    if (arg.starts_with(kChromeResolverRules)) text = arg.substr(kChromeResolverRules.size());
+  return text;
+}
+
+}  // namespace
+
 util::Status check_visit_args(const VisitArgs& args) {
   if (auto problem = args.rule.validate(); !problem.empty()) return usage(problem);
-  for (const auto& arg : args.chrome_args)
+  int rules_given = args.host_resolver_rules.empty() ? 0 : 1;
+  for (const auto& arg : args.chrome_args) {
+    if (arg.starts_with(kChromeResolverRules)) {
+      ++rules_given;  // cjcrawl's own resolver applies them now (see host_rules_text)
+      continue;
+    }
     if (auto why = cdp::check_chrome_arg(arg)) return usage(*why);
+  }
+  if (rules_given > 1)
+    return usage(
+        "host resolver rules given twice: use --host-resolver-rules once (the older spelling "
+        "--chrome-arg=--host-resolver-rules=… means the same)");
+  if (auto rules = util::HostRules::parse(host_rules_text(args)); !rules)
+    return usage("--host-resolver-rules: " + rules.error().message);
   return {};
 }
 
@@ -247,6 +291,10 @@ util::Result<RulesAndChrome> find_rules_and_chrome(const VisitArgs& args) {
         util::ErrorCode::browser_start, "",
         fmt::format("no usable Chrome found (install Debian's chromium, or pass --chrome PATH). Tried:{}", places));
   }
+  if (args.unsafe_no_egress_guard)
+    fmt::print(stderr,
+               "cjcrawl: WARNING: --unsafe-no-egress-guard: crawled pages can reach this machine's loopback "
+               "services, its private networks and the cloud metadata address.\n");
   if (args.unsafe_no_sandbox)
     fmt::print(stderr,
                "cjcrawl: WARNING: --unsafe-no-sandbox: Chrome runs WITHOUT its sandbox while visiting "
@@ -258,7 +306,12 @@ crawler::VisitOptions visit_options(const VisitArgs& args, const std::filesystem
                                     const blacklist::Detector& detector) {
   crawler::VisitOptions options;
   options.launch.chrome = chrome;
-  options.launch.extra_args = args.chrome_args;
+  for (const auto& arg : args.chrome_args)
+    if (!arg.starts_with(kChromeResolverRules)) options.launch.extra_args.push_back(arg);
+  // Both were validated by check_visit_args and the option's check.
+  for (const auto& value : args.allow_network)
+    if (auto exception = util::parse_network_exception(value)) options.launch.egress.allow.push_back(*exception);
+  if (auto rules = util::HostRules::parse(host_rules_text(args))) options.launch.egress.host_rules = std::move(*rules);
   if (!args.headless_profile) {
     // The desktop profile first: a user's own --chrome-arg comes later and wins.
     static const auto version = crawler::chrome_major_version(chrome);
@@ -267,6 +320,7 @@ crawler::VisitOptions visit_options(const VisitArgs& args, const std::filesystem
     options.launch.extra_args.insert(options.launch.extra_args.begin(), profile.begin(), profile.end());
   }
   options.launch.unsafe_no_sandbox = args.unsafe_no_sandbox;
+  options.launch.egress_guard = !args.unsafe_no_egress_guard;
   options.launch.chrome_user = args.chrome_user;
   options.site_deadline = std::chrono::milliseconds(static_cast<long>(args.deadline_seconds * 1000));
   options.load_timeout = std::chrono::milliseconds(static_cast<long>(args.load_timeout_seconds * 1000));

@@ -84,8 +84,14 @@ struct VisitArgs {
   std::optional<std::filesystem::path> rules;
   std::optional<std::filesystem::path> chrome;
   std::vector<std::string> chrome_args;
+  // The egress guard's exceptions (--allow-network, util::parse_network_exception) and name mapping
+  // (--host-resolver-rules, util::HostRules; also accepted in its older spelling
+  // --chrome-arg=--host-resolver-rules=…, which is translated, never passed to Chrome).
+  std::vector<std::string> allow_network;
+  std::string host_resolver_rules;
   std::string chrome_user = "nobody";
   bool unsafe_no_sandbox = false;
+  bool unsafe_no_egress_guard = false;
   bool headless_profile = false;
   bool no_interaction = false;
   bool no_late_watch = false;

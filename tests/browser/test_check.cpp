@@ -28,6 +28,8 @@ using testsupport::TempDir;
 constexpr std::chrono::seconds kRunTimeout{90};
 const std::string kResolverRules =
     "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
+// The fixture sites live on loopback, which the egress guard keeps pages off unless opened.
+const std::string kAllowLoopback = "--allow-network=127.0.0.1";
 
 FixtureServer& server() {
   static FixtureServer instance(std::filesystem::path(CJCRAWL_FIXTURES) / "sites");
@@ -41,8 +43,8 @@ struct CheckRun {
 
 // Short sampling keeps the suite fast; fixture CPU is ~0% or ~100% of a core, far from 50%.
 std::vector<std::string> check_command(const std::string& url, const std::filesystem::path& db) {
-  return {CJCRAWL_BINARY, "check",    url,  "--json",     "--db", db.string(),   "--sample-period",
-          "200",          "--window", "10", "--deadline", "40",   kResolverRules};
+  return {CJCRAWL_BINARY, "check",    url,  "--json",     "--db", db.string(),    "--sample-period",
+          "200",          "--window", "10", "--deadline", "40",   kResolverRules, kAllowLoopback};
 }
 
 CheckRun check(const std::string& url, const std::filesystem::path& db, const std::vector<std::string>& extra = {}) {

@@ -54,7 +54,8 @@ TEST_CASE("evaluation corpus: every fixture gets its expected verdict", "[browse
     auto run = testsupport::run_process(
         {CJCRAWL_BINARY, "check", server.url("site.test", row.page), "--json", "--db", db.string(), "--sample-period",
          "250", "--window", "20", "--deadline", "30",
-         "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"},
+         "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+         "--allow-network=127.0.0.1"},
         std::chrono::seconds(90));
     auto report = nlohmann::json::parse(run.out, nullptr, false);
     const std::string got = report.is_object() ? report.value("verdict", "error") : "error";

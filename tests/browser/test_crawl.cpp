@@ -27,6 +27,8 @@ using testsupport::TempDir;
 
 const std::string kResolverRules =
     "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
+// The fixture sites live on loopback, which the egress guard keeps pages off unless opened.
+const std::string kAllowLoopback = "--allow-network=127.0.0.1";
 
 testsupport::FixtureServer& server() {
   static testsupport::FixtureServer instance(std::filesystem::path(CJCRAWL_FIXTURES) / "sites");
@@ -37,7 +39,7 @@ std::vector<std::string> crawl_command(const std::filesystem::path& list, const 
                                        const std::filesystem::path& out, std::vector<std::string> extra = {}) {
   std::vector<std::string> argv{CJCRAWL_BINARY, "crawl",           list.string(), "--db",     db.string(), "--out",
                                 out.string(),   "--sample-period", "200",         "--window", "10",        "--deadline",
-                                "30",           kResolverRules};
+                                "30",           kResolverRules,    kAllowLoopback};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }
@@ -223,7 +225,8 @@ TEST_CASE("crawl: the corpus gets the same verdicts at concurrency 1 and at the 
                                   "20",
                                   "--deadline",
                                   "30",
-                                  kResolverRules};
+                                  kResolverRules,
+                                  kAllowLoopback};
     if (concurrency != "default") argv.insert(argv.end(), {"--concurrency", concurrency});
     const auto run = testsupport::run_process(argv, std::chrono::seconds(400));
     INFO(run.err);
@@ -254,8 +257,8 @@ TEST_CASE("crawl: a list on standard input, lines on standard output, and a resu
   const auto db = (dir.path() / "c.db").string();
   auto crawl_stdin = [&](const std::string& list, const std::string& extra) {
     const std::string command = std::string(CJCRAWL_BINARY) + " crawl - --db '" + db +
-                                "' --sample-period 200 --window 10 '" + kResolverRules + "' " + extra + " < '" +
-                                (dir.path() / list).string() + "'";
+                                "' --sample-period 200 --window 10 '" + kResolverRules + "' " + kAllowLoopback + " " +
+                                extra + " < '" + (dir.path() / list).string() + "'";
     return testsupport::run_process({"/bin/sh", "-c", command}, std::chrono::seconds(120));
   };
   const auto run = crawl_stdin("one.txt", "");

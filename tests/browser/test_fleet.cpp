@@ -36,6 +36,8 @@ using testsupport::TempDir;
 
 const std::string kResolverRules =
     "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
+// The fixture sites live on loopback, which the egress guard keeps pages off unless opened.
+const std::string kAllowLoopback = "--allow-network=127.0.0.1";
 
 testsupport::FixtureServer& server() {
   static testsupport::FixtureServer instance(std::filesystem::path(CJCRAWL_FIXTURES) / "sites");
@@ -45,9 +47,9 @@ testsupport::FixtureServer& server() {
 std::vector<std::string> worker(const std::string& db, const std::string& name, const std::filesystem::path& out,
                                 std::vector<std::string> extra = {}) {
   std::vector<std::string> argv{
-      CJCRAWL_BINARY,    "crawl", "--db",     db,   "--crawl",    name, "--out",         out.string(),
-      "--sample-period", "200",   "--window", "10", "--deadline", "30", "--concurrency", "1",
-      kResolverRules};
+      CJCRAWL_BINARY,    "crawl",       "--db",     db,   "--crawl",    name, "--out",         out.string(),
+      "--sample-period", "200",         "--window", "10", "--deadline", "30", "--concurrency", "1",
+      kResolverRules,    kAllowLoopback};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }
@@ -221,7 +223,7 @@ TEST_CASE("fleet: three workers crawl one list on PostgreSQL and record every si
   const auto reference =
       testsupport::run_process({CJCRAWL_BINARY, "crawl", list, "--db", (dir.path() / "ref.db").string(), "--out",
                                 (dir.path() / "ref.jsonl").string(), "--sample-period", "200", "--window", "10",
-                                "--deadline", "30", "--concurrency", "2", kResolverRules},
+                                "--deadline", "30", "--concurrency", "2", kResolverRules, kAllowLoopback},
                                std::chrono::seconds(330));
   INFO(reference.err);
   REQUIRE(reference.exit_code == 0);
@@ -471,10 +473,10 @@ TEST_CASE("fleet: two serve replicas on one PostgreSQL give the same ETag and by
   CHECK(c.body.find("fresh-pool.example") != std::string::npos);
 
   // `check` on the shared database: its finding reaches both replicas at their next request.
-  const auto checked =
-      testsupport::run_process({CJCRAWL_BINARY, "check", server().url("miner.test", "/worker-miner.html"), "--db", uri,
-                                "--sample-period", "200", "--window", "10", "--deadline", "30", kResolverRules},
-                               std::chrono::seconds(90));
+  const auto checked = testsupport::run_process(
+      {CJCRAWL_BINARY, "check", server().url("miner.test", "/worker-miner.html"), "--db", uri, "--sample-period", "200",
+       "--window", "10", "--deadline", "30", kResolverRules, kAllowLoopback},
+      std::chrono::seconds(90));
   outputs.add(checked);
   INFO(checked.err);
   CHECK(checked.exit_code == 3);  // cryptojacking

@@ -47,6 +47,8 @@ using testsupport::TempDir;
 
 const std::string kResolverRules =
     "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
+// The fixture sites live on loopback, which the egress guard keeps pages off unless opened.
+const std::string kAllowLoopback = "--allow-network=127.0.0.1";
 
 // cjcrawl's own memory: measured ~18 MB on every page here. The bound is far above that, yet below
 // what holding one hostile payload whole would take (the 50 MB script, or a sixth of the flood).
@@ -203,7 +205,8 @@ HostileRun run_check(const std::string& url, const fs::path& db, const Settings&
                                    std::to_string(settings.sample_period_ms),
                                    "--window",
                                    std::to_string(settings.window),
-                                   kResolverRules};
+                                   kResolverRules,
+                                   kAllowLoopback};
   if (settings.load_timeout_seconds) {
     command.push_back("--load-timeout");
     command.push_back(std::to_string(*settings.load_timeout_seconds));

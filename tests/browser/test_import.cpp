@@ -77,7 +77,8 @@ TEST_CASE("an imported domain makes a check conclusive (known)", "[browser][impo
                                        "--window",
                                        "10",
                                        "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP "
-                                       "cdn.aeros01.tk 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"};
+                                       "cdn.aeros01.tk 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                                       "--allow-network=127.0.0.1"};
   auto before = cjcrawl(check);
   INFO(before.out << before.err);
   CHECK(before.exit_code == 0);

@@ -28,7 +28,8 @@ Json check(const std::string& page, const std::vector<std::string>& extra) {
       "200",
       "--window",
       "10",
-      "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"};
+      "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+      "--allow-network=127.0.0.1"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   const auto run = testsupport::cjcrawl(argv);
   INFO(run.err);

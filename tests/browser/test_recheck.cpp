@@ -20,8 +20,10 @@ namespace fs = std::filesystem;
 
 const std::string kResolverRules =
     "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
-const std::vector<std::string> kFastVisit{"--sample-period", "200", "--window",    "10",
-                                          "--deadline",      "30",  kResolverRules};
+// The fixture sites live on loopback, which the egress guard keeps pages off unless opened.
+const std::string kAllowLoopback = "--allow-network=127.0.0.1";
+const std::vector<std::string> kFastVisit{"--sample-period", "200", "--window",     "10",
+                                          "--deadline",      "30",  kResolverRules, kAllowLoopback};
 constexpr int kPages = 4;
 
 // The fixture sites, copied so that a test may clean a compromised page and compromise it again.

@@ -372,10 +372,10 @@ TEST_CASE("serve: the dashboard shows detections with reasons and a CPU chart, i
   const std::string resolver =
       "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
   for (const auto* page : {"/worker-miner.html", "/idle.html"}) {
-    const auto run =
-        testsupport::run_process({CJCRAWL_BINARY, "check", fixtures.url("site.test", page), "--json", "--db",
-                                  db.string(), "--sample-period", "200", "--window", "10", resolver},
-                                 std::chrono::seconds(90));
+    const auto run = testsupport::run_process(
+        {CJCRAWL_BINARY, "check", fixtures.url("site.test", page), "--json", "--db", db.string(), "--sample-period",
+         "200", "--window", "10", resolver, "--allow-network=127.0.0.1"},
+        std::chrono::seconds(90));
     INFO(run.err);
     REQUIRE((run.exit_code == 0 || run.exit_code == 3));
   }
@@ -442,7 +442,7 @@ TEST_CASE("check --report and the entry page: no script, no request, page string
       "--chrome-arg=--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
   const auto run = testsupport::run_process(
       {CJCRAWL_BINARY, "check", fixtures.url("site.test", "/hostile/report-markup.html"), "--json", "--db", db.string(),
-       "--sample-period", "200", "--window", "10", "--report", report.string(), resolver},
+       "--sample-period", "200", "--window", "10", "--report", report.string(), resolver, "--allow-network=127.0.0.1"},
       std::chrono::seconds(90));
   INFO(run.err);
   REQUIRE(run.exit_code == 3);

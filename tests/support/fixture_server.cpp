@@ -130,6 +130,31 @@ std::optional<std::string> url_path_of(std::string_view target) {
   return percent_decode(target.substr(0, end));
 }
 
+// The percent-decoded value of the first `name=` parameter of a request target's query; nullopt when
+// there is none, or its escapes are malformed or decode to a NUL.
+std::optional<std::string> query_parameter(std::string_view target, std::string_view name) {
+  const std::size_t query_start = target.find('?');
+  if (query_start == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(query_start + 1);
+  query = query.substr(0, query.find('#'));
+  while (!query.empty()) {
+    const std::size_t end = std::min(query.find('&'), query.size());
+    const std::string_view parameter = query.substr(0, end);
+    if (parameter.size() > name.size() && parameter.starts_with(name) && parameter[name.size()] == '=') {
+      return percent_decode(parameter.substr(name.size() + 1));
+    }
+    query.remove_prefix(std::min(end + 1, query.size()));
+  }
+  return std::nullopt;
+}
+
+bool has_control_character(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
 bool is_within(const fs::path& candidate, const fs::path& root) {
   auto [root_end, candidate_end] = std::mismatch(root.begin(), root.end(), candidate.begin(), candidate.end());
   return root_end == root.end();
@@ -963,6 +988,16 @@ Response FixtureServer::Impl::respond(const Request& request, const std::optiona
   } else if (*path == "/redirect-loop") {
     response.result(http::status::found);
     response.set(http::field::location, "/redirect-loop");
+  } else if (*path == "/redirect-to") {
+    // An open redirect on purpose; a control character would split the Location header.
+    const std::optional<std::string> location = query_parameter(request.target(), "url");
+    if (!location || location->empty() || has_control_character(*location)) {
+      set_page(http::status::bad_request, "400 Bad Request",
+               "Expected /redirect-to?url=URL with URL percent-encoded and free of control characters.");
+    } else {
+      response.result(http::status::found);
+      response.set(http::field::location, *location);
+    }
   } else if (*path == "/slow") {
     response.set(http::field::content_type, "text/plain; charset=utf-8");
     response.body() = "slow";

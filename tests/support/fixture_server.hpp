@@ -44,6 +44,10 @@
 //   /hang               reads the request and never answers (until the client or server closes,
 //                       at most kHangLimit).
 //   /redirect-loop      302 to itself.
+//   GET /redirect-to?url=URL
+//                       302 with Location: URL, percent-decoded (%XX only; '+' stays '+'), wherever it
+//                       points (the egress tests' redirects to a loopback canary); 400 when the query has
+//                       no `url` parameter, or it is malformed or decodes to a control character.
 //   /slow               a short text/plain answer, kSlowDelay after the request (holds a page's load).
 //   /once-unavailable/FILE?KEY
 //                       503 the first time each full target (path and query) is asked for, FILE
