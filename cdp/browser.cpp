@@ -33,12 +33,10 @@ asio::awaitable<util::Result<std::shared_ptr<Browser>>> Browser::launch(const La
   LaunchOptions launch = options;
   if (options.egress_guard) {
     // The egress guard first: Chrome is launched to use it, and it must outlive Chrome.
-    auto proxy = EgressProxy::start(options.egress);
+    auto proxy = EgressProxy::start(options.egress, resolver_from_test_environment());
     if (!proxy) co_return proxy.error();
     browser->egress_ = std::move(proxy).value();
     launch.proxy_port = browser->egress_->port();
-  } else if (!options.egress.host_rules.empty()) {
-    launch.extra_args.push_back("--host-resolver-rules=" + options.egress.host_rules.to_string());
   }
   auto chrome = co_await ChromeProcess::launch(launch);
   if (!chrome) co_return chrome.error();

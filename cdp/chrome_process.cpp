@@ -346,6 +346,9 @@ void build_command_line(CommandLine& command, const LaunchOptions& options, cons
     command.args.emplace_back("--webrtc-ip-handling-policy=disable_non_proxied_udp");
     command.args.emplace_back("--force-webrtc-ip-handling-policy=disable_non_proxied_udp");
     command.args.emplace_back("--disable-quic");
+  } else if (!options.egress.host_rules.empty()) {
+    // No proxy (--unsafe-no-egress-guard): Chrome's own resolver applies the host rules.
+    command.args.push_back("--host-resolver-rules=" + options.egress.host_rules.to_string());
   }
   command.args.emplace_back("about:blank");
   command.env = {"HOME=" + home.string(), "PATH=/usr/local/bin:/usr/bin:/bin",

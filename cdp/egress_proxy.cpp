@@ -18,6 +18,7 @@
 
 #include <array>
 #include <deque>
+#include <map>
 #include <mutex>
 
 #include <boost/asio/as_tuple.hpp>
@@ -126,6 +127,53 @@ ResolveAnswer resolve_with_system(const std::string& name) {
   ::freeaddrinfo(found);
   if (answer.addresses.empty()) answer.not_found = true;
   return answer;
+}
+
+Resolver resolver_from_test_environment() {
+  const char* text = std::getenv("CJCRAWL_TEST_RESOLVE_SEQUENCE");
+  if (text == nullptr || *text == '\0') return {};
+  struct Script {
+    std::mutex mutex;
+    std::map<std::string, std::vector<asio::ip::address>> answers;
+    std::map<std::string, std::size_t> next;
+  };
+  auto script = std::make_shared<Script>();
+  std::string_view rest(text);
+  while (!rest.empty()) {
+    const auto end = std::min(rest.find(';'), rest.size());
+    const std::string_view entry = rest.substr(0, end);
+    rest.remove_prefix(std::min(end + 1, rest.size()));
+    const auto equals = entry.find('=');
+    if (equals == std::string_view::npos) continue;
+    const std::string name = lower_without_dot(entry.substr(0, equals));
+    std::string_view ips = entry.substr(equals + 1);
+    while (!ips.empty()) {
+      const auto comma = std::min(ips.find(','), ips.size());
+      boost::system::error_code ec;
+      const auto address = asio::ip::make_address(std::string(ips.substr(0, comma)), ec);
+      ips.remove_prefix(std::min(comma + 1, ips.size()));
+      if (ec) {
+        spdlog::warn("CJCRAWL_TEST_RESOLVE_SEQUENCE: not an address list; ignored");
+        return {};
+      }
+      script->answers[name].push_back(address);
+    }
+  }
+  spdlog::warn("CJCRAWL_TEST_RESOLVE_SEQUENCE is set: names in it resolve as the test scripted");
+  return [script](const std::string& name) {
+    {
+      const std::lock_guard lock(script->mutex);
+      auto found = script->answers.find(name);
+      if (found != script->answers.end() && !found->second.empty()) {
+        auto& next = script->next[name];
+        ResolveAnswer answer;
+        answer.addresses.push_back(found->second[std::min(next, found->second.size() - 1)]);
+        ++next;
+        return answer;
+      }
+    }
+    return resolve_with_system(name);
+  };
 }
 
 EgressDecision decide_egress(std::string_view host, std::uint16_t port,

@@ -81,6 +81,11 @@ struct ResolveAnswer {
 using Resolver = std::function<ResolveAnswer(const std::string& name)>;
 // getaddrinfo(AF_UNSPEC, SOCK_STREAM).
 ResolveAnswer resolve_with_system(const std::string& name);
+// A test hook, for the browser tests of DNS rebinding: $CJCRAWL_TEST_RESOLVE_SEQUENCE holds
+// "NAME=IP,IP,…;NAME=…" and each lookup of NAME answers the next IP of its list (the last one
+// repeating), as a rebinding server with a zero TTL would; other names go to resolve_with_system.
+// An empty function when the variable is unset or unreadable (then it is ignored, with a warning).
+Resolver resolver_from_test_environment();
 
 struct EgressLimits {
   std::size_t max_tunnels = 512;  // connections open at once (Chrome itself keeps ≤ 32 per proxy, plus sockets)
