@@ -478,3 +478,15 @@ TEST_CASE("a main frame refused at the proxy gets the status its record explains
   CHECK(status({}, "net::ERR_PROXY_CONNECTION_FAILED")->first == Status::connection_error);
   CHECK_FALSE(status({record(EgressOutcome::blocked, "")}, "net::ERR_CERT_DATE_INVALID"));
 }
+
+TEST_CASE("a page cannot reach the proxy itself or a denied port even with loopback opened", "[egress]") {
+  CanaryServer devtools({{"127.0.0.1", 0}});
+  auto proxy = start_proxy(policy_allowing({"127.0.0.0/8"}));
+  proxy->deny_loopback_port(devtools.port(0));  // as Browser::launch does with Chrome's DevTools port
+  const auto mark = proxy->mark();
+  CHECK(socks_connect(proxy->port(), "127.0.0.1", proxy->port()) == 2);
+  CHECK(socks_connect(proxy->port(), "localhost", devtools.port(0)) == 2);
+  CHECK(socks_connect(proxy->port(), "127.0.0.1", devtools.port(0)) == 2);
+  CHECK(devtools.total() == 0);
+  for (const auto& record : proxy->records_since(mark)) CHECK(record.outcome == EgressOutcome::blocked);
+}
