@@ -254,3 +254,33 @@ TEST_CASE("a main frame that navigates to loopback after load is refused and the
     }
   }
 }
+
+TEST_CASE("the check summary tells an analyst which private addresses the page tried", "[browser][egress]") {
+  CanaryServer canary(canary_endpoints());
+  const std::uint16_t c = canary.port(kCanaryLoopback);
+  TempDir dir;
+  // Without --json: the summary for a person (check's default output).
+  std::vector<std::string> command = {CJCRAWL_BINARY,
+                                      "check",
+                                      server().url("site.test", "/egress/late-location.html?c=" + std::to_string(c)),
+                                      "--db",
+                                      (dir.path() / "t.db").string(),
+                                      "--allow-network",
+                                      "127.0.0.1:" + std::to_string(server().port()),
+                                      "--host-resolver-rules",
+                                      kHostRules,
+                                      "--sample-period",
+                                      "200",
+                                      "--window",
+                                      "10",
+                                      "--no-early-stop"};
+  const auto run = testsupport::run_process(command, kRunTimeout);
+  INFO(run.out << run.err);
+  REQUIRE_FALSE(run.timed_out);
+  CHECK(run.out.find("Checked    yes") != std::string::npos);
+  // Chrome tries a refused navigation more than once: the count is every refusal.
+  CHECK(run.out.find("Refused    ") != std::string::npos);
+  CHECK(run.out.find(" to private networks, which pages may not reach:") != std::string::npos);
+  CHECK(run.out.find("location.test:" + std::to_string(c) + " (loopback 127.0.0.1)") != std::string::npos);
+  CHECK(canary.total() == 0);
+}
