@@ -503,6 +503,10 @@ asio::awaitable<void> EgressProxy::State::serve(tcp::socket client) {
       }
     }
   }
+  if (!failure && candidates.empty()) {  // a resolver that answered nothing: as no such host
+    failure = {EgressOutcome::not_found, kHostUnreachable};
+    record.why = "no such host (no address)";
+  }
   if (candidates.size() > limits.max_addresses) candidates.resize(limits.max_addresses);
 
   // Step 4: the decision, recorded before the reply.

@@ -285,6 +285,16 @@ TEST_CASE("the proxy refuses private addresses by every route and the canary cou
   CHECK(names.asked("canary.test") == 0);  // mapped by the host rules, never resolved
 }
 
+TEST_CASE("a resolver that answers no address is no such host", "[egress]") {
+  cdp::Resolver empty = [](const std::string&) { return cdp::ResolveAnswer{}; };
+  auto proxy = start_proxy(EgressPolicy{}, empty);
+  const auto mark = proxy->mark();
+  CHECK(socks_connect(proxy->port(), "empty.example", 80) == 4);
+  const auto records = proxy->records_since(mark);
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].outcome == EgressOutcome::not_found);
+}
+
 TEST_CASE("a name that rebinds to a private address is refused at the second connection", "[egress]") {
   CanaryServer allowed({{"127.0.0.1", 0}});
   CanaryServer inside({{"127.0.0.2", allowed.port(0)}});
@@ -372,11 +382,12 @@ TEST_CASE("an allowed address that refuses the connection is unreachable, not bl
 }
 
 TEST_CASE("a slow resolver ends in a timeout reply and the proxy goes on serving", "[egress]") {
-  std::atomic<bool> release{false};
-  cdp::Resolver slow = [&release](const std::string& name) {
+  // Shared with the lookup, which may still be running when the test ends (its answer is dropped).
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  cdp::Resolver slow = [release](const std::string& name) {
     cdp::ResolveAnswer answer;
     if (name == "slow.example")
-      for (int waited = 0; !release && waited < 10'000; waited += 5)
+      for (int waited = 0; !*release && waited < 10'000; waited += 5)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     answer.addresses.push_back(make_address("127.0.0.1"));
     return answer;
@@ -388,7 +399,7 @@ TEST_CASE("a slow resolver ends in a timeout reply and the proxy goes on serving
   const auto mark = proxy->mark();
   CHECK(socks_connect(proxy->port(), "slow.example", site.port(0)) == 6);
   CHECK(socks_connect(proxy->port(), "fast.example", site.port(0)) == 0);
-  release = true;
+  *release = true;
   const auto records = proxy->records_since(mark);
   REQUIRE(records.size() == 2);
   CHECK(records[0].outcome == EgressOutcome::timeout);
