@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -283,4 +284,30 @@ TEST_CASE("the check summary tells an analyst which private addresses the page t
   CHECK(run.out.find(" to private networks, which pages may not reach:") != std::string::npos);
   CHECK(run.out.find("location.test:" + std::to_string(c) + " (loopback 127.0.0.1)") != std::string::npos);
   CHECK(canary.total() == 0);
+}
+
+TEST_CASE("remote IPs are the addresses connected and an ips.txt entry still matches them", "[browser][egress]") {
+  // The site on 127.0.0.3: behind the proxy Chrome itself reports the proxy's 127.0.0.1 for every
+  // response, so seeing 127.0.0.3 (and only it) proves the addresses come from the proxy's connections.
+  FixtureServer site(std::filesystem::path(CJCRAWL_FIXTURES) / "sites", "127.0.0.3");
+  TempDir dir;
+  const auto rules = dir.path() / "rules";
+  std::filesystem::create_directories(rules);
+  for (const char* name : {"script_urls.txt", "ws_endpoints.txt", "domains.txt", "keywords.txt"})
+    std::ofstream(rules / name) << "# empty\n";
+  std::ofstream(rules / "ips.txt") << "127.0.0.3\n";
+  const auto run = testsupport::run_process(
+      {CJCRAWL_BINARY, "check", site.url("site.test", "/idle.html"), "--json", "--db", (dir.path() / "t.db").string(),
+       "--rules", rules.string(), "--allow-network", "127.0.0.3:" + std::to_string(site.port()),
+       "--host-resolver-rules", "MAP *.test 127.0.0.3, MAP * ~NOTFOUND", "--sample-period", "200", "--window", "10"},
+      kRunTimeout);
+  INFO(run.out << run.err);
+  REQUIRE_FALSE(run.timed_out);
+  const auto report = Json::parse(run.out, nullptr, false);
+  REQUIRE(report.is_object());
+  CHECK(report["status"] == "ok");
+  CHECK(report["remote_ips"] == Json::array({"127.0.0.3"}));
+  bool listed = false;
+  for (const auto& reason : report["reasons"]) listed = listed || reason["signal"] == "ip_listed";
+  CHECK(listed);
 }
