@@ -209,7 +209,8 @@ struct EgressProxy::State : std::enable_shared_from_this<State> {
   const Resolver resolver;
   const EgressLimits limits;
   tcp::acceptor acceptor;
-  std::size_t open_tunnels = 0;  // the proxy's thread only
+  std::size_t open_tunnels = 0;       // the proxy's thread only
+  std::size_t lookups_in_flight = 0;  // likewise: on the resolver threads, until their answer is back
 
   mutable std::mutex mutex;  // guards everything below
   std::set<std::uint16_t> denied_ports;
@@ -323,9 +324,18 @@ asio::awaitable<std::optional<ResolveAnswer>> resolve(EgressProxy::State& state,
     std::mutex mutex;
     std::optional<ResolveAnswer> answer;
   };
+  const auto give_up = Clock::now() + state.limits.resolve_timeout;
+  // Wait for one of this proxy's lookup slots (polled: a few waiters at most, each briefly).
+  asio::steady_timer turn(state.io);
+  while (state.lookups_in_flight >= state.limits.max_lookups) {
+    if (Clock::now() >= give_up) co_return std::nullopt;
+    turn.expires_at(std::min(give_up, Clock::now() + std::chrono::milliseconds(20)));
+    co_await turn.async_wait(kNoThrow);
+  }
+  ++state.lookups_in_flight;
   auto pending = std::make_shared<Pending>();
   auto wake = std::make_shared<asio::steady_timer>(state.io);
-  wake->expires_after(state.limits.resolve_timeout);
+  wake->expires_at(give_up);
   std::weak_ptr<asio::steady_timer> weak_wake = wake;
   // The job holds the state only weakly: a proxy closed meanwhile is not kept alive by its lookups.
   std::weak_ptr<EgressProxy::State> weak_state = state.shared_from_this();
@@ -336,7 +346,9 @@ asio::awaitable<std::optional<ResolveAnswer>> resolve(EgressProxy::State& state,
       pending->answer = std::move(answer);
     }
     if (auto alive = weak_state.lock())
-      asio::post(alive->io, [weak_wake]() {
+      asio::post(alive->io, [weak_state, weak_wake]() {
+        // On the proxy's thread; the proxy outlives it (its destructor joins that thread first).
+        if (auto owner = weak_state.lock()) --owner->lookups_in_flight;
         if (auto timer = weak_wake.lock()) timer->cancel();
       });
   });

@@ -94,7 +94,10 @@ struct EgressLimits {
   std::chrono::milliseconds connect_timeout{10'000};  // per address
   std::chrono::milliseconds idle_timeout{300'000};    // a tunnel with no byte either way
   std::size_t max_addresses = 16;                     // candidates kept per name
-  std::size_t journal_size = 4096;                    // records kept; older ones are counted as dropped
+  // Lookups one proxy has on the shared resolver threads at once; more wait their turn (within
+  // resolve_timeout), so a page resolving hundreds of names cannot hold up other browsers' lookups.
+  std::size_t max_lookups = 8;
+  std::size_t journal_size = 4096;  // records kept; older ones are counted as dropped
 };
 
 struct EgressStats {

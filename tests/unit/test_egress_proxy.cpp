@@ -501,3 +501,42 @@ TEST_CASE("a page cannot reach the proxy itself or a denied port even with loopb
   CHECK(devtools.total() == 0);
   for (const auto& record : proxy->records_since(mark)) CHECK(record.outcome == EgressOutcome::blocked);
 }
+
+TEST_CASE("one proxy's lookups wait their turn instead of filling the shared resolver threads", "[egress]") {
+  // Every lookup blocks until released; with 2 lookup slots the third request must wait its turn, and
+  // after its resolve_timeout it is answered with a timeout while the resolver never saw it.
+  struct Gate {
+    std::mutex mutex;
+    int started = 0;
+    std::atomic<bool> open{false};
+  };
+  auto gate = std::make_shared<Gate>();
+  cdp::Resolver blocking = [gate](const std::string&) {
+    {
+      const std::lock_guard lock(gate->mutex);
+      ++gate->started;
+    }
+    for (int waited = 0; !gate->open && waited < 10'000; waited += 5)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    cdp::ResolveAnswer answer;
+    answer.not_found = true;
+    return answer;
+  };
+  cdp::EgressLimits limits;
+  limits.max_lookups = 2;
+  limits.resolve_timeout = std::chrono::milliseconds(1'500);
+  auto proxy = start_proxy(EgressPolicy{}, blocking, limits);
+  std::vector<std::thread> clients;
+  std::vector<int> replies(3, -1);
+  for (int i = 0; i < 3; ++i)
+    clients.emplace_back(
+        [&, i] { replies[i] = socks_connect(proxy->port(), "n" + std::to_string(i) + ".example", 80); });
+  for (auto& client : clients) client.join();
+  const int started = [&] {
+    const std::lock_guard lock(gate->mutex);
+    return gate->started;
+  }();
+  gate->open = true;
+  CHECK(started == 2);                                        // the third never reached the resolver threads
+  CHECK(std::count(replies.begin(), replies.end(), 6) == 3);  // each ran out of time: TTL expired
+}
