@@ -8,24 +8,12 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "cdp/commands.hpp"
-#include "util/text.hpp"
+#include "cdp/transport.hpp"
 
 namespace cdp {
 namespace {
 using std::chrono::milliseconds;
 constexpr milliseconds kCloseGrace{2'000};  // Browser.close → process exit; the reader's end
-
-// The port of "ws://127.0.0.1:PORT/devtools/browser/…": no page may reach it, whatever the exceptions.
-std::optional<std::uint16_t> devtools_port(std::string_view url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::nullopt;
-  const auto authority = url.substr(scheme + 3, url.find('/', scheme + 3) - (scheme + 3));
-  const auto colon = authority.rfind(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  const auto port = util::parse_decimal(authority.substr(colon + 1), 65535);
-  if (!port || *port == 0) return std::nullopt;
-  return static_cast<std::uint16_t>(*port);
-}
 }  // namespace
 
 asio::awaitable<util::Result<std::shared_ptr<Browser>>> Browser::launch(const LaunchOptions& options) {
@@ -41,8 +29,10 @@ asio::awaitable<util::Result<std::shared_ptr<Browser>>> Browser::launch(const La
   auto chrome = co_await ChromeProcess::launch(launch);
   if (!chrome) co_return chrome.error();
   browser->chrome_ = std::move(chrome).value();
+  // No page may reach DevTools, whatever the exceptions.
   if (browser->egress_)
-    if (auto port = devtools_port(browser->chrome_->devtools_url())) browser->egress_->deny_loopback_port(*port);
+    if (auto devtools = parse_ws_url(browser->chrome_->devtools_url()))
+      browser->egress_->deny_loopback_port(devtools->port);
   auto connection = co_await Connection::connect(browser->chrome_->devtools_url());
   if (!connection) {
     auto error = connection.error();

@@ -70,12 +70,6 @@ asio::thread_pool& resolver_pool() {
   return *pool;
 }
 
-std::string lower_without_dot(std::string_view host) {
-  std::string out = util::to_lower(host);
-  if (!out.empty() && out.back() == '.') out.pop_back();
-  return out;
-}
-
 }  // namespace
 
 std::string_view to_string(EgressOutcome outcome) {
@@ -91,7 +85,7 @@ std::string_view to_string(EgressOutcome outcome) {
 }
 
 bool is_localhost_name(std::string_view host) {
-  const std::string name = lower_without_dot(host);
+  const std::string name = util::host_name_key(host);
   return name == "localhost" || name.ends_with(".localhost") || name == "localhost6" ||
          name == "localhost.localdomain" || name == "localhost6.localdomain6";
 }
@@ -145,7 +139,7 @@ Resolver resolver_from_test_environment() {
     rest.remove_prefix(std::min(end + 1, rest.size()));
     const auto equals = entry.find('=');
     if (equals == std::string_view::npos) continue;
-    const std::string name = lower_without_dot(entry.substr(0, equals));
+    const std::string name = util::host_name_key(entry.substr(0, equals));
     std::string_view ips = entry.substr(equals + 1);
     while (!ips.empty()) {
       const auto comma = std::min(ips.find(','), ips.size());
@@ -317,6 +311,15 @@ asio::awaitable<std::optional<Request>> read_handshake(tcp::socket& socket) {
   co_return request;
 }
 
+// Step 3 for a host that needs no DNS: a literal is itself, a localhost name is loopback. nullopt for
+// any other name.
+std::optional<std::vector<asio::ip::address>> addresses_without_dns(std::string_view host) {
+  if (auto literal = util::parse_host_address(host)) return std::vector<asio::ip::address>{*literal};
+  if (is_localhost_name(host))
+    return std::vector<asio::ip::address>{asio::ip::address_v4::loopback(), asio::ip::address_v6::loopback()};
+  return std::nullopt;
+}
+
 // Step 3, the resolver's part: the answer, or nullopt when the deadline came first (the lookup goes
 // on in the pool and its answer is dropped).
 asio::awaitable<std::optional<ResolveAnswer>> resolve(EgressProxy::State& state, std::string name) {
@@ -479,12 +482,10 @@ asio::awaitable<void> EgressProxy::State::serve(tcp::socket client) {
   } else if (port == 0 || parsed.kind == util::HostKind::invalid) {
     failure = {EgressOutcome::invalid, kGeneralFailure};
     record.why = port == 0 ? "port 0" : "not a host: " + parsed.problem;
-  } else if (parsed.kind == util::HostKind::address) {
-    candidates.push_back(parsed.address);  // a literal is never resolved, nor mapped
-  } else if (is_localhost_name(request.host)) {
-    candidates = {asio::ip::address_v4::loopback(), asio::ip::address_v6::loopback()};
+  } else if (auto known = addresses_without_dns(request.host)) {
+    candidates = std::move(*known);  // a literal or a localhost name is never mapped, nor resolved
   } else {
-    std::string name = lower_without_dot(request.host);
+    std::string name = util::host_name_key(request.host);
     if (auto rewrite = policy.host_rules.rewrite(name, port)) {
       name = rewrite->host;
       port = rewrite->port;
@@ -494,10 +495,8 @@ asio::awaitable<void> EgressProxy::State::serve(tcp::socket client) {
       }
     }
     if (!failure) {
-      if (auto literal = util::parse_host_address(name)) {
-        candidates.push_back(*literal);
-      } else if (is_localhost_name(name)) {
-        candidates = {asio::ip::address_v4::loopback(), asio::ip::address_v6::loopback()};
+      if (auto mapped = addresses_without_dns(name)) {
+        candidates = std::move(*mapped);
       } else {
         auto answer = co_await resolve(*this, name);
         if (!answer) {

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,6 +36,15 @@ class Transport {
   // Drops the stream at once, so neither loop can block on it. Never throws; idempotent.
   virtual void abort() noexcept = 0;
 };
+
+// ws://HOST:PORT/PATH as Chrome prints its DevTools URL (HOST may be a bracketed IPv6 address);
+// nullopt for anything else.
+struct WsAddress {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string target;  // path
+};
+std::optional<WsAddress> parse_ws_url(std::string_view url);
 
 // Chrome's DevTools WebSocket at ws://HOST:PORT/PATH, connected and handshaken. Only loopback hosts
 // are accepted: DevTools must never be reached over a network. Messages over `max_message_bytes`

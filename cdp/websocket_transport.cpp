@@ -34,45 +34,8 @@ constexpr std::chrono::seconds kHandshakeTimeout{5};
 // A read buffer grown past this by one huge message is released afterwards rather than kept.
 constexpr std::size_t kKeptReadBufferBytes = 1u << 20;
 
-struct WsAddress {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string target;  // path
-};
-
 bool is_loopback_host(std::string_view host) {
   return host == "localhost" || host == "::1" || host.starts_with("127.");
-}
-
-// Parses ws://HOST:PORT/PATH as Chrome prints it. Anything else is refused.
-std::optional<WsAddress> parse_ws_url(std::string_view url) {
-  constexpr std::string_view kScheme = "ws://";
-  if (!url.starts_with(kScheme)) return std::nullopt;
-  url.remove_prefix(kScheme.size());
-  const auto slash = url.find('/');
-  if (slash == std::string_view::npos) return std::nullopt;
-  const std::string_view authority = url.substr(0, slash);
-  WsAddress out;
-  out.target = std::string(url.substr(slash));
-  std::string_view host;
-  std::string_view port;
-  if (authority.starts_with('[')) {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos || close + 1 >= authority.size() || authority[close + 1] != ':')
-      return std::nullopt;
-    host = authority.substr(1, close - 1);
-    port = authority.substr(close + 2);
-  } else {
-    const auto colon = authority.rfind(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  const auto number = port.size() <= 5 ? util::parse_decimal(port, 65535) : std::nullopt;
-  if (!number || *number == 0) return std::nullopt;
-  out.host = std::string(host);
-  out.port = static_cast<std::uint16_t>(*number);
-  return out;
 }
 
 class WebSocketTransport final : public Transport {
@@ -128,6 +91,36 @@ class WebSocketTransport final : public Transport {
 };
 
 }  // namespace
+
+std::optional<WsAddress> parse_ws_url(std::string_view url) {
+  constexpr std::string_view kScheme = "ws://";
+  if (!url.starts_with(kScheme)) return std::nullopt;
+  url.remove_prefix(kScheme.size());
+  const auto slash = url.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const std::string_view authority = url.substr(0, slash);
+  WsAddress out;
+  out.target = std::string(url.substr(slash));
+  std::string_view host;
+  std::string_view port;
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos || close + 1 >= authority.size() || authority[close + 1] != ':')
+      return std::nullopt;
+    host = authority.substr(1, close - 1);
+    port = authority.substr(close + 2);
+  } else {
+    const auto colon = authority.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  const auto number = port.size() <= 5 ? util::parse_decimal(port, 65535) : std::nullopt;
+  if (!number || *number == 0) return std::nullopt;
+  out.host = std::string(host);
+  out.port = static_cast<std::uint16_t>(*number);
+  return out;
+}
 
 asio::awaitable<util::Result<std::unique_ptr<Transport>>> connect_websocket(std::string ws_url,
                                                                             std::size_t max_message_bytes) {

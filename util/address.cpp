@@ -215,12 +215,13 @@ bool plain_host_name(std::string_view name) {
   return true;
 }
 
-std::string without_trailing_dot(std::string name) {
+}  // namespace
+
+std::string host_name_key(std::string_view host) {
+  std::string name = to_lower(host);
   if (name.size() > 1 && name.back() == '.') name.pop_back();
   return name;
 }
-
-}  // namespace
 
 ParsedHost parse_host(std::string_view host) {
   if (host.size() > max_address_text) return invalid_host(fmt::format("longer than {} bytes", max_address_text));
@@ -319,7 +320,7 @@ bool NetworkException::allows(std::string_view requested_host, const address& co
                               std::uint16_t connected_port) const {
   if (port && *port != connected_port) return false;
   if (network) return network->contains(connected);
-  return !name.empty() && without_trailing_dot(to_lower(requested_host)) == name;
+  return !name.empty() && host_name_key(requested_host) == name;
 }
 
 std::string NetworkException::to_string() const {
@@ -372,7 +373,7 @@ Result<NetworkException> parse_network_exception(std::string_view text) {
   const auto parsed = parse_host(host);
   if (parsed.kind == HostKind::invalid) return refused(parsed.problem);
   if (parsed.kind == HostKind::address) return NetworkException{{}, Cidr{parsed.address, 32}, port};
-  std::string name = without_trailing_dot(to_lower(host));
+  std::string name = host_name_key(host);
   if (!plain_host_name(name))
     return refused(fmt::format("'{}': '{}' is not a host name (letters, digits, '-', '_' and '.')", text, host));
   return NetworkException{std::move(name), std::nullopt, port};

@@ -53,6 +53,10 @@ ParsedHost parse_host(std::string_view host);
 // The address a host literal denotes; nullopt for a name and for an invalid host (see parse_host).
 std::optional<boost::asio::ip::address> parse_host_address(std::string_view host);
 
+// A host name as names are compared: ASCII lower-case, one trailing dot removed ("Site.TEST." is
+// "site.test").
+std::string host_name_key(std::string_view host);
+
 // ---- Classifying an address -------------------------------------------------------------------------
 
 // Where an address leads. Everything but public_address is off limits by default (is_private_use).
