@@ -2,7 +2,8 @@
 //
 // Subcommands: `check URL` (one site, end to end), `crawl LIST` (many sites, resumable), `crawls`,
 // `import SOURCE...` (public blocklists), `export` (the blacklist as a feed file), `serve` (feeds,
-// API and dashboard over HTTP). Exit codes are documented in README.md:
+// API and dashboard over HTTP), `merge OUT IN...` (the SQLite files of a sharded crawl, as one).
+// Exit codes are documented in README.md:
 //   0 checked, not cryptojacking · 3 cryptojacking · 1 could not check · 2 usage error · 130 interrupted
 #include <signal.h>
 
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   cli::ImportArgs import;
   cli::ExportArgs exporting;
   cli::ServeArgs serving;
+  cli::MergeArgs merging;
   auto* check_command = cli::add_check(app, check);
   auto* crawl_command = cli::add_crawl(app, crawl);
   auto* recheck_command = cli::add_recheck(app, recheck);
@@ -71,6 +73,7 @@ int main(int argc, char** argv) {
   auto* import_command = cli::add_import(app, import);
   auto* export_command = cli::add_export(app, exporting);
   auto* serve_command = cli::add_serve(app, serving);
+  auto* merge_command = cli::add_merge(app, merging);
   // `cjcrawl crawl list.txt -vv` as well as `cjcrawl -vv crawl list.txt`. (Not app.fallthrough(): that
   // would also take the top-level --rules, meant for --version, after a command that has none.)
   for (auto* command : app.get_subcommands([](CLI::App*) { return true; }))
@@ -103,6 +106,7 @@ int main(int argc, char** argv) {
   if (import_command->parsed()) return cli::run_import(import);
   if (export_command->parsed()) return cli::run_export(exporting);
   if (serve_command->parsed()) return cli::run_serve(serving);
+  if (merge_command->parsed()) return cli::run_merge(merging);
   fmt::print(stderr, "{}", app.help());
   return cli::kExitUsage;
 }

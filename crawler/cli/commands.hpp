@@ -121,4 +121,13 @@ struct ServeArgs {
 CLI::App* add_serve(CLI::App& app, ServeArgs& args);
 int run_serve(const ServeArgs& args);
 
+// `cjcrawl merge OUT IN...` — SQLite files of a sharded crawl merged into one (merge.cpp).
+struct MergeArgs {
+  std::string out;
+  std::vector<std::string> inputs;
+  bool quiet = false;
+};
+CLI::App* add_merge(CLI::App& app, MergeArgs& args);
+int run_merge(const MergeArgs& args);
+
 }  // namespace crawler::cli
