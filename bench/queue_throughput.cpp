@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/typical_evidence.hpp"
 #include "db/queue.hpp"
 #include "db/store.hpp"
 #include "tests/support/pg_cluster.hpp"
@@ -21,35 +22,6 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A visit like most crawled pages: clean, a dozen scripts, a few sockets, a minute of CPU samples.
-blacklist::Evidence typical_evidence(int site) {
-  blacklist::Evidence evidence;
-  evidence.input = "https://site" + std::to_string(site) + ".example/";
-  evidence.url = evidence.input;
-  evidence.final_url = evidence.input + "home";
-  evidence.http_status = 200;
-  for (int i = 0; i < 12; ++i) {
-    blacklist::ScriptRecord script;
-    script.url = evidence.input + "static/js/chunk-" + std::to_string(i) + ".js";
-    script.sha256 = std::string(64, 'a' + static_cast<char>(i % 6));
-    script.length = 40'000 + static_cast<std::uint64_t>(i);
-    script.language = "JavaScript";
-    script.target_type = "page";
-    script.target_url = evidence.final_url;
-    evidence.scripts.push_back(std::move(script));
-  }
-  for (int i = 0; i < 2; ++i) {
-    blacklist::WebSocketRecord socket;
-    socket.url = "wss://chat.example/socket/" + std::to_string(i);
-    evidence.websockets.push_back(std::move(socket));
-  }
-  for (int i = 0; i <= 40; ++i) evidence.cpu_samples.push_back({i * 0.25, i * 0.01, 0.0});
-  evidence.sample_period_seconds = 0.25;
-  evidence.started_at_ms = util::wall_ms();
-  evidence.elapsed_ms = 11'000;
-  return evidence;
-}
 
 double percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
@@ -64,7 +36,8 @@ int main(int argc, char** argv) {
   testsupport::PgCluster cluster(testsupport::PgCluster::Options{.durable = true});
   blacklist::Judgement clean;
   clean.verdict = blacklist::Verdict::clean;
-  std::printf("evidence JSON of one visit: %zu bytes\n", blacklist::to_json(typical_evidence(1), clean).dump().size());
+  std::printf("evidence JSON of one visit: %zu bytes\n",
+              blacklist::to_json(bench::typical_evidence(1, util::wall_ms(), 11'000), clean).dump().size());
   std::printf("| workers | sites | sites/s | claim median ms | claim p99 ms | record median ms | record p99 ms |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const int workers : {8, 32, 64}) {
@@ -104,7 +77,7 @@ int main(int argc, char** argv) {
             continue;
           }
           my_claims.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-          const auto evidence = typical_evidence(static_cast<int>(claim.position));
+          const auto evidence = bench::typical_evidence(claim.position, util::wall_ms(), 11'000);
           db::Store::CrawlSite site;
           site.crawl_id = 1;
           site.position = claim.position;

@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <linux/magic.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -301,6 +302,32 @@ RendererKind renderer_kind(std::int64_t pid) {
 
 namespace {
 
+// Step 1, for a sandboxed Chrome: Debian's chromium has no setuid helper, so its sandbox needs
+// unprivileged user namespaces. When a container's seccomp profile, `user.max_user_namespaces=0` or
+// AppArmor refuses them, Chrome dies saying "No usable sandbox!" and suggests a package that would not
+// help; this says why, before anything is started. Asked once per process, in a forked child: a
+// multithreaded process cannot unshare(CLONE_NEWUSER) (EINVAL), and the child takes its namespace with
+// it. As root the probe runs as root, not as --chrome-user: root with CAP_SYS_ADMIN may pass where
+// Chrome's user would not, and Chrome then fails with its own message (root containers are out of
+// scope). Returns why the kernel refused, or nullopt when allowed or when the probe itself failed.
+std::optional<std::string> user_namespaces_refused() {
+  static const std::optional<std::string> refused = []() -> std::optional<std::string> {
+    const pid_t child = ::fork();
+    if (child == 0) ::_exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : errno);  // async-signal-safe only
+    if (child < 0) {
+      spdlog::warn("cannot probe for user namespaces (fork: {}); launching Chrome anyway", std::strerror(errno));
+      return std::nullopt;
+    }
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0)
+      if (errno != EINTR) return std::nullopt;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return std::nullopt;
+    if (WIFEXITED(status)) return fmt::format("unshare(CLONE_NEWUSER): {}", std::strerror(WEXITSTATUS(status)));
+    return fmt::format("unshare(CLONE_NEWUSER) killed the process: {}", ::strsignal(WTERMSIG(status)));
+  }();
+  return refused;
+}
+
 // Step 2: a fresh profile, named after us so an orphan can be recognised, owned by Chrome's user.
 // Its `home` and `data` folders; an error message on failure.
 std::optional<std::string> make_profile(const fs::path& profile, const std::optional<Identity>& identity,
@@ -425,7 +452,15 @@ asio::awaitable<util::Result<std::unique_ptr<ChromeProcess>>> ChromeProcess::lau
   for (const auto& arg : options.extra_args)
     if (auto why = check_chrome_arg(arg)) co_return fail(*why);
 
-  // Step 1: decide who Chrome runs as. Root keeps the sandbox by dropping to an unprivileged user.
+  // Step 1: can Chrome have its sandbox here, and who does it run as. Root keeps the sandbox by dropping
+  // to an unprivileged user.
+  if (!options.unsafe_no_sandbox)
+    if (auto why = user_namespaces_refused())
+      co_return fail(fmt::format(
+          "Chrome's sandbox needs unprivileged user namespaces, which this environment refuses ({}): allow them "
+          "(seccomp profile, sysctl user.max_user_namespaces, AppArmor; see deploy/README.md), or run with "
+          "--unsafe-no-sandbox",
+          *why));
   const bool drop_privileges = ::geteuid() == 0 && !options.unsafe_no_sandbox;
   std::optional<Identity> identity;
   if (drop_privileges) {

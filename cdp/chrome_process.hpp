@@ -76,6 +76,8 @@ class ChromeProcess {
  public:
   // Starts Chrome and waits (under options.startup_timeout) for its DevTools URL on stderr.
   // On failure (`browser_start`) the message says what happened, with Chrome's last stderr lines.
+  // A sandboxed launch first asks (once per process) whether user namespaces are allowed, which
+  // Chrome's sandbox needs, and fails saying so, and what to change, before starting anything.
   static asio::awaitable<util::Result<std::unique_ptr<ChromeProcess>>> launch(const LaunchOptions& options);
 
   ~ChromeProcess();  // terminate()

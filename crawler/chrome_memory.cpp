@@ -77,18 +77,22 @@ void ChromeMemory::note_processes(const std::vector<cdp::ProcessInfo>& processes
     if (process.pid > 0 && noted_.size() < 1024) noted_.push_back(static_cast<pid_t>(process.pid));
 }
 
-std::optional<std::uint64_t> ChromeMemory::pss_over(std::uint64_t cap_bytes) {
+std::optional<std::uint64_t> ChromeMemory::measure(MemoryMeasure what) {
   if (chrome_ <= 0) return std::nullopt;  // no process of our own (a scripted browser)
-  auto measure = [&](MemoryMeasure what) {
-    if (noted_.empty()) return process_group_memory(chrome_, what);
-    std::vector<pid_t> pids = noted_;
-    pids.push_back(chrome_);
-    return processes_memory(chrome_, pids, what, &group_members_);
-  };
+  if (noted_.empty()) return process_group_memory(chrome_, what);
+  std::vector<pid_t> pids = noted_;
+  pids.push_back(chrome_);
+  return processes_memory(chrome_, pids, what, &group_members_);
+}
+
+std::optional<std::uint64_t> ChromeMemory::pss() { return measure(MemoryMeasure::pss); }
+
+std::optional<std::uint64_t> ChromeMemory::pss_over(std::uint64_t cap_bytes) {
+  if (chrome_ <= 0) return std::nullopt;
   const auto rss = measure(MemoryMeasure::rss);
   if (rss && *rss <= cap_bytes) return std::nullopt;  // PSS <= RSS: under the cap
-  const auto pss = measure(MemoryMeasure::pss);
-  if (pss && *pss > cap_bytes) return pss;
+  const auto proportional = measure(MemoryMeasure::pss);
+  if (proportional && *proportional > cap_bytes) return proportional;
   return std::nullopt;
 }
 

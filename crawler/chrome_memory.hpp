@@ -44,8 +44,13 @@ class ChromeMemory {
   void note_processes(const std::vector<cdp::ProcessInfo>& processes);
   // Chrome's PSS in bytes when it is over `cap_bytes`; nullopt when it is not (or unreadable).
   std::optional<std::uint64_t> pss_over(std::uint64_t cap_bytes);
+  // Chrome's PSS in bytes now (the processes pss_over reads), or nullopt when unreadable. Costs what
+  // the PSS step of pss_over costs (milliseconds of CPU per Chrome): for a metric read now and then.
+  std::optional<std::uint64_t> pss();
 
  private:
+  std::optional<std::uint64_t> measure(MemoryMeasure what);
+
   pid_t chrome_;
   std::vector<pid_t> noted_;
   GroupMemberCache group_members_;

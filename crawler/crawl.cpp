@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "crawler/chrome_memory.hpp"
+#include "crawler/metrics.hpp"
 #include "crawler/report.hpp"
 #include "util/clock.hpp"
 #include "util/worker.hpp"
@@ -35,6 +36,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kRecordTries = 4;  // a busy database: after 5 s of busy timeout, wait 1, 2, 3 s more
+// The metrics' PSS of a slot's Chrome: read at most this often (milliseconds of CPU per read).
+constexpr std::chrono::seconds kPssMetricEvery{60};
+// A shared crawl's queue gauges: read from the database at most this often.
+constexpr std::chrono::seconds kQueueMetricEvery{30};
 
 // Worth another visit (--retries): the browser's or the network's fault, not the site's answer.
 bool worth_retry(const VisitOutcome& outcome) {
@@ -59,8 +64,10 @@ bool slot_failure(const VisitOutcome& outcome) {
 // A slot's Chrome, with what the slot tracks to recycle it.
 struct SlotBrowser {
   std::shared_ptr<cdp::Browser> browser;
-  int sites = 0;                       // sites visited in it, for recycling every M
-  std::optional<ChromeMemory> memory;  // its processes, for the memory cap
+  int sites = 0;                                // sites visited in it, for recycling every M
+  std::optional<ChromeMemory> memory;           // its processes, for the memory cap
+  int slot = 0;                                 // 1-based, the metrics' label
+  std::optional<Clock::time_point> pss_read{};  // when the metrics last read its PSS
 };
 
 struct CrawlState {
@@ -84,6 +91,27 @@ struct CrawlState {
   Clock::time_point started{Clock::now()};
   CrawlSummary summary{};
   std::string last_progress{};
+
+  // The metrics, if any, moved with the summary.
+  CrawlMetrics* metrics() const { return options.metrics; }
+  void add_busy(int delta) {
+    busy += delta;
+    if (metrics()) metrics()->visits_in_flight(busy);
+  }
+  void note_slots() {
+    if (metrics()) metrics()->slots(active_slots, static_cast<int>(summary.slots_stopped));
+  }
+  void note_leases() {
+    if (metrics()) metrics()->leases_held(leases.size());
+  }
+  void note_replaced(const std::string& why) {
+    ++summary.browsers_retired[why];
+    if (metrics()) metrics()->browser_replaced(why);
+  }
+  void note_not_checked() {
+    ++summary.not_checked;
+    if (metrics()) metrics()->not_checked();
+  }
 
   void print_progress(bool final_line = false) {
     if (!options.progress) return;
@@ -120,16 +148,23 @@ struct CrawlState {
     auto outcome = co_await visit(slot.browser, target.input, url, options.visit);
     if (outcome.browser_launched) {
       ++summary.browsers_launched;
+      if (metrics()) metrics()->browser_launched();
       slot.sites = 0;
       slot.memory.emplace(slot.browser ? slot.browser->pid() : 0);
+      slot.pss_read.reset();
     }
     if (!outcome.browser_retired.empty()) {
-      ++summary.browsers_retired[outcome.browser_retired];
+      note_replaced(outcome.browser_retired);
       co_return outcome;
     }
     if (!slot.browser) co_return outcome;
     ++slot.sites;
     if (slot.memory) slot.memory->note_processes(outcome.processes);
+    // The metric's PSS: a fresh Chrome's after its first site, then once a minute.
+    if (metrics() && slot.memory && (!slot.pss_read || Clock::now() - *slot.pss_read >= kPssMetricEvery)) {
+      slot.pss_read = Clock::now();
+      if (const auto pss = slot.memory->pss()) metrics()->chrome_pss(slot.slot, *pss);
+    }
     // The slot's last site: its browser is closed next anyway, not replaced.
     if ((!options.shared && next >= targets.size()) || stopping) co_return outcome;
     std::string why;
@@ -137,11 +172,12 @@ struct CrawlState {
       why = "sites";
     } else if (const auto pss = slot.memory ? slot.memory->pss_over(options.memory_cap_bytes) : std::nullopt) {
       why = "memory";
+      if (metrics()) metrics()->chrome_pss(slot.slot, *pss);
       spdlog::info("Chrome's processes use {} MB (PSS), over the {} MB cap: replacing the browser", *pss >> 20,
                    options.memory_cap_bytes >> 20);
     }
     if (!why.empty()) {
-      ++summary.browsers_retired[why];
+      note_replaced(why);
       co_await slot.browser->close();
       slot.browser.reset();
     }
@@ -163,7 +199,7 @@ struct CrawlState {
       co_return false;
     }
     if (!outcome.tool_error.empty()) {
-      ++summary.not_checked;
+      note_not_checked();
       spdlog::error("{} (line {}): not checked: {}", terminal_safe(target.input), target.line, outcome.tool_error);
       co_return false;
     }
@@ -201,6 +237,7 @@ struct CrawlState {
     ++summary.recorded;
     ++summary.verdicts[blacklist::to_string(judgement.verdict)];
     ++summary.statuses[blacklist::to_string(evidence.status)];
+    if (metrics()) metrics()->recorded(blacklist::to_string(judgement.verdict), blacklist::to_string(evidence.status));
     if (evidence.status != blacklist::Status::ok) ++summary.failures;
   }
 
@@ -220,6 +257,7 @@ struct CrawlState {
   void note_database_away(const util::Error& error) {
     if (database_unreachable) return;
     database_unreachable = true;
+    if (metrics()) metrics()->database_unreachable(true);
     spdlog::warn("database unreachable, retrying ({})", error.describe());
     print_progress();
   }
@@ -227,6 +265,7 @@ struct CrawlState {
   void note_database_back() {
     if (!database_unreachable) return;
     database_unreachable = false;
+    if (metrics()) metrics()->database_unreachable(false);
     spdlog::info("database reachable again");
     print_progress();
   }
@@ -264,6 +303,7 @@ struct CrawlState {
     spdlog::warn("{} (line {}): attempt {} could not check it, back to the queue: {}", terminal_safe(target.input),
                  target.line, attempt, error);
     ++summary.released;
+    if (metrics()) metrics()->released();
     for (int tries = 0; tries < 5; ++tries) {
       auto released = co_await database_thread->run([queue = options.shared->queue, id = crawl_id,
                                                      position = static_cast<std::int64_t>(target.line), attempt,
@@ -310,7 +350,12 @@ struct CrawlState {
   asio::awaitable<void> renew_leases(asio::steady_timer& timer) {
     const SharedCrawl& shared = *options.shared;
     const auto every = std::max<std::chrono::milliseconds>(std::chrono::seconds(1), shared.lease / 3);
+    std::optional<Clock::time_point> queue_read;
     while (active_slots > 0) {
+      if (metrics() && (!queue_read || Clock::now() - *queue_read >= kQueueMetricEvery)) {
+        queue_read = Clock::now();
+        co_await read_queue_gauges();
+      }
       timer.expires_after(every);
       boost::system::error_code cancelled;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, cancelled));
@@ -324,15 +369,29 @@ struct CrawlState {
         continue;
       }
       note_database_back();
+      if (metrics()) metrics()->leases_lost(lost->size());
       for (const auto position : *lost)
         spdlog::warn("line {}: its lease lapsed and another worker took the site; this visit's result will be dropped",
                      position);
     }
+    // The queue as this worker leaves it, for a last scrape (--metrics-linger).
+    if (metrics()) co_await read_queue_gauges();
+  }
+
+  // The queue gauges, read on the database thread (a count over the crawl's queue).
+  asio::awaitable<void> read_queue_gauges() {
+    auto job = [queue = options.shared->queue, id = crawl_id] {
+      return queue->queue_state(id, std::chrono::minutes(5));
+    };
+    auto state = co_await database_thread->run(std::move(job));
+    if (state) metrics()->queue(*state);
+    else spdlog::debug("queue gauges: {}", state.error().describe());
   }
 
   asio::awaitable<void> shared_slot(int index) {
     int consecutive_failures = 0;
     SlotBrowser browser;
+    browser.slot = index + 1;
     while (!stopping) {
       auto claim = co_await claim_next();
       if (!claim) break;
@@ -351,12 +410,14 @@ struct CrawlState {
       target.input = claim->input;
       target.key = claim->input;
       leases[claim->position] = claim->attempt;
-      ++busy;
+      note_leases();
+      add_busy(1);
       bool succeeded = true;
       if (claim->kind == db::CrawlQueue::Claim::Kind::exhausted) co_await record_failed(target, *claim);
       else succeeded = co_await visit_site(browser, target, claim->attempt);
       leases.erase(claim->position);
-      --busy;
+      note_leases();
+      add_busy(-1);
       print_progress();
       if (budget_spent(index, consecutive_failures, succeeded, target)) break;
     }
@@ -388,8 +449,11 @@ struct CrawlState {
                                    const db::Store::CrawlSite& site, const CrawlTarget& target) {
     int away = 0;  // tries while the database was unreachable (a shared crawl waits for it)
     for (int tries = 1;; ++tries) {
-      auto job = [store = &store, evidence = &evidence, judgement = &judgement, site = &site] {
-        return store->record_visit(*evidence, *judgement, util::wall_ms(), site);
+      auto job = [store = &store, evidence = &evidence, judgement = &judgement, site = &site, metrics = metrics()] {
+        const auto began = Clock::now();
+        auto committed = store->record_visit(*evidence, *judgement, util::wall_ms(), site);
+        if (metrics) metrics->commit_took(std::chrono::duration<double>(Clock::now() - began).count());
+        return committed;
       };
       std::optional<util::Result<std::int64_t>> recorded;
       try {
@@ -397,7 +461,7 @@ struct CrawlState {
       } catch (const std::exception& e) {
         // Not the database: something about this site's evidence. It stays unrecorded (a resume
         // retries it) and the crawl goes on.
-        ++summary.not_checked;
+        note_not_checked();
         spdlog::error("{} (line {}): not recorded: {}", terminal_safe(target.input), target.line, e.what());
         co_return Recorded::no;
       }
@@ -409,6 +473,7 @@ struct CrawlState {
       if (failure.code == util::ErrorCode::superseded) {
         // Exactly once: the site's current attempt is another worker's, and only it may record.
         ++summary.superseded;
+        if (metrics()) metrics()->superseded();
         spdlog::warn("{} (line {}): {}", terminal_safe(target.input), target.line, failure.describe());
         co_return Recorded::dropped;
       }
@@ -441,6 +506,7 @@ struct CrawlState {
     consecutive = succeeded ? 0 : consecutive + 1;
     if (consecutive <= options.failure_budget) return false;
     ++summary.slots_stopped;
+    note_slots();
     spdlog::error("slot {} stopped after {} consecutive failures (the last: {}); check Chrome and the network",
                   index + 1, consecutive, terminal_safe(target.input));
     return true;
@@ -449,11 +515,12 @@ struct CrawlState {
   asio::awaitable<void> slot(int index) {
     int consecutive_failures = 0;
     SlotBrowser browser;  // launched by the first visit, replaced as crawl.hpp says
+    browser.slot = index + 1;
     while (!stopping && next < targets.size()) {
       const CrawlTarget& target = targets[next++];
-      ++busy;
+      add_busy(1);
       const bool succeeded = co_await visit_site(browser, target);
-      --busy;
+      add_busy(-1);
       print_progress();
       if (budget_spent(index, consecutive_failures, succeeded, target)) break;
     }
@@ -516,6 +583,7 @@ CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, st
                           ? std::max(1, options.concurrency)
                           : std::max(1, std::min<int>(options.concurrency, static_cast<int>(targets.size())));
     state.active_slots = slots;
+    state.note_slots();
     asio::steady_timer renewer(io);
     if (options.shared)
       asio::co_spawn(io, state.renew_leases(renewer), [](std::exception_ptr failure) {
@@ -537,7 +605,9 @@ CrawlSummary run_crawl(db::Store& store, const blacklist::Detector& detector, st
                            spdlog::error("slot {}: {}", index + 1, e.what());
                          }
                        }
-                       if (--state.active_slots == 0) {
+                       --state.active_slots;
+                       state.note_slots();
+                       if (state.active_slots == 0) {
                          signals.cancel();
                          grace.cancel();
                          ticker.cancel();

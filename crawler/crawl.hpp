@@ -27,6 +27,8 @@
 
 namespace crawler {
 
+class CrawlMetrics;
+
 // A shared crawl (db/queue.hpp): the slots claim their sites from the queue instead of a list, keep
 // their leases renewed every lease / 3, and release an attempt that ends without a record.
 struct SharedCrawl {
@@ -46,6 +48,8 @@ struct CrawlOptions {
   std::chrono::milliseconds interrupt_grace{15'000};  // Ctrl-C: in-flight visits may finish this long
   bool progress = false;                              // a live progress line on stderr (a TTY)
   std::optional<SharedCrawl> shared;                  // set: sites come from the queue, not `targets`
+  // Set (`crawl --metrics-listen`): moved with the summary (metrics.hpp); outlives the crawl.
+  CrawlMetrics* metrics = nullptr;
 };
 
 struct CrawlSummary {

@@ -25,6 +25,7 @@
 #include <spdlog/spdlog.h>
 
 #include "crawler/dashboard.hpp"
+#include "crawler/metrics.hpp"
 #include "db/export.hpp"
 #include "util/worker.hpp"
 
@@ -336,6 +337,16 @@ struct FeedService::State {
   std::atomic<std::uint64_t> renders{0};
   std::atomic<std::uint64_t> not_modified{0};
 
+  // /metrics (serve_metrics): the exposition it renders, and the database's numbers as last read.
+  // The generation is read at every scrape on the io thread (one indexed read, as /healthz); the
+  // counts of Store::summary() scan tables, so they are read on the worker at most every
+  // kSummaryEvery and kept here (the collectable reads them under the lock while rendering).
+  MetricsExposition* exposition = nullptr;
+  std::mutex gauges_mutex;
+  std::int64_t generation_seen = 0;
+  std::optional<db::Store::Summary> summary_seen;
+  std::chrono::steady_clock::time_point summary_read_at{};
+
   std::shared_ptr<const RenderedFeed> cached(const std::string& key, std::int64_t generation) {
     std::lock_guard lock(cache_mutex);
     for (auto it = cache.begin(); it != cache.end(); ++it) {
@@ -399,8 +410,26 @@ struct FeedService::State {
   asio::awaitable<HttpResponse> visit(std::string_view id_text);
   asio::awaitable<HttpResponse> entry(std::string_view id_text, bool html);
   asio::awaitable<HttpResponse> dashboard();
+  asio::awaitable<HttpResponse> metrics();
   HttpResponse health();
 };
+
+namespace {
+
+constexpr std::chrono::seconds kSummaryEvery{30};
+
+// The feed service's own families, from its State (kept alive by the service; collected on the
+// thread that renders /metrics, the io thread).
+class FeedMetrics final : public prometheus::Collectable {
+ public:
+  explicit FeedMetrics(FeedService::State* state) : state_(state) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  FeedService::State* state_;
+};
+
+}  // namespace
 
 util::Result<std::unique_ptr<FeedService>> FeedService::open(const std::filesystem::path& database,
                                                              asio::any_io_executor io, FeedLimits limits) {
@@ -422,6 +451,54 @@ FeedService::~FeedService() {
 
 FeedService::Stats FeedService::stats() const { return Stats{state_->renders.load(), state_->not_modified.load()}; }
 
+void FeedService::serve_metrics(MetricsExposition& exposition) {
+  state_->exposition = &exposition;
+  exposition.add(std::make_shared<FeedMetrics>(state_.get()));
+}
+
+namespace {
+
+std::vector<prometheus::MetricFamily> FeedMetrics::Collect() const {
+  using prometheus::MetricType;
+  std::vector<prometheus::MetricFamily> families{
+      single_sample("cjcrawl_feed_renders_total", "Feeds rendered (cache misses)", MetricType::Counter,
+                    static_cast<double>(state_->renders.load())),
+      single_sample("cjcrawl_feed_not_modified_total", "Feed requests answered 304 Not Modified", MetricType::Counter,
+                    static_cast<double>(state_->not_modified.load()))};
+  std::lock_guard lock(state_->gauges_mutex);
+  families.push_back(single_sample("cjcrawl_blacklist_generation",
+                                   "The blacklist's generation (as /healthz), bumped by every change",
+                                   MetricType::Gauge, static_cast<double>(state_->generation_seen)));
+  if (!state_->summary_seen) return families;
+  const auto& summary = *state_->summary_seen;
+  prometheus::MetricFamily entries{"cjcrawl_blacklist_active_entries",
+                                   "Active blacklist entries by kind, read at most every 30 s",
+                                   MetricType::Gauge,
+                                   {}};
+  for (const auto& [kind, count] : summary.active_by_kind) {
+    prometheus::ClientMetric metric;
+    metric.label.push_back({"kind", kind});
+    metric.gauge.value = static_cast<double>(count);
+    entries.metric.push_back(std::move(metric));
+  }
+  families.push_back(std::move(entries));
+  prometheus::MetricFamily visits{"cjcrawl_visits",
+                                  "Visits recorded (all, and those judged cryptojacking), read at most every 30 s",
+                                  MetricType::Gauge,
+                                  {}};
+  for (const auto& [verdict, count] :
+       {std::pair<const char*, std::int64_t>{"all", summary.visits}, {"cryptojacking", summary.detections}}) {
+    prometheus::ClientMetric metric;
+    metric.label.push_back({"verdict", verdict});
+    metric.gauge.value = static_cast<double>(count);
+    visits.metric.push_back(std::move(metric));
+  }
+  families.push_back(std::move(visits));
+  return families;
+}
+
+}  // namespace
+
 asio::awaitable<HttpResponse> FeedService::handle(HttpRequest request) {
   if (request.method != "GET" && request.method != "HEAD") {
     auto response = problem(405, "only GET and HEAD are served");
@@ -436,32 +513,69 @@ asio::awaitable<HttpResponse> FeedService::handle(HttpRequest request) {
   // Each route is one step; the database errors of any of them become a 503 (the file may be busy
   // in a recovery, or gone), never a crash.
   std::optional<HttpResponse> response;
+  std::string_view route = "other";
   try {
     if (path == "/" || path == "/index.html") {
+      route = "dashboard";
       response = co_await state_->dashboard();
     } else if (path == "/healthz") {
+      route = "healthz";
       response = state_->health();
+    } else if (path == "/metrics" && state_->exposition) {
+      route = "metrics";
+      response = co_await state_->metrics();
     } else if (path.starts_with("/feed/")) {
+      route = "feed";
       response = co_await state_->feed(request, path.substr(6), url);
     } else if (path == "/api/entries") {
+      route = "api_entries";
       response = co_await state_->entries(url);
     } else if (path.starts_with("/api/entries/")) {
+      route = "api_entry";
       response = co_await state_->entry(path.substr(13), false);
     } else if (path.starts_with("/entries/")) {
+      route = "entry_page";
       response = co_await state_->entry(path.substr(9), true);
     } else if (path.starts_with("/api/visits/")) {
+      route = "api_visit";
       response = co_await state_->visit(path.substr(12));
     } else {
-      response = problem(
-          404,
-          "no such page; try /, /feed/hosts, /api/entries, /api/entries/<id>, /entries/<id>, /api/visits/<id> or "
-          "/healthz");
+      response =
+          problem(404,
+                  "no such page; try /, /feed/hosts, /api/entries, /api/entries/<id>, /entries/<id>, /api/visits/<id>, "
+                  "/healthz or /metrics");
     }
   } catch (const std::exception& error) {
     spdlog::error("serve {}: {}", printable(request.target), error.what());
     response = problem(500, "internal error");
   }
+  response->route = route;
   co_return std::move(*response);
+}
+
+asio::awaitable<HttpResponse> FeedService::State::metrics() {
+  // Step 1: the generation, as /healthz reads it.
+  const auto generation = io_store->generation();
+  if (!generation) co_return unavailable("/metrics", generation.error());
+  {
+    std::lock_guard lock(gauges_mutex);
+    generation_seen = *generation;
+  }
+  // Step 2: the counts, on the worker, when the last read is older than kSummaryEvery. A scrape that
+  // finds the database unreadable still answers, with the counts it had (or none yet).
+  const auto now = std::chrono::steady_clock::now();
+  if (!summary_seen || now - summary_read_at >= kSummaryEvery) {
+    summary_read_at = now;  // concurrent scrapes do not queue more reads
+    auto job = [this] { return worker_store->summary(); };
+    auto summary = co_await worker.run(std::move(job));
+    if (summary) {
+      std::lock_guard lock(gauges_mutex);
+      summary_seen = std::move(summary).value();
+    } else {
+      spdlog::warn("serve /metrics: database counts: {}", summary.error().describe());
+    }
+  }
+  co_return metrics_response(*exposition);
 }
 
 HttpResponse FeedService::State::health() {

@@ -1,14 +1,14 @@
 // crawler/feed.hpp — what `cjcrawl serve` answers, independent of sockets: the blacklist feeds
 // (/feed/<format>) with generation ETags, 304 revalidation, Last-Modified, ?since= and gzip; the
-// JSON API (/api/entries, /api/visits/<id>); /healthz; and the dashboard (/).
+// JSON API (/api/entries, /api/visits/<id>); /healthz; /metrics (Prometheus text); and the dashboard (/).
 //
 // Threads: handle() runs on the server's single io thread and reads only the generation counter
 // there (the 304 path: one indexed read). Everything heavier (rendering a feed, the API, the
-// dashboard) runs on one worker thread (util::WorkerThread) with its own read-only connection, inside a read
-// transaction that ends before the answer is handed back, so no read transaction is ever open while bytes go to a
-// client (a slow client cannot pin the WAL). Rendered feeds are cached per (format, filters) for the generation they
-// were rendered at; a change to the blacklist bumps the generation and so every ETag. No file-system path is ever
-// derived from a request.
+// dashboard, and the database gauges of /metrics, at most every 30 s) runs on one worker thread (util::WorkerThread)
+// with its own read-only connection, inside a read transaction that ends before the answer is handed back, so no read
+// transaction is ever open while bytes go to a client (a slow client cannot pin the WAL). Rendered feeds are cached per
+// (format, filters) for the generation they were rendered at; a change to the blacklist bumps the generation and so
+// every ETag. No file-system path is ever derived from a request.
 #pragma once
 
 #include <cstdint>
@@ -58,10 +58,23 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 200;
+  // What the request asked for, as the metrics' `route` label: a static name ("feed", "healthz",
+  // "other"...), never text from the request, so the label's values stay few.
+  std::string_view route = "other";
   std::string content_type = "text/plain; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type/Length
   std::shared_ptr<const std::string> body;                   // shared with the cache; never null
 };
+
+// What a FeedServer (serve.hpp) asks: the feed service, or the metrics of a crawl worker.
+class HttpHandler {
+ public:
+  virtual ~HttpHandler() = default;
+  // Answers one request; never throws for anything a client sends. Awaited on the server's io thread.
+  virtual boost::asio::awaitable<HttpResponse> handle(HttpRequest request) = 0;
+};
+
+class MetricsExposition;
 
 struct FeedLimits {
   std::size_t cache_bytes = 256u << 20;  // rendered feeds kept (identity + gzip); LRU beyond
@@ -70,7 +83,7 @@ struct FeedLimits {
   int dashboard_recent = 50;      // rows in its table of recent visits
 };
 
-class FeedService {
+class FeedService : public HttpHandler {
  public:
   // Opens the database twice read-only (db::OpenMode::read: it must exist, at the current schema):
   // once for the io thread, once for the worker.
@@ -82,7 +95,12 @@ class FeedService {
 
   // Answers one request; never throws for anything a client sends (bad input is a 4xx, a database
   // failure a 503). Must be awaited on the io executor given to the constructor.
-  boost::asio::awaitable<HttpResponse> handle(HttpRequest request);
+  boost::asio::awaitable<HttpResponse> handle(HttpRequest request) override;
+
+  // Serves /metrics: `exposition` (the server's families, the process's) with the service's own
+  // families added to it (feed renders, the generation, the database gauges). Without it, /metrics
+  // is a 404. Call before the first request; `exposition` must outlive the service.
+  void serve_metrics(MetricsExposition& exposition);
 
   struct Stats {
     std::uint64_t renders = 0;       // feeds rendered (cache misses)
@@ -90,9 +108,10 @@ class FeedService {
   };
   Stats stats() const;
 
+  struct State;  // defined in feed.cpp only (named there by its metrics collectable)
+
  private:
   FeedService();
-  struct State;
   std::unique_ptr<State> state_;
 };
 

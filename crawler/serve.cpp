@@ -1,6 +1,8 @@
 // crawler/serve.cpp — see serve.hpp. One coroutine accepts; one coroutine per connection reads a
-// request, asks the FeedService, writes the response, and loops while the client keeps it alive.
+// request, asks the HttpHandler, writes the response, and loops while the client keeps it alive.
 #include "crawler/serve.hpp"
+
+#include "crawler/metrics.hpp"
 #include "util/clock.hpp"
 
 #include <charconv>
@@ -104,6 +106,7 @@ HttpResponse within_bytes_in_flight(HttpResponse answer, std::size_t in_flight, 
   const std::size_t body_bytes = head ? 0 : answer.body->size();
   if (body_bytes == 0 || in_flight + body_bytes <= cap) return answer;
   HttpResponse busy;
+  busy.route = answer.route;
   busy.status = 503;
   busy.headers.emplace_back("Retry-After", kRetryAfterSeconds);
   busy.body = std::make_shared<const std::string>("503 Service Unavailable: too much being sent; retry shortly\n");
@@ -168,8 +171,10 @@ util::Result<tcp::endpoint> parse_listen(std::string_view text) {
   return tcp::endpoint(address, static_cast<std::uint16_t>(port));
 }
 
-FeedServer::FeedServer(asio::io_context& io, FeedService& service, ServeOptions options)
-    : io_(io), service_(service), options_(options), acceptor_(io), counters_(std::make_shared<Counters>()) {}
+FeedServer::FeedServer(asio::io_context& io, HttpHandler& handler, ServeOptions options,
+                       std::shared_ptr<HttpMetrics> metrics)
+    : io_(io), handler_(handler), options_(options), metrics_(std::move(metrics)), acceptor_(io),
+      counters_(std::make_shared<Counters>()) {}
 
 FeedServer::~FeedServer() = default;
 
@@ -182,7 +187,7 @@ tcp::endpoint FeedServer::bind() {
     // What the user can do about it, in words; Boost's own text adds its source location.
     std::string why = error.message();
     if (error == boost::system::errc::address_in_use)
-      why = "the port is in use by another program (stop it, or give --listen another port; port 0 picks a free one)";
+      why = "the port is in use by another program (stop it, or listen on another port; port 0 picks a free one)";
     else if (error == boost::system::errc::permission_denied)
       why = "permission denied (ports below 1024 need privileges: use a port from 1024 up)";
     else if (error == boost::system::errc::address_not_available) why = "that address is not one of this machine's";
@@ -196,6 +201,36 @@ tcp::endpoint FeedServer::bind() {
 void FeedServer::stop() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+}
+
+namespace {
+
+// The server's Counters, read when scraped (on the io thread, like every other touch of them).
+class ConnectionMetrics final : public prometheus::Collectable {
+ public:
+  explicit ConnectionMetrics(std::shared_ptr<const FeedServer::Counters> counters) : counters_(std::move(counters)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    using prometheus::MetricType;
+    const FeedServer::Counters& counters = *counters_;
+    return {single_sample("cjcrawl_http_connections_active", "Connections being served", MetricType::Gauge,
+                          static_cast<double>(counters.active)),
+            single_sample("cjcrawl_http_connections_accepted_total", "Connections accepted (refused ones included)",
+                          MetricType::Counter, static_cast<double>(counters.accepted)),
+            single_sample("cjcrawl_http_connections_refused_total", "Connections refused over --max-connections",
+                          MetricType::Counter, static_cast<double>(counters.refused)),
+            single_sample("cjcrawl_http_response_bytes_in_flight",
+                          "Response body bytes held for clients still reading them", MetricType::Gauge,
+                          static_cast<double>(counters.bytes_in_flight))};
+  }
+
+ private:
+  std::shared_ptr<const FeedServer::Counters> counters_;
+};
+
+}  // namespace
+
+std::shared_ptr<const prometheus::Collectable> FeedServer::connection_metrics() const {
+  return std::make_shared<ConnectionMetrics>(counters_);
 }
 
 asio::awaitable<void> FeedServer::run() {
@@ -216,6 +251,7 @@ asio::awaitable<void> FeedServer::run() {
       ++counters_->refused;
       if (counters_->rejecting >= kMaxRefusing) continue;  // the socket closes as it goes out of scope
       ++counters_->rejecting;
+      if (metrics_) metrics_->unrouted(503);
       asio::co_spawn(io_, refuse(std::move(socket)), log_exception);
       continue;
     }
@@ -243,6 +279,7 @@ asio::awaitable<void> FeedServer::refuse(tcp::socket socket) {
 asio::awaitable<void> FeedServer::session(tcp::socket socket) {
   CountedIn active(counters_, &Counters::active);
   const auto options = options_;  // copied: the frame may outlive the server (see counters_)
+  const auto metrics = metrics_;
   beast::tcp_stream stream(std::move(socket));
   // The buffer's cap backs the parser's header limit: a request can never make it grow further.
   beast::flat_buffer buffer(options.max_header_bytes + 1024);
@@ -256,16 +293,23 @@ asio::awaitable<void> FeedServer::session(tcp::socket socket) {
     (void)read_bytes;
     if (client_left(read_error)) break;
     if (read_error) {
-      co_await write_error(stream, read_failure_status(read_error), read_error.message(), options.write_timeout);
+      const auto status = read_failure_status(read_error);
+      if (metrics) metrics->unrouted(static_cast<int>(status));
+      co_await write_error(stream, status, read_error.message(), options.write_timeout);
       break;
     }
     const auto& message = parser.get();
     const bool keep_alive = message.keep_alive();
     const bool head = message.method() == http::verb::head;
 
-    // Step 2: the answer. The service never throws for what a client sends.
-    HttpResponse answer = within_bytes_in_flight(co_await service_.handle(to_service_request(message)),
+    // Step 2: the answer. The handler never throws for what a client sends. It is counted before it
+    // is written, so a client that has read it finds it in the next scrape.
+    const auto asked = std::chrono::steady_clock::now();
+    HttpResponse answer = within_bytes_in_flight(co_await handler_.handle(to_service_request(message)),
                                                  counters_->bytes_in_flight, options.max_bytes_in_flight, head);
+    if (metrics)
+      metrics->answered(answer.route, answer.status,
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count());
     const std::size_t counted = head ? 0 : answer.body->size();
     counters_->bytes_in_flight += counted;
     struct Uncount {

@@ -1,5 +1,6 @@
 // crawler/serve.hpp — the sockets of `cjcrawl serve`: a Boost.Beast HTTP/1.1 server on C++20
-// coroutines and one single-threaded io_context, answering through crawler::FeedService.
+// coroutines and one single-threaded io_context, answering through an HttpHandler (crawler::FeedService
+// for `serve`; a crawl worker's metrics for `crawl --metrics-listen`).
 //
 // Built for hostile clients: a malformed request gets 400 and the connection is closed; headers over
 // max_header_bytes get 431; a body on a GET is refused. Every read has a deadline: the first request
@@ -24,7 +25,13 @@
 #include "crawler/feed.hpp"
 #include "util/status.hpp"
 
+namespace prometheus {
+class Collectable;
+}
+
 namespace crawler {
+
+class HttpMetrics;
 
 struct ServeOptions {
   boost::asio::ip::tcp::endpoint listen{boost::asio::ip::make_address("127.0.0.1"), 8080};
@@ -44,7 +51,9 @@ util::Result<boost::asio::ip::tcp::endpoint> parse_listen(std::string_view text)
 
 class FeedServer {
  public:
-  FeedServer(boost::asio::io_context& io, FeedService& service, ServeOptions options);
+  // `metrics` (optional) counts every answer (metrics.hpp); it is shared with the connections.
+  FeedServer(boost::asio::io_context& io, HttpHandler& handler, ServeOptions options,
+             std::shared_ptr<HttpMetrics> metrics = nullptr);
   ~FeedServer();
 
   // Binds and listens. Throws boost::system::system_error naming the address on failure.
@@ -53,6 +62,9 @@ class FeedServer {
   boost::asio::awaitable<void> run();
   // Stops accepting; connections in progress end with the io_context.
   void stop();
+  // The connection counts below as metric families (cjcrawl_http_connections_*), read when
+  // collected: collect on this server's io thread only.
+  std::shared_ptr<const prometheus::Collectable> connection_metrics() const;
 
   struct Counters {
     std::size_t active = 0;     // connections being served
@@ -67,8 +79,9 @@ class FeedServer {
   boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_;
-  FeedService& service_;
+  HttpHandler& handler_;
   ServeOptions options_;
+  std::shared_ptr<HttpMetrics> metrics_;
   boost::asio::ip::tcp::acceptor acceptor_;
   // Shared with every connection coroutine: their frames may outlive this object when the
   // io_context is destroyed after it, and they count themselves out in their destructors.

@@ -43,6 +43,11 @@ struct CrawlArgs {
   std::string crawl_name;  // --crawl NAME: a shared crawl's lease queue (PostgreSQL)
   int max_attempts = 3;
   int lease_seconds = 30;
+  // --metrics-listen and --metrics-linger (crawl and recheck): a worker's Prometheus port.
+  struct Metrics {
+    std::string listen;  // empty: no metrics port
+    int linger_seconds = 0;
+  } metrics;
   VisitArgs visit;
 };
 CLI::App* add_crawl(CLI::App& app, CrawlArgs& args);

@@ -23,10 +23,14 @@
 #include "crawler/cli/commands.hpp"
 #include "crawler/crawl.hpp"
 #include "crawler/crawl_input.hpp"
+#include "crawler/metrics.hpp"
+#include "crawler/metrics_server.hpp"
 #include "crawler/report.hpp"
+#include "crawler/serve.hpp"
 #include "db/pg.hpp"
 #include "db/queue.hpp"
 #include "util/clock.hpp"
+#include "util/cpus.hpp"
 
 namespace crawler::cli {
 namespace {
@@ -38,7 +42,10 @@ namespace fs = std::filesystem;
 constexpr int kMaxScriptCache = 100'000;
 constexpr int kMaxConcurrency = 64;
 
-int cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+int cores() {
+  // The CPUs this process may use (a pod's CPU limit, the affinity mask), not the node's.
+  return util::available_cpus();
+}
 
 // The list, read and parsed, with the sites and the invalid lines this run's selection takes.
 struct CrawlList {
@@ -278,6 +285,48 @@ int finish(db::Store& store, const std::string& resume_command, std::int64_t cra
   return complete ? kExitClean : kExitCouldNotCheck;
 }
 
+// A worker's metrics port (--metrics-listen), bound before any work and kept until the summary is
+// printed and --metrics-linger has passed.
+class WorkerMetrics {
+ public:
+  // nullptr without --metrics-listen; an error (a usage error for a bad address) when it cannot listen.
+  static util::Result<std::unique_ptr<WorkerMetrics>> start(const CrawlArgs::Metrics& args) {
+    if (args.listen.empty() && args.linger_seconds > 0)
+      return usage("--metrics-linger keeps the metrics port open: it needs --metrics-listen HOST:PORT");
+    if (args.listen.empty()) return std::unique_ptr<WorkerMetrics>();
+    const auto endpoint = crawler::parse_listen(args.listen);
+    if (!endpoint)
+      return usage(fmt::format("--metrics-listen {}: {}", terminal_safe(args.listen), endpoint.error().message));
+    std::unique_ptr<WorkerMetrics> metrics(new WorkerMetrics(args.linger_seconds));
+    auto server = crawler::MetricsServer::start(*endpoint, metrics->exposition_);
+    if (!server) return server.error();
+    metrics->server_ = std::move(server).value();
+    if (!metrics->server_->endpoint().address().is_loopback())
+      fmt::print(stderr, "cjcrawl: warning: metrics on {}, not loopback: anyone who can reach it can read them\n",
+                 metrics->server_->endpoint().address().to_string());
+    // stderr, one line: scripts and tests read the address (with port 0, the port) here.
+    fmt::print(stderr, "cjcrawl: metrics on {}\n", metrics->server_->url());
+    return metrics;
+  }
+
+  crawler::CrawlMetrics& crawl() { return crawl_; }
+
+  // After the summary: --metrics-linger seconds more of scrapes (not after Ctrl-C or SIGTERM: the
+  // user, or the pod's end, asked to stop).
+  void linger(const crawler::CrawlSummary& summary) {
+    if (linger_seconds_ <= 0 || summary.interrupted) return;
+    server_->linger(std::chrono::seconds(linger_seconds_));
+  }
+
+ private:
+  explicit WorkerMetrics(int linger_seconds) : crawl_(exposition_.registry()), linger_seconds_(linger_seconds) {}
+
+  crawler::MetricsExposition exposition_;  // first: the server renders it until it is gone
+  crawler::CrawlMetrics crawl_;
+  std::unique_ptr<crawler::MetricsServer> server_;
+  int linger_seconds_;
+};
+
 // The options a crawl and a recheck share: how the slots run.
 void add_slot_options(CLI::App* command, CrawlArgs& args) {
   command->add_option(
@@ -310,6 +359,14 @@ void add_slot_options(CLI::App* command, CrawlArgs& args) {
       ->check(in_range(0, kMaxScriptCache, "scripts"))
       ->capture_default_str();
   command->add_flag("-q,--quiet", args.quiet, "No progress line");
+  command->add_option("--metrics-listen", args.metrics.listen,
+                      "HOST:PORT: serve Prometheus /metrics and /healthz there while this runs (IP literal or "
+                      "localhost; :PORT is loopback; port 0: any)");
+  command
+      ->add_option("--metrics-linger", args.metrics.linger_seconds,
+                   "Keep serving /metrics this many seconds after the summary, for a final scrape")
+      ->check(in_range(0, 600, "seconds"))
+      ->capture_default_str();
   add_visit_options(command, args.visit);
 }
 
@@ -387,6 +444,8 @@ int run_shared_crawl(const CrawlArgs& args) {
   }
   auto found = find_rules_and_chrome(args.visit);
   if (!found) return report(found.error());
+  auto metrics = WorkerMetrics::start(args.metrics);
+  if (!metrics) return report(metrics.error());
   const auto store = open_database(args.visit.db_path, db::OpenMode::write);
   if (!store) return kExitCouldNotCheck;
   const std::string shown = db::shown_location(args.visit.db_path);
@@ -454,6 +513,11 @@ int run_shared_crawl(const CrawlArgs& args) {
   auto options = crawl_options(args, concurrency, found->chrome, detector, scan_cache);
   options.shared =
       crawler::SharedCrawl{queue, worker_name(), std::chrono::seconds(args.lease_seconds), args.max_attempts};
+  if (*metrics) {
+    (*metrics)->crawl().crawl_info(crawl.id, crawl.name);
+    (*metrics)->crawl().shared_crawl();
+    options.metrics = &(*metrics)->crawl();
+  }
   std::FILE* file = out.get();
   const auto on_line = [&](const std::string& line) {
     return std::fprintf(file, "%s\n", line.c_str()) >= 0 && std::fflush(file) == 0;
@@ -475,6 +539,7 @@ int run_shared_crawl(const CrawlArgs& args) {
                "cjcrawl: {} attempt(s) given back to the queue (not checked), {} result(s) dropped (another worker's "
                "attempt was current)\n",
                summary.released, summary.superseded);
+  if (*metrics) (*metrics)->linger(summary);
   if (summary.aborted) return failure(fmt::format("crawl aborted: {}", summary.abort_reason));
   if (summary.interrupted) {
     fmt::print(stderr, "cjcrawl: interrupted; `cjcrawl crawl --db ... --crawl {}` joins the crawl again\n", crawl.name);
@@ -502,6 +567,8 @@ int run_crawl(const CrawlArgs& args) {
   auto& list = *read;
   auto found = find_rules_and_chrome(args.visit);
   if (!found) return report(found.error());
+  auto metrics = WorkerMetrics::start(args.metrics);
+  if (!metrics) return report(metrics.error());
 
   // Step 2: the crawl, new or continued, and what it has recorded already.
   const auto store = open_database(args.visit.db_path, db::OpenMode::write);
@@ -535,14 +602,20 @@ int run_crawl(const CrawlArgs& args) {
 
   // Step 4: the crawl, then its state and a summary.
   blacklist::ScanCache scan_cache(static_cast<std::size_t>(args.script_cache));  // as long as the detector
-  const auto options = crawl_options(args, concurrency, found->chrome, detector, scan_cache);
+  auto options = crawl_options(args, concurrency, found->chrome, detector, scan_cache);
+  if (*metrics) {
+    (*metrics)->crawl().crawl_info(crawl.row.id, "");
+    options.metrics = &(*metrics)->crawl();
+  }
   const auto on_line = [&](const std::string& line) {
     return std::fprintf(out, "%s\n", line.c_str()) >= 0 && std::fflush(out) == 0;
   };
   const auto summary = crawler::run_crawl(*store, detector, crawl.row.id, list.targets, options, on_line,
                                           progress.selected, progress.done);
-  return finish(*store, fmt::format("cjcrawl crawl {} --resume", args.input_path), crawl.row.id, progress, summary,
-                scan_cache.hits());
+  const int code = finish(*store, fmt::format("cjcrawl crawl {} --resume", args.input_path), crawl.row.id, progress,
+                          summary, scan_cache.hits());
+  if (*metrics) (*metrics)->linger(summary);
+  return code;
 }
 
 // ---- recheck: the same slots over the pages behind crawl-found entries.
@@ -672,6 +745,8 @@ int run_recheck(const RecheckArgs& args) {
   const int concurrency = args.slots.concurrency.value_or(cores());
   auto found = find_rules_and_chrome(args.slots.visit);
   if (!found) return report(found.error());
+  auto metrics = WorkerMetrics::start(args.slots.metrics);
+  if (!metrics) return report(metrics.error());
   const auto store = open_database(args.slots.visit.db_path, db::OpenMode::existing);
   if (!store) return kExitCouldNotCheck;
   auto known = store->known_entries();
@@ -719,7 +794,11 @@ int run_recheck(const RecheckArgs& args) {
   for (const auto& line : skipped) std::fprintf(out, "%s\n", line.line.c_str());
   progress.done += skipped.size();
   blacklist::ScanCache scan_cache(static_cast<std::size_t>(args.slots.script_cache));
-  const auto options = crawl_options(args.slots, concurrency, found->chrome, detector, scan_cache);
+  auto options = crawl_options(args.slots, concurrency, found->chrome, detector, scan_cache);
+  if (*metrics) {
+    (*metrics)->crawl().crawl_info(recheck.row.id, "recheck");
+    options.metrics = &(*metrics)->crawl();
+  }
   const auto on_line = [&](const std::string& line) {
     return std::fprintf(out, "%s\n", line.c_str()) >= 0 && std::fflush(out) == 0;
   };
@@ -731,6 +810,7 @@ int run_recheck(const RecheckArgs& args) {
                "cjcrawl: recheck {}: {} confirmed, {} not seen, {} undetermined (not ok: they count neither way); "
                "{} page(s) left the feeds\n",
                recheck.row.id, tally->confirmed, tally->not_seen, tally->undetermined, tally->dropped);
+  if (*metrics) (*metrics)->linger(summary);
   return code;
 }
 

@@ -1,5 +1,5 @@
-// crawler/cli/serve.cpp — `cjcrawl serve`: the blacklist feeds, the API and the dashboard over HTTP,
-// read-only, until SIGINT or SIGTERM (then exit 0: stopping a server is its normal end).
+// crawler/cli/serve.cpp — `cjcrawl serve`: the blacklist feeds, the API, the dashboard and /metrics over
+// HTTP, read-only, until SIGINT or SIGTERM (then exit 0: stopping a server is its normal end).
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -7,6 +7,7 @@
 
 #include "crawler/cli/commands.hpp"
 #include "crawler/feed.hpp"
+#include "crawler/metrics.hpp"
 #include "crawler/report.hpp"
 #include "crawler/serve.hpp"
 
@@ -44,6 +45,8 @@ int run_serve(const ServeArgs& args) {
   const auto milliseconds = [](double seconds) { return std::chrono::milliseconds(static_cast<long>(seconds * 1000)); };
 
   asio::io_context io(1);
+  // Before the service and the server: they hand it families it renders while they live.
+  crawler::MetricsExposition exposition;
   auto service = crawler::FeedService::open(args.db_path, io.get_executor());
   if (!service)
     return database_error(fmt::format("cannot serve {}", db::shown_location(args.db_path)), service.error());
@@ -53,7 +56,9 @@ int run_serve(const ServeArgs& args) {
   options.header_timeout = milliseconds(args.header_timeout_seconds);
   options.idle_timeout = milliseconds(args.idle_timeout_seconds);
   options.write_timeout = milliseconds(args.write_timeout_seconds);
-  crawler::FeedServer server(io, **service, options);
+  crawler::FeedServer server(io, **service, options, std::make_shared<crawler::HttpMetrics>(exposition.registry()));
+  exposition.add(server.connection_metrics());
+  (*service)->serve_metrics(exposition);
   boost::asio::ip::tcp::endpoint bound;
   try {
     bound = server.bind();

@@ -302,6 +302,20 @@ TEST_CASE("merging again changes no byte and the order of inputs changes no row"
         std::multiset<std::string>{std::to_string(mining + 1) + "|" + std::to_string(kT0 + 501'000) + "|"});
 }
 
+TEST_CASE("merge adds shards to a store a crawl wrote in WAL mode", "[merge]") {
+  testsupport::TempDir folder;
+  const auto sites = fixture_sites(12);
+  const auto a = write_shard(folder.path(), sites, 0, 2);
+  const auto b = write_shard(folder.path(), sites, 1, 2);
+  const auto report = merge(a, {b});  // into shard 0's own file, closed by its crawl
+  CHECK(report.written);
+  CHECK(report.new_sites == 6);
+  CHECK(report.crawls.at(0).selection == "shard=0,1/2 limit=none");
+  CHECK_FALSE(fs::exists(a.string() + "-wal"));
+  auto store = db::SqliteStore::open(a).value();  // a writer takes it on, in WAL again
+  CHECK(store.crawls().value().at(0).done == 12);
+}
+
 TEST_CASE("a site recorded in two inputs is kept once from the input named first", "[merge]") {
   testsupport::TempDir folder;
   const fs::path a = folder.path() / "a.db";
@@ -364,7 +378,15 @@ TEST_CASE("merge keeps other lists and limits apart and check visits once", "[me
   {
     auto store = db::SqliteStore::open(b).value();
     record(store, begin_crawl(store, "shard=1/2 limit=none", 1, "another-list"), Site{1, false, kT0 + 1, kT0 + 2, 0});
-    record(store, begin_crawl(store, "shard=1/2 limit=10", 1), Site{1, false, kT0 + 3, kT0 + 4, 0});
+    const auto limited = begin_crawl(store, "shard=1/2 limit=10", 2);
+    record(store, limited, Site{1, false, kT0 + 3, kT0 + 4, 0});
+    blacklist::Evidence nested;
+    nested.input = page_of(3);
+    nested.url = nested.input;
+    nested.started_at_ms = kT0 + 5;
+    db::Store::CrawlSite site{limited, 3, 1, "", 0};
+    site.line = db::dump_json({{"crawl_id", limited}, {"nested", {{"crawl_id", 77}}}, {"url", nested.input}});
+    store.record_visit(nested, blacklist::Judgement{}, kT0 + 6, &site).value();
   }
   const fs::path out = folder.path() / "merged.db";
   const auto report = merge(out, {a, b});
@@ -375,6 +397,20 @@ TEST_CASE("merge keeps other lists and limits apart and check visits once", "[me
         std::multiset<std::string>{"shard=0/2 limit=none|", "shard=1/2 limit=none|", "shard=1/2 limit=10|"});
   // Each crawl's shards: what is missing is reported, and a crawl is as complete as its parts.
   for (const auto& crawl : report.crawls) CHECK(crawl.missing_shards.size() == 1);
+  // b's crawls got new ids: each line names its merged crawl, and only that changed (a nested
+  // "crawl_id" key, which the in-place rewrite leaves to the parser, included).
+  db::Database merged(out.string(), SQLITE_OPEN_READONLY);
+  db::Statement lines = merged.prepare("SELECT crawl_id, line FROM crawl_sites");
+  int lines_seen = 0;
+  while (lines.step()) {
+    auto line = nlohmann::json::parse(lines.column_text(1));
+    CHECK(line["crawl_id"] == lines.column_int64(0));
+    CHECK(line["url"].is_string());
+    if (line.contains("nested")) CHECK(line["nested"]["crawl_id"] == 77);
+    ++lines_seen;
+  }
+  CHECK(lines_seen == 4);
+  CHECK(rows(out, "SELECT count(*) FROM crawl_sites WHERE crawl_id != 1") == std::multiset<std::string>{"3|"});
 }
 
 TEST_CASE("merge unites feed listings with the later fetch winning", "[merge]") {
