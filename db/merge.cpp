@@ -11,6 +11,7 @@
 #include "db/merge.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -149,8 +150,25 @@ void settle_write_ahead_log(const fs::path& out) {
          "is open in another process (a crawl? serve?): stop it, or merge into a new file");
 }
 
-fs::path temporary_path(const fs::path& out) {
-  return out.parent_path() / ("." + out.filename().string() + ".merging-" + std::to_string(::getpid()));
+fs::path temporary_path(const fs::path& out, pid_t pid = ::getpid()) {
+  return out.parent_path() / ("." + out.filename().string() + ".merging-" + std::to_string(pid));
+}
+
+// A merge killed outright (SIGKILL, a node lost) leaves its temporary behind, as large as OUT: the
+// next merge into OUT removes those whose process is gone.
+void remove_stale_temporaries(const fs::path& out) {
+  const std::string prefix = "." + out.filename().string() + ".merging-";
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(out.parent_path(), error)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    const auto pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    TemporaryFile stale(entry.path());  // removes it and its journal
+  }
 }
 
 // The temporary starts as OUT's content (or empty), at this binary's schema.
@@ -434,6 +452,7 @@ CREATE TEMP TABLE map_visit (src INTEGER PRIMARY KEY, id INTEGER NOT NULL, fresh
 CREATE TEMP TABLE map_entry (src INTEGER PRIMARY KEY, id INTEGER NOT NULL);
 CREATE TEMP TABLE map_source (src INTEGER PRIMARY KEY, id INTEGER NOT NULL);
 CREATE TEMP TABLE site_visits (id INTEGER PRIMARY KEY);
+CREATE TEMP TABLE touched (entry_id INTEGER PRIMARY KEY);
 CREATE TEMP TABLE site_plan (
   src_crawl INTEGER NOT NULL, position INTEGER NOT NULL, merged INTEGER NOT NULL, src_visit INTEGER,
   kept_visit INTEGER, action TEXT NOT NULL, PRIMARY KEY (src_crawl, position)) WITHOUT ROWID;
@@ -517,11 +536,41 @@ CREATE TEMP TABLE site_plan (
     return db_.changes();
   }
 
+  // The shards a selection covers; {-1} for the whole list (or a selection that is not a shard's).
+  static std::set<int> shards_of(const std::optional<Selection>& selection) {
+    return selection && selection->shard_count > 0 ? selection->shards : std::set<int>{-1};
+  }
+
+  // The merged crawl a crawl of the input joins: the one already holding this very part (a merge
+  // again); else one of the same list, shard count and limit that no other crawl of this input has
+  // joined with overlapping shards (two crawls of one file are two crawls: a list crawled again
+  // without --resume); else none, and it becomes a crawl of its own.
+  std::vector<MergedCrawl>::iterator crawl_to_join(const CrawlRowData& row, const std::optional<Selection>& selection,
+                                                   const std::string& file,
+                                                   const std::vector<std::pair<std::int64_t, std::set<int>>>& joined) {
+    const json parts = parts_of(row, json::parse(row.options_json, nullptr, false), file);
+    for (auto crawl = crawls_.begin(); crawl != crawls_.end(); ++crawl) {
+      if (!same_key(*crawl, row, selection)) continue;
+      for (const json& part : parts)
+        for (const json& known : crawl->options["merged_from"])
+          if (same_part(part, known)) return crawl;
+    }
+    const std::set<int> mine = shards_of(selection);
+    return std::find_if(crawls_.begin(), crawls_.end(), [&](const MergedCrawl& crawl) {
+      if (!same_key(crawl, row, selection)) return false;
+      for (const auto& [id, shards] : joined)
+        if (id == crawl.row.id &&
+            std::any_of(mine.begin(), mine.end(), [&](int shard) { return shards.contains(shard); }))
+          return false;
+      return true;
+    });
+  }
+
   void add_crawls(const std::string& file) {
+    std::vector<std::pair<std::int64_t, std::set<int>>> joined;  // this input's: merged crawl, shards
     for (const auto& row : read_crawls(db_, "src")) {
       const auto selection = parse_selection(row.selection);
-      auto found = std::find_if(crawls_.begin(), crawls_.end(),
-                                [&](const MergedCrawl& crawl) { return same_key(crawl, row, selection); });
+      auto found = crawl_to_join(row, selection, file, joined);
       std::vector<int> missing;
       if (found == crawls_.end()) {
         MergedCrawl crawl = merged_crawl(row, file);
@@ -562,6 +611,7 @@ CREATE TEMP TABLE site_plan (
           ++changed_;
         }
       }
+      joined.emplace_back(found->row.id, shards_of(selection));
       Statement map = db_.prepare("INSERT INTO temp.map_crawl (src, id) VALUES (?1, ?2)");
       map.bind_int64(1, row.id).bind_int64(2, found->row.id);
       map.run();
@@ -691,9 +741,15 @@ WHERE p.action = 'dup' ORDER BY p.merged, p.position
   // New (kind, value) pairs come in; an entry both sides have is updated here only while no visit
   // has named it on either side (feed and review entries): named ones are recomputed at the end.
   void add_entries() {
+    // An entry comes in with a proof link to a visit that came in (or was there already), or with
+    // a feed or review listing: one named only by a dropped duplicate's visit stays out.
     changed_ += write(R"sql(
 INSERT INTO main.blacklist (kind, value, first_seen_ms, last_seen_ms, hits, confidence, evidence_json, not_seen)
-SELECT kind, value, first_seen_ms, last_seen_ms, 0, confidence, evidence_json, 0 FROM src.blacklist WHERE true
+SELECT b.kind, b.value, b.first_seen_ms, b.last_seen_ms, 0, b.confidence, b.evidence_json, 0 FROM src.blacklist b
+WHERE EXISTS (SELECT 1 FROM src.entry_visits ev JOIN temp.map_visit mv ON mv.src = ev.visit_id
+              WHERE ev.entry_id = b.id)
+   OR EXISTS (SELECT 1 FROM src.entry_sources e JOIN src.sources f ON f.id = e.source_id AND f.name != 'crawl'
+              WHERE e.entry_id = b.id)
 ON CONFLICT (kind, value) DO UPDATE SET
   first_seen_ms = min(coalesce(first_seen_ms, excluded.first_seen_ms), coalesce(excluded.first_seen_ms, first_seen_ms)),
   last_seen_ms = max(coalesce(last_seen_ms, excluded.last_seen_ms), coalesce(excluded.last_seen_ms, last_seen_ms)),
@@ -706,6 +762,21 @@ WHERE blacklist.hits = 0 AND (excluded.first_seen_ms < blacklist.first_seen_ms
     db_.exec(
         "INSERT INTO temp.map_entry (src, id) SELECT s.id, b.id FROM src.blacklist s "
         "JOIN main.blacklist b ON b.kind = s.kind AND b.value = s.value");
+    // A feed's confidence counts wherever a feed lists the entry (import keeps the higher of the
+    // feed's and the visits'), even where visits had named it on OUT's side.
+    changed_ += write(R"sql(
+UPDATE main.blacklist SET confidence = s.confidence
+FROM src.blacklist s JOIN temp.map_entry me ON me.src = s.id
+WHERE blacklist.id = me.id AND s.confidence > coalesce(blacklist.confidence, 0)
+  AND EXISTS (SELECT 1 FROM src.entry_sources e JOIN src.sources f ON f.id = e.source_id AND f.name != 'crawl'
+              WHERE e.entry_id = s.id)
+)sql");
+    // The entries this input brings a new sighting to: only theirs are recomputed at the end.
+    db_.exec(R"sql(
+INSERT OR IGNORE INTO temp.touched (entry_id)
+SELECT me.id FROM src.entry_visits ev JOIN temp.map_entry me ON me.src = ev.entry_id
+JOIN temp.map_visit mv ON mv.src = ev.visit_id WHERE mv.fresh = 1
+)sql");
     changed_ += write(R"sql(
 INSERT OR IGNORE INTO main.entry_visits (entry_id, visit_id)
 SELECT me.id, mv.id FROM src.entry_visits ev
@@ -754,8 +825,9 @@ WHERE excluded.last_listed_ms > entry_sources.last_listed_ms
   // crawl listing's last = the latest; first seen = the earliest sighting or feed listing; the
   // crawl listing's first = the earliest sighting; confidence = the highest (and the feed's, when a
   // feed lists it too: the merged row holds the highest its inputs had); evidence = the latest
-  // sighting's reasons. Rows already equal are not written, so a merge that adds nothing changes
-  // nothing.
+  // sighting's reasons. Only the entries an input brought a new sighting to are recomputed (the
+  // others are as their file had them; a `check` visit's commit time is approximated, so they are
+  // left alone), and rows already equal are not written: a merge that adds nothing changes nothing.
   void recompute_entries() {
     db_.exec(R"sql(
 CREATE TEMP TABLE IF NOT EXISTS visit_done (visit_id INTEGER PRIMARY KEY, done_ms INTEGER NOT NULL);
@@ -767,7 +839,7 @@ CREATE TEMP TABLE IF NOT EXISTS sighting (entry_id INTEGER, visit_id INTEGER, at
 DELETE FROM temp.sighting;
 INSERT INTO temp.sighting
 SELECT ev.entry_id, v.id, coalesce(d.done_ms, v.started_at_ms + v.elapsed_ms), v.confidence
-FROM main.entry_visits ev JOIN main.visits v ON v.id = ev.visit_id
+FROM temp.touched t JOIN main.entry_visits ev ON ev.entry_id = t.entry_id JOIN main.visits v ON v.id = ev.visit_id
 LEFT JOIN temp.visit_done d ON d.visit_id = v.id
 WHERE v.verdict = 'cryptojacking';
 CREATE TEMP TABLE IF NOT EXISTS aggregate (entry_id INTEGER PRIMARY KEY, hits INTEGER, first_ms INTEGER,
@@ -854,6 +926,7 @@ MergeReport merge(const fs::path& out_given, const std::vector<fs::path>& inputs
     settle_write_ahead_log(out);  // after check_input: its read-only look may leave an empty -wal
   }
 
+  remove_stale_temporaries(out);
   TemporaryFile temporary(temporary_path(out));
   start_temporary(out, out_exists, temporary.path());
   std::int64_t changed = 0;
@@ -880,6 +953,10 @@ MergeReport merge(const fs::path& out_given, const std::vector<fs::path>& inputs
   }
   if (out_exists && changed == 0) return report;  // the temporary goes; OUT keeps every byte
 
+  if (out_exists) {  // the merged file keeps OUT's permissions
+    struct stat status {};
+    if (::stat(out.c_str(), &status) == 0) ::chmod(temporary.path().c_str(), status.st_mode & 07777);
+  }
   sync_file(temporary.path(), false);
   std::error_code exists_error;
   if (fs::exists(out.string() + "-wal", exists_error))

@@ -87,7 +87,7 @@ int run_merge(const MergeArgs& args) {
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
   auto merged = db::merge_sqlite(args.out, inputs, &stop_requested);
-  if (stop_requested.load()) {
+  if (stop_requested.load() && !(merged && merged->written)) {  // a stop after the rename: it is done
     fmt::print(stderr, "cjcrawl: merge: interrupted; {} unchanged\n", terminal_safe(args.out));
     return kExitInterrupted;
   }

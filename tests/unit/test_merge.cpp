@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -60,7 +61,7 @@ std::int64_t begin_crawl(db::SqliteStore& store, const std::string& selection, s
   return store.begin_crawl(row).value();
 }
 
-void record(db::SqliteStore& store, std::int64_t crawl_id, const Site& site) {
+void record(db::SqliteStore& store, std::int64_t crawl_id, const Site& site, const std::string& extra_pool = "") {
   blacklist::Evidence evidence;
   evidence.input = page_of(site.position);
   evidence.url = evidence.input;
@@ -75,6 +76,7 @@ void record(db::SqliteStore& store, std::int64_t crawl_id, const Site& site) {
     judgement.offenders.push_back({"page", page_of(site.position)});
     judgement.offenders.push_back({"ws_endpoint", "wss://pool" + std::to_string(site.position % 3) + ".example/"});
     judgement.offenders.push_back({"script_url", "https://cdn.example/miner.js"});
+    if (!extra_pool.empty()) judgement.offenders.push_back({"ws_endpoint", extra_pool});
   }
   db::Store::CrawlSite row;
   row.crawl_id = crawl_id;
@@ -336,7 +338,7 @@ TEST_CASE("a site recorded in two inputs is kept once from the input named first
     row.selection = "shard=0/1 limit=none";
     row.total = 8;
     const auto crawl = store.begin_crawl(row).value();
-    record(store, crawl, Site{7, true, kT0 + 107'000, kT0 + 107'500, 99});
+    record(store, crawl, Site{7, true, kT0 + 107'000, kT0 + 107'500, 99}, "wss://only-in-the-rerun.example/");
     record(store, crawl, Site{8, false, kT0 + 108'000, kT0 + 108'500, 0});
     finish(store, crawl);
   }
@@ -357,6 +359,60 @@ TEST_CASE("a site recorded in two inputs is kept once from the input named first
   CHECK(rows(out, "SELECT hits, confidence, last_seen_ms FROM blacklist WHERE kind = 'page' AND value = '" +
                       page_of(7) + "'") == std::multiset<std::string>{"1|70|" + std::to_string(kT0 + 7500) + "|"});
   CHECK(rows(out, "SELECT count(*) FROM entry_visits") == std::multiset<std::string>{"3|"});
+  // An entry only the dropped record named does not come in.
+  CHECK(rows(out, "SELECT count(*) FROM blacklist WHERE value LIKE '%only-in-the-rerun%'") ==
+        std::multiset<std::string>{"0|"});
+}
+
+TEST_CASE("a list crawled twice in one file stays two crawls with every site", "[merge]") {
+  testsupport::TempDir folder;
+  const fs::path twice = folder.path() / "twice.db";
+  {
+    auto store = db::SqliteStore::open(twice).value();
+    for (const std::int64_t month : {0, 1}) {
+      db::Store::CrawlRow row;
+      row.started_ms = kT0 + month * 2'592'000'000;
+      row.input_path = "/lists/sites.txt";
+      row.input_digest = kDigest;
+      row.selection = "shard=all limit=none";
+      row.total = 3;
+      const auto crawl = store.begin_crawl(row).value();
+      for (int position = 1; position <= 3; ++position)
+        record(store, crawl,
+               Site{position, position == 2, row.started_ms + position * 1000, row.started_ms + position * 1000 + 500,
+                    80});
+      finish(store, crawl);
+    }
+  }
+  const fs::path out = folder.path() / "merged.db";
+  const auto report = merge(out, {twice});
+  CHECK(report.duplicate_count == 0);
+  CHECK(report.new_sites == 6);
+  CHECK(report.crawls.size() == 2);
+  CHECK(rows(out, "SELECT count(*) FROM crawls") == std::multiset<std::string>{"2|"});
+  CHECK(entries(out) == entries(twice));
+  // And merging it again is still a no-op.
+  CHECK_FALSE(merge(out, {twice}).written);
+}
+
+TEST_CASE("a merge removes the temporary a killed merge left and keeps OUT's permissions", "[merge]") {
+  testsupport::TempDir folder;
+  const auto sites = fixture_sites(6);
+  const auto a = write_shard(folder.path(), sites, 0, 2);
+  const auto b = write_shard(folder.path(), sites, 1, 2);
+  const fs::path out = folder.path() / "merged.db";
+  merge(out, {a});
+  fs::permissions(out, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  // A process that has ended: its pid names the leftover.
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(gone, &status, 0);
+  const fs::path leftover = folder.path() / (".merged.db.merging-" + std::to_string(gone));
+  std::ofstream(leftover) << "half a merge";
+  merge(out, {b});
+  CHECK_FALSE(fs::exists(leftover));
+  CHECK(fs::status(out).permissions() == (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read));
 }
 
 TEST_CASE("merge keeps other lists and limits apart and check visits once", "[merge]") {
@@ -438,7 +494,9 @@ TEST_CASE("merge unites feed listings with the later fetch winning", "[merge]") 
   REQUIRE(source);
   CHECK(source->etag == "e2");
   CHECK(source->last_fetch_ms == kT0 + 5000);
-  // b's fetch is later: it no longer lists old.example; both.example was first listed by a.
+  // both.example: first listed by a, last by b. old.example, which b's later fetch no longer lists,
+  // stays listed: a merge unites listings and does not infer removals from a fetch (README: run
+  // `cjcrawl import` on the merged file to bring each feed up to date).
   CHECK(rows(out,
              "SELECT e.first_listed_ms, e.last_listed_ms, e.removed_ms IS NOT NULL FROM entry_sources e "
              "JOIN blacklist b ON b.id = e.entry_id WHERE b.value = 'both.example'") ==
@@ -448,6 +506,28 @@ TEST_CASE("merge unites feed listings with the later fetch winning", "[merge]") 
              "WHERE b.value = 'old.example'") == rows(a, "SELECT 0"));
   CHECK(rows(out, "SELECT hits, first_seen_ms, confidence FROM blacklist WHERE value = 'both.example'") ==
         std::multiset<std::string>{"0|" + std::to_string(kT0 + 1000) + "|80|"});
+}
+
+TEST_CASE("a feed's higher confidence counts where visits named the entry on the other side", "[merge]") {
+  testsupport::TempDir folder;
+  const fs::path found = folder.path() / "found.db";
+  const fs::path listed = folder.path() / "listed.db";
+  {
+    auto store = db::SqliteStore::open(found).value();
+    const auto crawl = begin_crawl(store, "shard=all limit=none", 1);
+    record(store, crawl, Site{3, true, kT0 + 3000, kT0 + 3500, 70});
+  }
+  {
+    auto store = db::SqliteStore::open(listed).value();
+    store.replace_source_entries("feed", "hosts", {{"ws_endpoint", "wss://pool0.example/"}}, "", "", 95, kT0 + 9000)
+        .value();
+  }
+  const fs::path out = folder.path() / "merged.db";
+  merge(out, {found, listed});
+  CHECK(rows(out, "SELECT hits, confidence FROM blacklist WHERE value = 'wss://pool0.example/'") ==
+        std::multiset<std::string>{"1|95|"});
+  CHECK(rows(out, "SELECT hits, confidence FROM blacklist WHERE value = 'https://cdn.example/miner.js'") ==
+        std::multiset<std::string>{"1|70|"});
 }
 
 TEST_CASE("merge refuses bad inputs and leaves no file behind", "[merge]") {
