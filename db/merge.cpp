@@ -558,9 +558,9 @@ CREATE TEMP TABLE site_plan (
     const std::set<int> mine = shards_of(selection);
     return std::find_if(crawls_.begin(), crawls_.end(), [&](const MergedCrawl& crawl) {
       if (!same_key(crawl, row, selection)) return false;
-      for (const auto& [id, shards] : joined)
-        if (id == crawl.row.id &&
-            std::any_of(mine.begin(), mine.end(), [&](int shard) { return shards.contains(shard); }))
+      for (const auto& other : joined)  // (not a structured binding: clang 14 cannot capture one)
+        if (other.first == crawl.row.id &&
+            std::any_of(mine.begin(), mine.end(), [&](int shard) { return other.second.contains(shard); }))
           return false;
       return true;
     });
