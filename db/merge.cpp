@@ -314,17 +314,8 @@ std::string selection_text(const Selection& selection) {
   return "shard=" + indexes + "/" + std::to_string(selection.shard_count) + " limit=" + selection.limit;
 }
 
-struct CrawlRowData {
-  std::int64_t id = 0;
-  std::int64_t started_ms = 0;
-  std::int64_t finished_ms = 0;
-  std::string input_path;
-  std::string input_digest;
-  std::string selection;
-  std::int64_t total = 0;
-  std::string state;
-  std::string options_json;
-};
+// A crawls row as the store reads it (done and name unused: the merge refuses named crawls).
+using CrawlRowData = Store::CrawlRow;
 
 constexpr std::string_view kSelectCrawls =
     "SELECT id, started_ms, coalesce(finished_ms, 0), input_path, input_digest, selection, total, state, "
@@ -336,9 +327,17 @@ std::vector<CrawlRowData> read_crawls(const Database& database, const std::strin
   Statement select = database.prepare(sql);
   std::vector<CrawlRowData> rows;
   while (select.step())
-    rows.push_back(CrawlRowData{select.column_int64(0), select.column_int64(1), select.column_int64(2),
-                                select.column_text(3), select.column_text(4), select.column_text(5),
-                                select.column_int64(6), select.column_text(7), select.column_text(8)});
+    rows.push_back(CrawlRowData{.id = select.column_int64(0),
+                                .started_ms = select.column_int64(1),
+                                .finished_ms = select.column_int64(2),
+                                .input_path = select.column_text(3),
+                                .input_digest = select.column_text(4),
+                                .selection = select.column_text(5),
+                                .total = select.column_int64(6),
+                                .state = select.column_text(7),
+                                .options_json = select.column_text(8),
+                                .done = 0,
+                                .name = {}});
   return rows;
 }
 
